@@ -1,0 +1,172 @@
+"""The one exception tree of agentcron.
+
+```
+AgentcronError
+├── ValidationError            bad input; carries the field it is about (CLI exit 2, HTTP 422)
+│   ├── InvalidTrigger
+│   ├── InvalidDuration
+│   ├── InvalidTimezone
+│   └── ConfigError            a config file problem, with its place in the file
+├── NotFound                   (HTTP 404)
+│   ├── ScheduleNotFound
+│   ├── RunNotFound
+│   └── TaskNotFound
+├── Conflict                   (HTTP 409)
+│   ├── ScheduleExists
+│   └── InvalidRunState        e.g. retrying a run that is still running
+├── StoreError                 the store cannot be used
+│   ├── StoreUnavailable       cannot connect / the file cannot be opened
+│   ├── SchemaError            not an agentcron database, or a newer schema than this code
+│   └── ResultTooLarge         (also raised by the runner before the store sees it)
+└── TaskError                  raised inside task code paths
+    ├── PermanentError         raise it from a task: the run is not retried
+    └── TaskTimeout
+```
+
+Driver exceptions (``sqlite3``, ``psycopg``) are translated inside ``agentcron.store``
+and never leave it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentcronError",
+    "ConfigError",
+    "Conflict",
+    "InvalidDuration",
+    "InvalidRunState",
+    "InvalidTimezone",
+    "InvalidTrigger",
+    "NotFound",
+    "PermanentError",
+    "ResultTooLarge",
+    "RunNotFound",
+    "ScheduleExists",
+    "ScheduleNotFound",
+    "SchemaError",
+    "StoreError",
+    "StoreUnavailable",
+    "TaskError",
+    "TaskNotFound",
+    "TaskTimeout",
+    "ValidationError",
+]
+
+
+class AgentcronError(Exception):
+    """An agentcron error."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (type(self).__doc__ or type(self).__name__).strip()
+        super().__init__(self.message)
+
+
+class ValidationError(AgentcronError):
+    """Invalid input."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class InvalidTrigger(ValidationError):
+    """Invalid trigger."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = "trigger") -> None:
+        super().__init__(message, field=field)
+
+
+class InvalidDuration(ValidationError):
+    """Invalid duration."""
+
+
+class InvalidTimezone(ValidationError):
+    """Unknown time zone."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = "timezone") -> None:
+        super().__init__(message, field=field)
+
+
+class ConfigError(ValidationError):
+    """Invalid configuration."""
+
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, problems: list[str] | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.problems = problems or [str(self)]
+
+
+class NotFound(AgentcronError):
+    """Not found."""
+
+
+class ScheduleNotFound(NotFound):
+    """Schedule not found."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"schedule {key!r} not found")
+        self.key = key
+
+
+class RunNotFound(NotFound):
+    """Run not found."""
+
+    def __init__(self, run_id: int | str) -> None:
+        super().__init__(f"run {run_id!r} not found")
+        self.run_id = run_id
+
+
+class TaskNotFound(NotFound):
+    """Task not registered."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"task {name!r} is not registered")
+        self.name = name
+
+
+class Conflict(AgentcronError):
+    """Conflict with the current state."""
+
+
+class ScheduleExists(Conflict):
+    """A schedule with this name already exists."""
+
+    def __init__(self, name: str, namespace: str = "default") -> None:
+        super().__init__(f"schedule {name!r} already exists in namespace {namespace!r}")
+        self.name = name
+
+
+class InvalidRunState(Conflict):
+    """The run is not in a state that allows this."""
+
+
+class StoreError(AgentcronError):
+    """The store failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached."""
+
+
+class SchemaError(StoreError):
+    """The database schema is not one this version of agentcron can use."""
+
+
+class ResultTooLarge(StoreError):
+    """The task result is too large to store."""
+
+
+class TaskError(AgentcronError):
+    """A task failed."""
+
+
+class PermanentError(TaskError):
+    """A failure that retrying will not fix: the run is not retried."""
+
+
+class TaskTimeout(TaskError):
+    """The task ran longer than its timeout."""

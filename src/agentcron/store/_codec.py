@@ -1,0 +1,216 @@
+"""Rows <-> models, shared by the backends. Times in rows are Unix seconds."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentcron.models import (
+    Misfire,
+    NewRun,
+    Overlap,
+    Run,
+    RunStatus,
+    Schedule,
+    ScheduleSource,
+    ScheduleSpec,
+)
+
+SCHEDULE_COLUMNS = (
+    "id, namespace, name, task, trigger, policies, args, description, enabled, parked, source, "
+    "next_run_at, last_run_at, created_at, updated_at"
+)
+RUN_COLUMNS = (
+    "id, namespace, task, queue, priority, schedule_id, subject, status, args, attempts, "
+    "max_attempts, timeout, scheduled_for, queued_at, available_at, started_at, finished_at, "
+    "result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested"
+)
+RUN_INSERT_COLUMNS = (
+    "namespace, task, queue, priority, status, args, schedule_id, subject, scheduled_for, "
+    "dedup_key, serial_key, trigger_info, max_attempts, timeout, queued_at, available_at, "
+    "finished_at, error"
+)
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+def dumps(value: Any) -> str:
+    return _dumps(value)
+
+
+def ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def delta(value: float | None) -> timedelta | None:
+    return timedelta(seconds=value) if value is not None else None
+
+
+# -- schedules ---------------------------------------------------------------------------------
+def policies_json(spec: ScheduleSpec) -> str:
+    return dumps(
+        {
+            "version": 1,
+            "misfire": spec.misfire.value,
+            "misfire_grace": seconds(spec.misfire_grace),
+            "overlap": spec.overlap.value,
+            "retries": spec.retries,
+            "timeout": seconds(spec.timeout),
+            "priority": spec.priority,
+            "queue": spec.queue,
+            "jitter": seconds(spec.jitter),
+        }
+    )
+
+
+def trigger_json(trigger: dict[str, Any]) -> str:
+    return dumps({"version": 1, **{k: v for k, v in trigger.items() if k != "version"}})
+
+
+def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
+    (id_, namespace, name, task, trigger, policies, args, description, enabled, parked, source,
+     next_run_at, last_run_at, created_at, updated_at) = row  # fmt: skip
+    trig = _loads(trigger) if isinstance(trigger, str) else dict(trigger)
+    trig.pop("version", None)
+    pol = _loads(policies) if isinstance(policies, str) else dict(policies)
+    return Schedule(
+        id=id_,
+        name=name,
+        namespace=namespace,
+        task=task,
+        trigger=trig,
+        description=description,
+        args=_loads(args) if isinstance(args, str) else args,
+        enabled=bool(enabled),
+        next_run_at=dt(next_run_at),
+        last_run_at=dt(last_run_at),
+        misfire=Misfire(pol.get("misfire", "once")),
+        misfire_grace=delta(pol.get("misfire_grace")),
+        overlap=Overlap(pol.get("overlap", "skip")),
+        retries=pol.get("retries"),
+        timeout=delta(pol.get("timeout")),
+        priority=pol.get("priority", 0),
+        queue=pol.get("queue"),
+        jitter=delta(pol.get("jitter")),
+        source=ScheduleSource(source),
+        parked=bool(parked),
+        created_at=datetime.fromtimestamp(created_at, UTC),
+        updated_at=datetime.fromtimestamp(updated_at, UTC),
+    )
+
+
+# -- runs ---------------------------------------------------------------------------------------
+def run_insert_params(run: NewRun, now: float) -> tuple[Any, ...]:
+    available = run.available_at.timestamp() if run.available_at is not None else now
+    finished = now if run.status.final else None
+    return (
+        run.namespace,
+        run.task,
+        run.queue,
+        run.priority,
+        run.status.value,
+        dumps(run.args),
+        run.schedule_id,
+        run.subject,
+        ts(run.scheduled_for),
+        run.dedup_key,
+        run.serial_key,
+        dumps(run.trigger_info) if run.trigger_info is not None else None,
+        run.max_attempts,
+        seconds(run.timeout),
+        now,
+        available,
+        finished,
+        dumps(run.error) if run.error is not None else None,
+    )
+
+
+def run_from_new(run_id: int, run: NewRun, now: float, params: tuple[Any, ...]) -> Run:
+    """The `Run` just inserted from ``run`` with ``params`` (no read-back needed)."""
+    queued_at = datetime.fromtimestamp(now, UTC)
+    return Run(
+        id=run_id,
+        namespace=run.namespace,
+        task=run.task,
+        queue=run.queue,
+        priority=run.priority,
+        schedule_id=run.schedule_id,
+        subject=run.subject,
+        status=run.status,
+        args=run.args,
+        attempts=0,
+        max_attempts=run.max_attempts,
+        timeout=run.timeout,
+        scheduled_for=run.scheduled_for,
+        queued_at=queued_at,
+        available_at=run.available_at or queued_at,
+        started_at=None,
+        finished_at=queued_at if params[16] is not None else None,
+        result=None,
+        error=run.error,
+        worker=None,
+        lease_expires_at=None,
+        dedup_key=run.dedup_key,
+        trigger_info=run.trigger_info,
+    )
+
+
+def run_from_row(row: tuple[Any, ...] | Any) -> Run:
+    (id_, namespace, task, queue, priority, schedule_id, subject, status, args, attempts,
+     max_attempts, timeout, scheduled_for, queued_at, available_at, started_at, finished_at,
+     result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested) = row  # fmt: skip
+    return Run(
+        id=id_,
+        namespace=namespace,
+        task=task,
+        queue=queue,
+        priority=priority,
+        schedule_id=schedule_id,
+        subject=subject,
+        status=RunStatus(status),
+        args=_loads(args) if isinstance(args, str) else args,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        timeout=delta(timeout),
+        scheduled_for=dt(scheduled_for),
+        queued_at=datetime.fromtimestamp(queued_at, UTC),
+        available_at=datetime.fromtimestamp(available_at, UTC),
+        started_at=dt(started_at),
+        finished_at=dt(finished_at),
+        result=_loads(result) if isinstance(result, str) else result,
+        error=_loads(error) if isinstance(error, str) else error,
+        worker=worker,
+        lease_expires_at=dt(lease_expires_at),
+        dedup_key=dedup_key,
+        trigger_info=_loads(trigger_info) if isinstance(trigger_info, str) else trigger_info,
+        cancel_requested=bool(cancel_requested),
+    )
+
+
+# -- cursors ------------------------------------------------------------------------------------
+def encode_cursor(*parts: Any) -> str:
+    return base64.urlsafe_b64encode(dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    from agentcron.errors import ValidationError
+
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = _loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("invalid cursor", field="cursor") from exc
+    if not isinstance(value, list):
+        raise ValidationError("invalid cursor", field="cursor")
+    return value

@@ -1,0 +1,346 @@
+"""Run and worker verbs of the SQLite store (contract: `agentcron.store.base.Store`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentcron.errors import InvalidRunState, RunNotFound
+from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
+from agentcron.store import _codec
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
+from agentcron.store._sqlite_schedules import _Ops
+from agentcron.store.base import RunFilter, StoreStats
+
+_INSERT = (
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
+)
+_SELECT_BY_DEDUP = f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ?"
+_LEASE_LOST = {"type": "LeaseExpired", "message": "the worker stopped heartbeating"}
+
+
+def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if values is None:
+        return "", []
+    return f" AND {column} IN ({', '.join('?' * len(values)) or 'NULL'})", list(values)
+
+
+class RunVerbs(_Ops):
+    async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
+        now_s = now.timestamp()
+        params = [_codec.run_insert_params(run, now_s) for run in runs]
+
+        def op(conn: sqlite3.Connection) -> list[Run]:
+            out = []
+            for run, values in zip(runs, params, strict=True):
+                cur = conn.execute(_INSERT, values)
+                if cur.rowcount == 1:
+                    out.append(_codec.run_from_new(cur.lastrowid or 0, run, now_s, values))
+                else:  # dedup key taken: hand back the existing run
+                    row = conn.execute(_SELECT_BY_DEDUP, (run.dedup_key,)).fetchone()
+                    out.append(_codec.run_from_row(row))
+            return out
+
+        result: list[Run] = await self._write(op)
+        self.notify("runs")
+        return result
+
+    async def claim_runs(
+        self,
+        worker_id: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        queues: Sequence[str] | None = None,
+        tasks: Sequence[str] | None = None,
+    ) -> list[Run]:
+        if limit <= 0 or tasks == []:
+            return []
+        now_s = now.timestamp()
+        queue_sql, queue_params = _in("queue", queues)
+        task_sql, task_params = _in("task", tasks)
+        sql = (
+            "UPDATE runs SET status='running', attempts=attempts+1, started_at=?, "
+            "lease_owner=?, worker=?, lease_expires_at=? WHERE id IN ("
+            "SELECT id FROM runs WHERE status='queued' AND available_at <= ?"
+            f"{queue_sql}{task_sql} AND (serial_key IS NULL OR serial_key NOT IN "
+            "(SELECT serial_key FROM runs WHERE status='running' AND serial_key IS NOT NULL)) "
+            f"ORDER BY priority DESC, available_at, id LIMIT ?) RETURNING {RUN_COLUMNS}, serial_key"
+        )
+        values = [now_s, worker_id, worker_id, now_s + lease.total_seconds(), now_s,
+                  *queue_params, *task_params, limit]  # fmt: skip
+
+        def op(conn: sqlite3.Connection) -> list[Run]:
+            rows = conn.execute(sql, values).fetchall()
+            return _release_serial_duplicates(conn, rows)
+
+        claimed: list[Run] = await self._write(op)
+        claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
+        return claimed
+
+    async def extend_leases(
+        self, worker_id: str, run_ids: Sequence[int], until: datetime
+    ) -> set[int]:
+        def op(conn: sqlite3.Connection) -> set[int]:
+            rows = conn.execute(
+                "UPDATE runs SET lease_expires_at=? WHERE status='running' AND lease_owner=? "
+                "RETURNING id, cancel_requested",
+                (until.timestamp(), worker_id),
+            ).fetchall()
+            return {r[0] for r in rows if r[1]}
+
+        if not run_ids:
+            return set()
+        cancelled: set[int] = await self._write(op)
+        return cancelled & set(run_ids)
+
+    async def finish_runs(
+        self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
+    ) -> int:
+        now_s = now.timestamp()
+        params = [_finish_params(o, worker_id, now_s) for o in outcomes]
+
+        def op(conn: sqlite3.Connection) -> int:
+            cur = conn.executemany(
+                "UPDATE runs SET status=?, result=?, error=?, finished_at=?, available_at="
+                "coalesce(?, available_at), lease_owner=NULL, lease_expires_at=NULL "
+                "WHERE id=? AND lease_owner=? AND status='running'",
+                params,
+            )
+            return cur.rowcount
+
+        written: int = await self._write(op)
+        if any(o.status is RunStatus.QUEUED for o in outcomes):
+            self.notify("runs")
+        return written
+
+    async def reap_expired(self, now: datetime) -> list[Run]:
+        now_s = now.timestamp()
+        lost = _codec.dumps(_LEASE_LOST)
+
+        def op(conn: sqlite3.Connection) -> list[Run]:
+            rows = conn.execute(
+                "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
+                "WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
+                "finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts "
+                "THEN ? ELSE NULL END, available_at=?, lease_owner=NULL, lease_expires_at=NULL, "
+                "error=? WHERE status='running' AND lease_expires_at < ? "
+                f"RETURNING {RUN_COLUMNS}",
+                (now_s, now_s, lost, now_s),
+            ).fetchall()
+            return [_codec.run_from_row(r) for r in rows]
+
+        reaped: list[Run] = await self._write(op)
+        if any(r.status is RunStatus.QUEUED for r in reaped):
+            self.notify("runs")
+        return reaped
+
+    async def next_available_at(
+        self, queues: Sequence[str] | None = None, tasks: Sequence[str] | None = None
+    ) -> datetime | None:
+        queue_sql, queue_params = _in("queue", queues)
+        task_sql, task_params = _in("task", tasks)
+        sql = f"SELECT min(available_at) FROM runs WHERE status='queued'{queue_sql}{task_sql}"
+
+        def op(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute(sql, [*queue_params, *task_params]).fetchone()
+            return row[0] if row else None
+
+        return _codec.dt(await self._read(op))
+
+    async def get_run(self, run_id: int) -> Run:
+        run: Run = await self._read(lambda conn: _get_run(conn, run_id))
+        return run
+
+    async def list_runs(
+        self, filters: RunFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[Run], str | None]:
+        where, params = _run_filter(filters or RunFilter())
+        if cursor:
+            where.append("id < ?")
+            params.append(int(_codec.decode_cursor(cursor)[0]))
+        sql = (
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+        )
+
+        def op(conn: sqlite3.Connection) -> list[Run]:
+            return [_codec.run_from_row(r) for r in conn.execute(sql, (*params, limit + 1))]
+
+        items: list[Run] = await self._read(op)
+        if len(items) > limit:
+            items = items[:limit]
+            return items, _codec.encode_cursor(items[-1].id)
+        return items, None
+
+    async def cancel_run(self, run_id: int, now: datetime) -> Run:
+        def op(conn: sqlite3.Connection) -> Run:
+            run = _get_run(conn, run_id)
+            if run.status is RunStatus.QUEUED:
+                conn.execute(
+                    "UPDATE runs SET status='cancelled', finished_at=? WHERE id=?",
+                    (now.timestamp(), run_id),
+                )
+            elif run.status is RunStatus.RUNNING:
+                conn.execute("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
+            else:
+                raise InvalidRunState(f"run {run_id} is already {run.status.value}")
+            return _get_run(conn, run_id)
+
+        run: Run = await self._write(op)
+        return run
+
+    async def retry_run(self, run_id: int, now: datetime) -> Run:
+        def op(conn: sqlite3.Connection) -> Run:
+            run = _get_run(conn, run_id)
+            if run.status not in (RunStatus.DEAD, RunStatus.FAILED, RunStatus.CANCELLED):
+                raise InvalidRunState(
+                    f"run {run_id} is {run.status.value}; only dead, failed or cancelled runs "
+                    "can be retried"
+                )
+            conn.execute(
+                "UPDATE runs SET status='queued', available_at=?, finished_at=NULL, "
+                "max_attempts=attempts+1, cancel_requested=0 WHERE id=?",
+                (now.timestamp(), run_id),
+            )
+            return _get_run(conn, run_id)
+
+        run: Run = await self._write(op)
+        self.notify("runs")
+        return run
+
+    async def purge_runs(self, finished_before: datetime) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? "
+                "AND status NOT IN ('queued', 'running')",
+                (finished_before.timestamp(),),
+            ).rowcount
+
+        count: int = await self._write(op)
+        return count
+
+    # -- workers ----------------------------------------------------------------------------------
+    async def register_worker(self, info: WorkerInfo) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO workers (id, host, pid, queues, concurrency, running, "
+                "started_at, last_heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (info.id, info.host, info.pid, _codec.dumps(info.queues), info.concurrency,
+                 info.running, info.started_at.timestamp(), info.last_heartbeat_at.timestamp()),
+            )  # fmt: skip
+        )
+
+    async def heartbeat_worker(self, worker_id: str, now: datetime, running: int) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "UPDATE workers SET last_heartbeat_at=?, running=? WHERE id=?",
+                (now.timestamp(), running, worker_id),
+            )
+        )
+
+    async def remove_worker(self, worker_id: str) -> None:
+        await self._write(lambda conn: conn.execute("DELETE FROM workers WHERE id=?", (worker_id,)))
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        def op(conn: sqlite3.Connection) -> list[WorkerInfo]:
+            rows = conn.execute(
+                "SELECT id, host, pid, queues, concurrency, running, started_at, "
+                "last_heartbeat_at FROM workers ORDER BY started_at"
+            ).fetchall()
+            return [_worker(r) for r in rows]
+
+        workers: list[WorkerInfo] = await self._read(op)
+        return workers
+
+    async def stats(self, namespace: str | None = None) -> StoreStats:
+        ns_sql = " WHERE namespace = ?" if namespace else ""
+        ns = [namespace] if namespace else []
+
+        def op(conn: sqlite3.Connection) -> StoreStats:
+            by_status = dict(
+                conn.execute(f"SELECT status, count(*) FROM runs{ns_sql} GROUP BY status", ns)
+            )
+            total, enabled, parked = conn.execute(
+                f"SELECT count(*), coalesce(sum(enabled), 0), coalesce(sum(parked), 0) "
+                f"FROM schedules{ns_sql}",
+                ns,
+            ).fetchone()
+            oldest = conn.execute(
+                "SELECT min(queued_at) FROM runs WHERE status='queued'"
+                + (" AND namespace = ?" if namespace else ""),
+                ns,
+            ).fetchone()[0]
+            workers = conn.execute("SELECT count(*) FROM workers").fetchone()[0]
+            return StoreStats(by_status, total, enabled, parked, _codec.dt(oldest), workers)
+
+        stats: StoreStats = await self._read(op)
+        return stats
+
+
+def _release_serial_duplicates(conn: sqlite3.Connection, rows: list[Any]) -> list[Run]:
+    """Two runs sharing a serial key claimed in one statement: keep the first, requeue the rest."""
+    keep, seen, release = [], set(), []
+    for row in sorted(rows, key=lambda r: (-r[4], r[14], r[0])):
+        serial = row[-1]
+        if serial is not None and serial in seen:
+            release.append((row[0],))
+            continue
+        if serial is not None:
+            seen.add(serial)
+        keep.append(_codec.run_from_row(row[:-1]))
+    if release:
+        conn.executemany(
+            "UPDATE runs SET status='queued', attempts=attempts-1, started_at=NULL, "
+            "lease_owner=NULL, worker=NULL, lease_expires_at=NULL WHERE id=?",
+            release,
+        )
+    return keep
+
+
+def _finish_params(outcome: RunOutcome, worker_id: str, now_s: float) -> tuple[Any, ...]:
+    final = outcome.status is not RunStatus.QUEUED
+    return (
+        outcome.status.value,
+        _codec.dumps(outcome.result) if outcome.status is RunStatus.SUCCEEDED else None,
+        _codec.dumps(outcome.error) if outcome.error is not None else None,
+        now_s if final else None,
+        _codec.ts(outcome.available_at),
+        outcome.run_id,
+        worker_id,
+    )
+
+
+def _get_run(conn: sqlite3.Connection, run_id: int) -> Run:
+    row = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
+    if row is None:
+        raise RunNotFound(run_id)
+    return _codec.run_from_row(row)
+
+
+def _run_filter(f: RunFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = ["1=1"]
+    params: list[Any] = []
+    for column, value in (("namespace", f.namespace), ("task", f.task),
+                          ("status", f.status.value if f.status else None),
+                          ("schedule_id", f.schedule_id), ("subject", f.subject)):  # fmt: skip
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return where, params
+
+
+def _worker(row: tuple[Any, ...]) -> WorkerInfo:
+    id_, host, pid, queues, concurrency, running, started_at, heartbeat = row
+    return WorkerInfo(
+        id=id_,
+        host=host,
+        pid=pid,
+        queues=_codec._loads(queues),
+        concurrency=concurrency,
+        started_at=_codec.dt(started_at) or _codec.dt(0.0),  # type: ignore[arg-type]
+        last_heartbeat_at=_codec.dt(heartbeat) or _codec.dt(0.0),  # type: ignore[arg-type]
+        running=running,
+    )

@@ -1,0 +1,236 @@
+"""Schedule verbs of the SQLite store (contract: `agentcron.store.base.Store`)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from agentcron.errors import ScheduleExists, ScheduleNotFound
+from agentcron.models import Run, Schedule, ScheduleSource, ScheduleSpec
+from agentcron.store import _codec
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store.base import Planner
+
+_INSERT_RUN = (
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
+    f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
+)
+
+
+def new_schedule_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class _Ops:
+    async def _write(self, op: Any) -> Any:
+        raise NotImplementedError
+
+    async def _read(self, op: Any) -> Any:
+        raise NotImplementedError
+
+    def notify(self, channel: str) -> None:
+        raise NotImplementedError
+
+
+class ScheduleVerbs(_Ops):
+    async def add_schedule(self, spec: ScheduleSpec, next_run_at: datetime | None) -> Schedule:
+        schedule_id = new_schedule_id()
+
+        def op(conn: sqlite3.Connection) -> Schedule:
+            now = _now()
+            try:
+                conn.execute(
+                    f"INSERT INTO schedules ({SCHEDULE_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, ?, ?)",
+                    (schedule_id, spec.namespace, spec.name, spec.task,
+                     _codec.trigger_json(spec.trigger), _codec.policies_json(spec),
+                     _codec.dumps(spec.args), spec.description, int(spec.enabled),
+                     spec.source.value, _codec.ts(next_run_at), now, now),
+                )  # fmt: skip
+            except sqlite3.IntegrityError:
+                raise ScheduleExists(spec.name, spec.namespace) from None
+            return _get(conn, schedule_id)
+
+        schedule: Schedule = await self._write(op)
+        self.notify("schedules")
+        return schedule
+
+    async def update_schedule(
+        self, schedule_id: str, spec: ScheduleSpec, next_run_at: datetime | None
+    ) -> Schedule:
+        def op(conn: sqlite3.Connection) -> Schedule:
+            try:
+                cur = conn.execute(
+                    "UPDATE schedules SET namespace=?, name=?, task=?, trigger=?, policies=?, "
+                    "args=?, description=?, enabled=?, source=?, next_run_at=?, updated_at=? "
+                    "WHERE id=?",
+                    (spec.namespace, spec.name, spec.task, _codec.trigger_json(spec.trigger),
+                     _codec.policies_json(spec), _codec.dumps(spec.args), spec.description,
+                     int(spec.enabled), spec.source.value, _codec.ts(next_run_at), _now(),
+                     schedule_id),
+                )  # fmt: skip
+            except sqlite3.IntegrityError:
+                raise ScheduleExists(spec.name, spec.namespace) from None
+            if cur.rowcount == 0:
+                raise ScheduleNotFound(schedule_id)
+            return _get(conn, schedule_id)
+
+        schedule: Schedule = await self._write(op)
+        self.notify("schedules")
+        return schedule
+
+    async def get_schedule(self, key: str, namespace: str | None = None) -> Schedule:
+        def op(conn: sqlite3.Connection) -> Schedule:
+            row = conn.execute(
+                f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id=? "
+                "UNION ALL "
+                f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE namespace=? AND name=? LIMIT 1",
+                (key, namespace or "default", key),
+            ).fetchone()
+            if row is None:
+                raise ScheduleNotFound(key)
+            return _codec.schedule_from_row(row)
+
+        schedule: Schedule = await self._read(op)
+        return schedule
+
+    async def list_schedules(
+        self,
+        *,
+        namespace: str | None = None,
+        source: ScheduleSource | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Schedule], str | None]:
+        where, params = ["1=1"], []
+        if namespace is not None:
+            where.append("namespace = ?")
+            params.append(namespace)
+        if source is not None:
+            where.append("source = ?")
+            params.append(source.value)
+        if cursor:
+            after_ns, after_name = _codec.decode_cursor(cursor)[:2]
+            where.append("(namespace, name) > (?, ?)")
+            params += [after_ns, after_name]
+        sql = (
+            f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE {' AND '.join(where)} "
+            "ORDER BY namespace, name LIMIT ?"
+        )
+
+        def op(conn: sqlite3.Connection) -> list[Schedule]:
+            rows = conn.execute(sql, (*params, limit + 1)).fetchall()
+            return [_codec.schedule_from_row(r) for r in rows]
+
+        items: list[Schedule] = await self._read(op)
+        if len(items) > limit:
+            items = items[:limit]
+            return items, _codec.encode_cursor(items[-1].namespace, items[-1].name)
+        return items, None
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            if conn.execute("DELETE FROM schedules WHERE id=?", (schedule_id,)).rowcount == 0:
+                raise ScheduleNotFound(schedule_id)
+
+        await self._write(op)
+        self.notify("schedules")
+
+    async def set_schedule_enabled(
+        self, schedule_id: str, enabled: bool, next_run_at: datetime | None
+    ) -> Schedule:
+        def op(conn: sqlite3.Connection) -> Schedule:
+            cur = conn.execute(
+                "UPDATE schedules SET enabled=?, next_run_at=?, updated_at=? WHERE id=?",
+                (int(enabled), _codec.ts(next_run_at), _now(), schedule_id),
+            )
+            if cur.rowcount == 0:
+                raise ScheduleNotFound(schedule_id)
+            return _get(conn, schedule_id)
+
+        schedule: Schedule = await self._write(op)
+        self.notify("schedules")
+        return schedule
+
+    async def park_schedules(self, known_tasks: Iterable[str]) -> tuple[int, int]:
+        known = sorted(set(known_tasks))
+        marks = ", ".join("?" * len(known)) or "NULL"
+
+        def op(conn: sqlite3.Connection) -> tuple[int, int]:
+            parked = conn.execute(
+                f"UPDATE schedules SET parked=1 WHERE parked=0 AND task NOT IN ({marks})", known
+            ).rowcount
+            unparked = conn.execute(
+                f"UPDATE schedules SET parked=0 WHERE parked=1 AND task IN ({marks})", known
+            ).rowcount
+            return parked, unparked
+
+        result: tuple[int, int] = await self._write(op)
+        if result[1]:
+            self.notify("schedules")
+        return result
+
+    async def next_due_at(self) -> datetime | None:
+        def op(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute(
+                "SELECT min(next_run_at) FROM schedules "
+                "WHERE enabled=1 AND parked=0 AND next_run_at IS NOT NULL"
+            ).fetchone()
+            return row[0] if row else None
+
+        return _codec.dt(await self._read(op))
+
+    async def fire_due(self, now: datetime, planner: Planner, limit: int = 500) -> list[Run]:
+        now_s = now.timestamp()
+
+        def op(conn: sqlite3.Connection) -> list[Run]:
+            rows = conn.execute(
+                f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled=1 AND parked=0 "
+                "AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
+                (now_s, limit),
+            ).fetchall()
+            fired: list[Run] = []
+            for row in rows:
+                fired += _fire_one(conn, _codec.schedule_from_row(row), planner, now_s)
+            return fired
+
+        runs: list[Run] = await self._write(op)
+        if runs:
+            self.notify("runs")
+        return runs
+
+
+def _fire_one(conn: sqlite3.Connection, schedule: Schedule, planner: Planner, now_s: float) -> list[Run]:
+    busy = conn.execute(
+        "SELECT 1 FROM runs WHERE schedule_id=? AND status IN ('queued', 'running') LIMIT 1",
+        (schedule.id,),
+    ).fetchone()
+    plan = planner(schedule, busy is not None)
+    inserted = []
+    for new in plan.runs:
+        row = conn.execute(_INSERT_RUN, _codec.run_insert_params(new, now_s)).fetchone()
+        if row is not None:
+            inserted.append(_codec.run_from_row(row))
+    conn.execute(
+        "UPDATE schedules SET next_run_at=?, last_run_at=coalesce(?, last_run_at) WHERE id=?",
+        (_codec.ts(plan.next_run_at), _codec.ts(plan.last_run_at), schedule.id),
+    )
+    return inserted
+
+
+def _get(conn: sqlite3.Connection, schedule_id: str) -> Schedule:
+    row = conn.execute(
+        f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id=?", (schedule_id,)
+    ).fetchone()
+    if row is None:
+        raise ScheduleNotFound(schedule_id)
+    return _codec.schedule_from_row(row)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

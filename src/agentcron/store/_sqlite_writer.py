@@ -1,0 +1,98 @@
+"""The SQLite write path: short ``BEGIN IMMEDIATE`` transactions that never wait on the loop.
+
+A write transaction here (insert + commit in WAL mode) costs about 35 µs, while handing it to
+a thread and back costs about 70 µs, so the writer runs on the event loop thread instead of
+doubling the cost of every enqueue. What keeps the loop responsive:
+
+- the connection has ``busy_timeout = 0``: when another process holds the write lock,
+  ``BEGIN IMMEDIATE`` fails at once and the writer retries after an *async* sleep (0.5 ms
+  doubling to 50 ms, up to ``busy_timeout_s``), so the loop is never parked on a lock;
+- automatic WAL checkpoints are off on this connection (``wal_autocheckpoint = 0``): the
+  reader thread checkpoints, so no commit pays for an fsync-heavy checkpoint;
+- operations are plain functions with no ``await`` inside, so one transaction never
+  interleaves with another, and they are kept short (long jobs such as ``VACUUM`` run on
+  the reader thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from agentcron.errors import StoreUnavailable
+
+__all__ = ["SqliteWriter", "is_busy"]
+
+T = TypeVar("T")
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+class SqliteWriter:
+    def __init__(self, conn: sqlite3.Connection, *, path: str, busy_timeout_s: float) -> None:
+        self.conn = conn
+        self._path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._lock = asyncio.Lock()
+        conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    async def call(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        async with self._lock:  # held across a COMMIT retry; free (no yield) otherwise
+            return await self._transaction(op)
+
+    async def _transaction(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        await self._begin()
+        try:
+            result = op(self.conn)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+        await self._commit()
+        return result
+
+    async def _begin(self) -> None:
+        delay, deadline = 0.0005, 0.0
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                deadline = deadline or time.monotonic() + self._busy_timeout_s
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(
+                        f"{self._path}: the write lock was held by another process for more "
+                        f"than {self._busy_timeout_s:g}s"
+                    ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def _commit(self) -> None:
+        delay = 0.0005
+        for _ in range(200):
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("ROLLBACK")
+        raise StoreUnavailable(f"{self._path}: could not commit, the database stayed busy")
+
+    def close(self) -> None:
+        self.conn.close()

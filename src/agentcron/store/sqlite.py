@@ -1,0 +1,308 @@
+"""The embedded store: one SQLite file in WAL mode, safe for several processes.
+
+Writes are short ``BEGIN IMMEDIATE`` transactions on one connection that never waits for a
+lock on the event loop (see ``_sqlite_writer.py`` for why it is not on a thread). Reads,
+checkpoints and ``VACUUM`` use a second connection on its own thread. Commits made by other
+processes are noticed through ``PRAGMA data_version``, polled every few milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentcron.errors import SchemaError, StoreError, StoreUnavailable
+from agentcron.store import _codec, migrate
+from agentcron.store._sqlite_runs import RunVerbs
+from agentcron.store._sqlite_schedules import ScheduleVerbs
+from agentcron.store._sqlite_thread import SqliteThread
+from agentcron.store._sqlite_writer import SqliteWriter
+
+__all__ = ["SqliteStore"]
+
+T = TypeVar("T")
+_APP_ID = "agentcron"
+_WRITES_PER_CHECKPOINT = 1000
+_WRITES_PER_YIELD = 16
+
+
+class SqliteStore(ScheduleVerbs, RunVerbs):
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``."""
+
+    dialect = "sqlite"
+
+    def __init__(
+        self,
+        url: str = "sqlite:///agentcron.db",
+        *,
+        migrate: bool = True,
+        busy_timeout_s: float = 30.0,
+        poll_interval_s: float = 0.02,
+    ) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._auto_migrate = migrate
+        self._busy_timeout_s = busy_timeout_s
+        self._poll_interval_s = poll_interval_s
+        self._writer: SqliteWriter | None = None
+        self._reader: SqliteThread | None = None
+        self._events: dict[str, asyncio.Event] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._writes = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        memory = self.path == ":memory:"
+        if not memory:
+            await asyncio.to_thread(_check_file, self.path)
+        self._writer = SqliteWriter(self._connect(), path=self.path, busy_timeout_s=self._busy_timeout_s)
+        if self._auto_migrate:
+            await self.migrate()
+        else:
+            await self._check_schema()
+        if not memory:
+            self._reader = SqliteThread(self._connect, name="agentcron-sqlite-reader")
+            await asyncio.to_thread(self._reader.start)
+            self._poller = asyncio.create_task(self._poll_data_version())
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self._reader is not None:
+            await asyncio.to_thread(self._reader.stop)
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            if self.path != ":memory:":
+                _check_foreign(conn, self.path)
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _translate(exc, self.path) from None
+        return conn
+
+    # -- running operations ----------------------------------------------------------------------
+    async def _write(self, op: Any) -> Any:
+        if self._writer is None:
+            raise StoreError("store is not open")
+        try:
+            result = await self._writer.call(op)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        self._writes += 1
+        if self._writes % _WRITES_PER_CHECKPOINT == 0 and self._reader is not None:
+            self._reader.submit(_checkpoint)  # keep the WAL short even in a tight loop
+        if self._writes % _WRITES_PER_YIELD == 0:
+            await asyncio.sleep(0)  # a loop of writes that never waits still lets others run
+        return result
+
+    async def _read(self, op: Any) -> Any:
+        try:
+            if self._reader is not None:
+                return await self._reader.call(op)
+            if self._writer is not None:  # :memory: has one connection
+                return op(self._writer.conn)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        raise StoreError("store is not open")
+
+    # -- schema -------------------------------------------------------------------------------------
+    async def migrate(self) -> list[str]:
+        result: list[str] = await self._write(_apply_migrations)
+        return result
+
+    async def schema_version(self) -> int:
+        version: int = await self._write(_read_version)
+        return version
+
+    async def _check_schema(self) -> None:
+        current = await self.schema_version()
+        latest = migrate.latest_version("sqlite")
+        if current > latest:
+            raise SchemaError(_newer_message(self.path, current, latest))
+        if current < latest:
+            raise SchemaError(
+                f"{self.path}: schema {current} is older than {latest}; run `agentcron db upgrade`"
+            )
+
+    async def vacuum(self) -> None:
+        """``VACUUM`` on the reader thread (it cannot run inside a transaction), then optimize."""
+        await self._read(lambda c: (c.execute("VACUUM"), c.execute("PRAGMA optimize")))
+
+    async def checkpoint(self) -> None:
+        await self._read(_checkpoint)
+
+    # -- wake-ups ---------------------------------------------------------------------------------
+    def notify(self, channel: str) -> None:
+        event = self._events.get(channel)
+        if event is not None:
+            event.set()
+
+    async def wait(self, channel: str, timeout: float) -> bool:
+        event = self._events.setdefault(channel, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return False
+        event.clear()
+        return True
+
+    async def _poll_data_version(self) -> None:
+        """Wake local waiters when any connection committed; checkpoint the WAL now and then."""
+        assert self._reader is not None
+        last = await self._reader.call(_data_version)
+        polls_per_checkpoint = max(1, round(1.0 / self._poll_interval_s))
+        polls = 0
+        while True:
+            await asyncio.sleep(self._poll_interval_s)
+            polls += 1
+            try:
+                if polls % polls_per_checkpoint == 0:
+                    await self.checkpoint()
+                current = await self._reader.call(_data_version)
+            except (sqlite3.Error, StoreError):
+                continue
+            if current != last:
+                last = current
+                for event in self._events.values():
+                    event.set()
+
+
+def sqlite_path(url: str) -> str:
+    prefix = "sqlite://"
+    if not url.startswith(prefix):
+        raise StoreError(f"not a sqlite URL: {url!r}")
+    rest = url[len(prefix) :]
+    if rest.startswith("/"):
+        rest = rest[1:]
+    rest = rest.split("?", 1)[0]
+    return rest or ":memory:"
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA data_version").fetchone()
+    return int(row[0])
+
+
+def _check_file(path: str) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise StoreUnavailable(f"{path} is a directory, not a SQLite file")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.exists():
+        raise StoreUnavailable(f"cannot open {path}: folder {parent} does not exist")
+    if target.exists() and not os.access(target, os.R_OK | os.W_OK):
+        raise StoreUnavailable(f"cannot open {path}: permission denied")
+
+
+def _check_foreign(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a SQLite file that holds another application's tables (before writing to it)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    names.discard("sqlite_sequence")
+    if names and "agentcron_meta" not in names:
+        shown = ", ".join(sorted(names)[:5])
+        raise SchemaError(
+            f"{path} is a SQLite database of another application (tables: {shown}); "
+            "agentcron left it unchanged. Point --db / AGENTCRON_DB at a new file."
+        )
+
+
+def _translate(exc: sqlite3.Error, path: str) -> StoreError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "encrypted" in text
+    ):
+        return SchemaError(
+            f"{path} is not a usable SQLite database ({text}); agentcron left it unchanged"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(f"{path}: database is locked by another process ({text})")
+    if "unable to open" in text:
+        return StoreUnavailable(f"cannot open {path}: {text}")
+    return StoreError(f"{path}: {type(exc).__name__}: {text}")
+
+
+def _read_version(conn: sqlite3.Connection) -> int:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "agentcron_meta" not in tables:
+        return 0
+    row = conn.execute("SELECT value FROM agentcron_meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    current = _read_version(conn)
+    latest = migrate.latest_version("sqlite")
+    if current > latest:
+        raise SchemaError(_newer_message("this database", current, latest))
+    applied = []
+    for migration in migrate.pending("sqlite", current):
+        for statement in _statements(migration.sql):
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO agentcron_meta (key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(migration.version),),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO agentcron_meta (key, value) VALUES ('application', ?)",
+            (_APP_ID,),
+        )
+        applied.append(migration.label)
+    return applied
+
+
+def _newer_message(where: str, current: int, latest: int) -> str:
+    return (
+        f"{where} has schema version {current}, newer than this agentcron knows ({latest}); "
+        "upgrade agentcron before running it against this database"
+    )
+
+
+def _statements(sql: str) -> list[str]:
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()
+    ):
+        out.append(buf.strip())
+    return out
+
+
+def now_ts(now: datetime) -> float:
+    return _codec.ts(now) or 0.0

@@ -1,0 +1,157 @@
+"""Tasks: ``@app.task`` / the module-level ``@agentcron.task``, and the registry."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar, overload
+
+from agentcron.durations import parse_duration
+from agentcron.errors import TaskNotFound, ValidationError
+from agentcron.retry import DEFAULT_PERMANENT, Backoff, RetryPolicy
+
+__all__ = ["Task", "TaskRegistry", "default_registry", "task"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Duration = str | int | float | timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    takes_ctx: bool
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: timedelta | None = None
+    hard_timeout: timedelta | None = None
+    max_concurrency: int | None = None
+    queue: str = "default"
+    priority: int = 0
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "queue": self.queue,
+            "priority": self.priority,
+            "retries": self.retry.retries,
+            "timeout": self.timeout.total_seconds() if self.timeout else None,
+            "hard_timeout": self.hard_timeout.total_seconds() if self.hard_timeout else None,
+            "max_concurrency": self.max_concurrency,
+            "async": self.is_async,
+            "description": self.description,
+        }
+
+
+def make_task(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    backoff: Duration | tuple[Duration, Duration] | Backoff | None = None,
+    timeout: Duration | None = None,
+    hard_timeout: Duration | None = None,
+    max_concurrency: int | None = None,
+    queue: str = "default",
+    priority: int = 0,
+    permanent_errors: tuple[type[BaseException], ...] = (),
+) -> Task:
+    """Build a `Task` from a function and its options (validated)."""
+    if retries < 0:
+        raise ValidationError("retries must be >= 0", field="retries")
+    if max_concurrency is not None and max_concurrency < 1:
+        raise ValidationError("max_concurrency must be >= 1", field="max_concurrency")
+    is_async = inspect.iscoroutinefunction(fn)
+    if hard_timeout is not None and is_async:
+        raise ValidationError("hard_timeout is for sync tasks; use timeout", field="hard_timeout")
+    return Task(
+        name=name or fn.__name__,
+        fn=fn,
+        is_async=is_async,
+        takes_ctx=_takes_ctx(fn),
+        retry=RetryPolicy(retries, _backoff(backoff), DEFAULT_PERMANENT + tuple(permanent_errors)),
+        timeout=parse_duration(timeout, field="timeout") if timeout is not None else None,
+        hard_timeout=(
+            parse_duration(hard_timeout, field="hard_timeout") if hard_timeout is not None else None
+        ),
+        max_concurrency=max_concurrency,
+        queue=queue,
+        priority=priority,
+        description=(inspect.getdoc(fn) or "").split("\n\n")[0],
+    )
+
+
+def _backoff(value: Duration | tuple[Duration, Duration] | Backoff | None) -> Backoff:
+    if value is None:
+        return Backoff()
+    if isinstance(value, Backoff):
+        return value
+    if isinstance(value, tuple):
+        base, cap = value
+        return Backoff(parse_duration(base, field="backoff"), parse_duration(cap, field="backoff"))
+    return Backoff(base=parse_duration(value, field="backoff"))
+
+
+def _takes_ctx(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    param = params.get("ctx")
+    return param is not None and param.kind is inspect.Parameter.KEYWORD_ONLY
+
+
+class TaskRegistry:
+    """Name -> `Task`. ``registry.task`` is a decorator with or without options."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def add(self, task: Task) -> Task:
+        self._tasks[task.name] = task
+        return task
+
+    def get(self, name: str) -> Task:
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise TaskNotFound(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tasks
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self._tasks.values())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def names(self) -> list[str]:
+        return sorted(self._tasks)
+
+    def merge(self, other: TaskRegistry) -> None:
+        for item in other:
+            self._tasks.setdefault(item.name, item)
+
+    @overload
+    def task(self, fn: F, /) -> F: ...
+    @overload
+    def task(self, fn: None = None, /, **options: Any) -> Callable[[F], F]: ...
+
+    def task(self, fn: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
+        """Register a function as a task: ``@app.task`` or ``@app.task(retries=3)``."""
+
+        def register(func: F) -> F:
+            self.add(make_task(func, **options))
+            return func
+
+        return register(fn) if fn is not None else register
+
+
+default_registry = TaskRegistry()
+"""Where the module-level ``@agentcron.task`` registers (modules named in config ``tasks``)."""
+
+task = default_registry.task

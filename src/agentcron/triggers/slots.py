@@ -1,0 +1,91 @@
+"""Walking a trigger's fire times: the next few, and the latest one already due."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from agentcron.triggers._time import require_aware
+from agentcron.triggers.base import Trigger
+from agentcron.triggers.interval import IntervalTrigger
+
+__all__ = ["latest_slot_at_or_before", "next_times"]
+
+# Look back from "now" over growing windows, so a frequent trigger is answered from the
+# first window and a rare one from a later one, never by walking forward from `prev`.
+_WINDOWS = (
+    timedelta(minutes=1),
+    timedelta(hours=1),
+    timedelta(days=1),
+    timedelta(days=32),
+    timedelta(days=366),
+)
+_RESOLUTION = timedelta(microseconds=1)
+
+
+def next_times(trigger: Trigger, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fire times strictly after ``after`` (fewer if the trigger ends)."""
+    times: list[datetime] = []
+    cursor: datetime | None = require_aware(after, "after")
+    while cursor is not None and len(times) < count:
+        cursor = trigger.next_after(cursor)
+        if cursor is not None:
+            times.append(cursor)
+    return times
+
+
+def latest_slot_at_or_before(
+    trigger: Trigger, prev: datetime | None, now: datetime
+) -> datetime | None:
+    """The latest fire time ``t`` with ``prev < t <= now``, or None.
+
+    ``prev`` None means no lower bound; searched triggers (cron, date...) then look back at
+    most 366 days. An interval with ``start`` is answered by arithmetic; one without
+    ``start`` has slots ``prev + k * every`` and, with ``prev`` None, no slot at all.
+    """
+    now = require_aware(now, "now")
+    prev = None if prev is None else require_aware(prev, "prev")
+    if isinstance(trigger, IntervalTrigger):
+        return _latest_interval(trigger, prev, now)
+    lower = now - _WINDOWS[-1] if prev is None else prev
+    return _latest_searched(trigger, lower, now)
+
+
+def _latest_interval(
+    trigger: IntervalTrigger, prev: datetime | None, now: datetime
+) -> datetime | None:
+    if trigger.start is not None:
+        slot = trigger.slot_at_or_before(now)
+    elif prev is not None:
+        slot = prev + ((now - prev) // trigger.every) * trigger.every
+        slot = None if trigger.end is not None and slot > trigger.end else slot
+    else:
+        slot = None
+    return slot if slot is not None and (prev is None or slot > prev) else None
+
+
+def _latest_searched(trigger: Trigger, lower: datetime, now: datetime) -> datetime | None:
+    """Find a window (lo, now] that holds a slot, then bisect it down to the last one."""
+    for window in _WINDOWS:
+        low = max(lower, now - window)
+        first = trigger.next_after(low)
+        if first is not None and first <= now:
+            return _bisect_last(trigger, low, now)
+        if low == lower:
+            return None
+    return None
+
+
+def _bisect_last(trigger: Trigger, low: datetime, high: datetime) -> datetime | None:
+    """The last slot in (low, high], given one exists. Needs a monotone ``next_after``.
+
+    Invariant: next_after(low) <= now < next_after(high) (None counting as after).
+    """
+    now = high
+    while high - low > _RESOLUTION:
+        middle = low + (high - low) / 2
+        found = trigger.next_after(middle)
+        if found is not None and found <= now:
+            low = middle
+        else:
+            high = middle
+    return trigger.next_after(low)
