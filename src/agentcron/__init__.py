@@ -1,5 +1,52 @@
-"""agentcron: a durable scheduler and background-task runner for AI-agent applications."""
+"""agentcron: a durable scheduler and background-task runner for AI-agent applications.
+
+Embedded SQLite for one process, PostgreSQL for many processes on many machines; every
+schedule slot fires exactly once and no queued run is lost.
+"""
 
 from __future__ import annotations
 
+from agentcron.app import App
+from agentcron.context import RunContext
+from agentcron.errors import (
+    AgentcronError,
+    ConfigError,
+    Conflict,
+    InvalidTrigger,
+    NotFound,
+    PermanentError,
+    ScheduleExists,
+    ScheduleNotFound,
+    StoreError,
+    TaskNotFound,
+    TaskTimeout,
+    ValidationError,
+)
+from agentcron.models import Misfire, Overlap, Run, RunStatus, Schedule
+from agentcron.tasks import task
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AgentcronError",
+    "App",
+    "ConfigError",
+    "Conflict",
+    "InvalidTrigger",
+    "Misfire",
+    "NotFound",
+    "Overlap",
+    "PermanentError",
+    "Run",
+    "RunContext",
+    "RunStatus",
+    "Schedule",
+    "ScheduleExists",
+    "ScheduleNotFound",
+    "StoreError",
+    "TaskNotFound",
+    "TaskTimeout",
+    "ValidationError",
+    "__version__",
+    "task",
+]

@@ -16,10 +16,10 @@ AgentcronError
 │   └── InvalidRunState        e.g. retrying a run that is still running
 ├── StoreError                 the store cannot be used
 │   ├── StoreUnavailable       cannot connect / the file cannot be opened
-│   ├── SchemaError            not an agentcron database, or a newer schema than this code
-│   └── ResultTooLarge         (also raised by the runner before the store sees it)
+│   └── SchemaError            not an agentcron database, or a newer schema than this code
 └── TaskError                  raised inside task code paths
     ├── PermanentError         raise it from a task: the run is not retried
+    │   └── ResultTooLarge     the result is over the size cap, or not JSON
     └── TaskTimeout
 ```
 
@@ -94,7 +94,11 @@ class ConfigError(ValidationError):
     """Invalid configuration."""
 
     def __init__(
-        self, message: str | None = None, *, field: str | None = None, problems: list[str] | None = None
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        problems: list[str] | None = None,
     ) -> None:
         super().__init__(message, field=field)
         self.problems = problems or [str(self)]
@@ -156,16 +160,16 @@ class SchemaError(StoreError):
     """The database schema is not one this version of agentcron can use."""
 
 
-class ResultTooLarge(StoreError):
-    """The task result is too large to store."""
-
-
 class TaskError(AgentcronError):
     """A task failed."""
 
 
 class PermanentError(TaskError):
     """A failure that retrying will not fix: the run is not retried."""
+
+
+class ResultTooLarge(PermanentError):
+    """The task result is too large to store."""
 
 
 class TaskTimeout(TaskError):

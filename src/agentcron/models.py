@@ -16,8 +16,8 @@ __all__ = [
     "RunOutcome",
     "RunStatus",
     "Schedule",
-    "ScheduleSpec",
     "ScheduleSource",
+    "ScheduleSpec",
     "WorkerInfo",
     "iso",
 ]

@@ -206,7 +206,8 @@ def test_other_versions_are_rejected(version: Any) -> None:
         ("in -5m", InvalidTrigger, "in", "must not be negative"),
         ({"cron": "* * *"}, InvalidTrigger, "cron", "expected 5 fields"),
         ({"cron": 5}, InvalidTrigger, "cron", "expected a cron expression"),
-        ({"cron": "0 9 * * *", "timezone": "Mars/Olympus"}, InvalidTimezone, "timezone", ""),
+        ({"cron": "0 9 * * *", "timezone": "Mars/Olympus"}, InvalidTimezone, "timezone", "Mars"),
+        ({"cron": "0 9 * * *", "timezone": ["UTC"]}, InvalidTimezone, "timezone", "not a time"),
         ({"foo": 1}, InvalidTrigger, "trigger", "'foo'"),
         ({}, InvalidTrigger, "trigger", "empty trigger object"),
         ({"every": "5m", "cron": "* * * * *"}, InvalidTrigger, "trigger", "exactly one kind"),
@@ -267,7 +268,10 @@ def test_constructors_validate() -> None:
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        ({"cron": "0 9 * * 1-5", "timezone": "Europe/Berlin"}, "At 09:00 on Monday through Friday (Europe/Berlin)"),
+        (
+            {"cron": "0 9 * * 1-5", "timezone": "Europe/Berlin"},
+            "At 09:00 on Monday through Friday (Europe/Berlin)",
+        ),
         ("@daily", "At 00:00 every day (UTC)"),
         ("0 0 L * *", "At 00:00 on the last day of every month (UTC)"),
         ("every 5m", "every 5 minutes"),

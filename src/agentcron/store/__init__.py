@@ -24,8 +24,7 @@ def create_store(url: str) -> Store:
             from agentcron.store.postgres import PostgresStore  # type: ignore[import-not-found]
         except ImportError as exc:
             raise StoreError(
-                "PostgreSQL needs the driver: pip install 'agentcron[postgres]'"
-                f" ({exc})"
+                f"PostgreSQL needs the driver: pip install 'agentcron[postgres]' ({exc})"
             ) from None
         store: Store = PostgresStore(url)
         return store

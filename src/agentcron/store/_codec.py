@@ -79,8 +79,10 @@ def trigger_json(trigger: dict[str, Any]) -> str:
 
 
 def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
+    # fmt: off
     (id_, namespace, name, task, trigger, policies, args, description, enabled, parked, source,
-     next_run_at, last_run_at, created_at, updated_at) = row  # fmt: skip
+     next_run_at, last_run_at, created_at, updated_at) = row
+    # fmt: on
     trig = _loads(trigger) if isinstance(trigger, str) else dict(trigger)
     trig.pop("version", None)
     pol = _loads(policies) if isinstance(policies, str) else dict(policies)
@@ -110,7 +112,7 @@ def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
     )
 
 
-# -- runs ---------------------------------------------------------------------------------------
+# -- runs --------------------------------------------------------------------------------------
 def run_insert_params(run: NewRun, now: float) -> tuple[Any, ...]:
     available = run.available_at.timestamp() if run.available_at is not None else now
     finished = now if run.status.final else None
@@ -167,9 +169,11 @@ def run_from_new(run_id: int, run: NewRun, now: float, params: tuple[Any, ...]) 
 
 
 def run_from_row(row: tuple[Any, ...] | Any) -> Run:
+    # fmt: off
     (id_, namespace, task, queue, priority, schedule_id, subject, status, args, attempts,
      max_attempts, timeout, scheduled_for, queued_at, available_at, started_at, finished_at,
-     result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested) = row  # fmt: skip
+     result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested) = row
+    # fmt: on
     return Run(
         id=id_,
         namespace=namespace,
@@ -198,7 +202,7 @@ def run_from_row(row: tuple[Any, ...] | Any) -> Run:
     )
 
 
-# -- cursors ------------------------------------------------------------------------------------
+# -- cursors -----------------------------------------------------------------------------------
 def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(dumps(list(parts)).encode()).decode().rstrip("=")
 

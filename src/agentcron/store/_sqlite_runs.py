@@ -162,9 +162,7 @@ class RunVerbs(_Ops):
         if cursor:
             where.append("id < ?")
             params.append(int(_codec.decode_cursor(cursor)[0]))
-        sql = (
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
-        )
+        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
 
         def op(conn: sqlite3.Connection) -> list[Run]:
             return [_codec.run_from_row(r) for r in conn.execute(sql, (*params, limit + 1))]
@@ -222,15 +220,40 @@ class RunVerbs(_Ops):
         count: int = await self._write(op)
         return count
 
-    # -- workers ----------------------------------------------------------------------------------
+    # -- tasks and workers ---------------------------------------------------------------------
+    async def register_tasks(self, tasks: dict[str, dict[str, Any]], now: datetime) -> None:
+        rows = [(name, _codec.dumps(info), now.timestamp()) for name, info in tasks.items()]
+        await self._write(
+            lambda conn: conn.executemany(
+                "INSERT INTO tasks (name, info, last_seen_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET info = excluded.info, last_seen_at = excluded.last_seen_at",
+                rows,
+            )
+        )
+
+    async def known_tasks(self) -> dict[str, dict[str, Any]]:
+        def op(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            return {n: _codec._loads(i) for n, i in conn.execute("SELECT name, info FROM tasks")}
+
+        tasks: dict[str, dict[str, Any]] = await self._read(op)
+        return tasks
+
     async def register_worker(self, info: WorkerInfo) -> None:
         await self._write(
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO workers (id, host, pid, queues, concurrency, running, "
                 "started_at, last_heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (info.id, info.host, info.pid, _codec.dumps(info.queues), info.concurrency,
-                 info.running, info.started_at.timestamp(), info.last_heartbeat_at.timestamp()),
-            )  # fmt: skip
+                (
+                    info.id,
+                    info.host,
+                    info.pid,
+                    _codec.dumps(info.queues),
+                    info.concurrency,
+                    info.running,
+                    info.started_at.timestamp(),
+                    info.last_heartbeat_at.timestamp(),
+                ),
+            )
         )
 
     async def heartbeat_worker(self, worker_id: str, now: datetime, running: int) -> None:

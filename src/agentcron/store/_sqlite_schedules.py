@@ -203,7 +203,9 @@ class ScheduleVerbs(_Ops):
         return runs
 
 
-def _fire_one(conn: sqlite3.Connection, schedule: Schedule, planner: Planner, now_s: float) -> list[Run]:
+def _fire_one(
+    conn: sqlite3.Connection, schedule: Schedule, planner: Planner, now_s: float
+) -> list[Run]:
     busy = conn.execute(
         "SELECT 1 FROM runs WHERE schedule_id=? AND status IN ('queued', 'running') LIMIT 1",
         (schedule.id,),

@@ -54,7 +54,7 @@ class SqliteThread:
         self._queue.put((op, future, loop))
         return await future
 
-    # -- the thread ------------------------------------------------------------------------------
+    # -- the thread ----------------------------------------------------------------------------
     def _main(self) -> None:
         try:
             self.conn = self._connect()

@@ -48,7 +48,7 @@ class FirePlan:
 
 
 Planner = Callable[[Schedule, bool], FirePlan]
-"""``planner(schedule, has_unfinished_run) -> FirePlan``; pure, called inside the firing transaction."""
+"""``planner(schedule, has_unfinished_run) -> FirePlan``: pure, called in the firing transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Store(Protocol):
 
     async def schema_version(self) -> int: ...
 
-    # -- schedules ---------------------------------------------------------------------------
+    # -- schedules -----------------------------------------------------------------------------
     async def add_schedule(self, spec: ScheduleSpec, next_run_at: datetime | None) -> Schedule:
         """Insert a schedule. Raises `ScheduleExists` when ``(namespace, name)`` is taken."""
         ...
@@ -101,7 +101,7 @@ class Store(Protocol):
         ...
 
     async def get_schedule(self, key: str, namespace: str | None = None) -> Schedule:
-        """By id, else by name (in ``namespace``, default ``default``). Raises `ScheduleNotFound`."""
+        """By id, else by name in ``namespace`` (default ``default``). Raises `ScheduleNotFound`."""
         ...
 
     async def list_schedules(
@@ -179,7 +179,9 @@ class Store(Protocol):
         them whose cancellation was requested. Runs whose lease was lost are not extended."""
         ...
 
-    async def finish_runs(self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime) -> int:
+    async def finish_runs(
+        self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
+    ) -> int:
         """Record outcomes of runs this worker holds; outcomes for runs whose lease it lost
         (reaped, cancelled) are ignored. Returns how many were written."""
         ...
@@ -220,7 +222,13 @@ class Store(Protocol):
         """Delete finished runs older than ``finished_before``; returns how many."""
         ...
 
-    # -- workers, stats, maintenance -----------------------------------------------------------
+    # -- workers, tasks, stats, maintenance ----------------------------------------------------
+    async def register_tasks(self, tasks: dict[str, dict[str, Any]], now: datetime) -> None:
+        """Record the tasks a process registered (name -> description), so that processes
+        that do not import task code (CLI, API) can validate task names."""
+        ...
+
+    async def known_tasks(self) -> dict[str, dict[str, Any]]: ...
     async def register_worker(self, info: WorkerInfo) -> None: ...
     async def heartbeat_worker(self, worker_id: str, now: datetime, running: int) -> None: ...
     async def remove_worker(self, worker_id: str) -> None: ...

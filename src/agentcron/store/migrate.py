@@ -33,7 +33,9 @@ def load_migrations(dialect: str) -> list[Migration]:
     found.sort(key=lambda m: m.version)
     for index, migration in enumerate(found, start=1):
         if migration.version != index:
-            raise RuntimeError(f"migrations/{dialect}: expected {index:04d}, found {migration.label}")
+            raise RuntimeError(
+                f"migrations/{dialect}: expected {index:04d}, found {migration.label}"
+            )
     return found
 
 

@@ -55,14 +55,16 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
         self._poller: asyncio.Task[None] | None = None
         self._writes = 0
 
-    # -- lifecycle --------------------------------------------------------------------------------
+    # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
         if self._writer is not None:
             return
         memory = self.path == ":memory:"
         if not memory:
             await asyncio.to_thread(_check_file, self.path)
-        self._writer = SqliteWriter(self._connect(), path=self.path, busy_timeout_s=self._busy_timeout_s)
+        self._writer = SqliteWriter(
+            self._connect(), path=self.path, busy_timeout_s=self._busy_timeout_s
+        )
         if self._auto_migrate:
             await self.migrate()
         else:
@@ -107,7 +109,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
             raise _translate(exc, self.path) from None
         return conn
 
-    # -- running operations ----------------------------------------------------------------------
+    # -- running operations --------------------------------------------------------------------
     async def _write(self, op: Any) -> Any:
         if self._writer is None:
             raise StoreError("store is not open")
@@ -132,7 +134,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
             raise _translate(exc, self.path) from None
         raise StoreError("store is not open")
 
-    # -- schema -------------------------------------------------------------------------------------
+    # -- schema --------------------------------------------------------------------------------
     async def migrate(self) -> list[str]:
         result: list[str] = await self._write(_apply_migrations)
         return result

@@ -21,11 +21,15 @@ __all__ = [
 _UTC_NAMES = frozenset({"utc", "z", "etc/utc", "gmt", "etc/gmt", "zulu", "etc/zulu"})
 
 
-@lru_cache(maxsize=256)
 def load_zone(name: str) -> tzinfo:
     """The IANA zone ``name`` (``UTC`` for the UTC aliases); `InvalidTimezone` if unknown."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidTimezone(f"not a time zone: {name!r}")
+    return _load_zone(name)
+
+
+@lru_cache(maxsize=256)
+def _load_zone(name: str) -> tzinfo:
     if name.strip().lower() in _UTC_NAMES:
         return UTC
     try:

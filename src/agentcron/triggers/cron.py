@@ -9,9 +9,13 @@ clock, and
 - a wall time that happens twice (fall-back) fires once, at its first occurrence.
 
 Expressions whose hour field is ``*`` or ``*/n`` (``30 * * * *``, ``*/5 * * * *``) run on
-elapsed time: they fire on every real hour, twice in the repeated hour and not at all in the
-skipped one. cronsim draws the same line for 5-field expressions (Debian cron's rule); here
-6-field expressions follow it too, which cronsim alone does not do.
+elapsed time: they fire once in every real hour, so a repeated wall-clock hour gets two
+fires and a skipped one none. cronsim (2.8) alone draws its line differently: it applies
+the wall-clock fix-up only to 5-field expressions whose minute AND hour fields are both
+specific, so on its own
+``0 30 2 * * *`` skips spring-forward day and fires twice on fall-back day, and
+``*/30 2 * * *`` does the same. Here cronsim iterates naive wall-clock times for wall-clock
+expressions and this module maps them to instants; cronsim still does all the calendar math.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from agentcron.triggers._time import require_aware
@@ -38,9 +39,14 @@ def latest_slot_at_or_before(
 ) -> datetime | None:
     """The latest fire time ``t`` with ``prev < t <= now``, or None.
 
-    ``prev`` None means no lower bound; searched triggers (cron, date...) then look back at
-    most 366 days. An interval with ``start`` is answered by arithmetic; one without
-    ``start`` has slots ``prev + k * every`` and, with ``prev`` None, no slot at all.
+    ``prev`` None means no lower bound, but searched triggers then look back at most 366 days.
+
+    An interval is answered by arithmetic: with ``start`` its slots are a fixed grid; without
+    ``start`` they are ``prev + k * every`` (k >= 1), and with ``prev`` None there is none.
+    Other triggers (cron, date...) are searched back from ``now`` over growing windows
+    (1 minute, 1 hour, 1 day, 32 days, 366 days, then all the way to ``prev``); the first
+    window that holds a slot is bisected, so the cost is a few dozen `next_after` calls
+    whatever the gap.
     """
     now = require_aware(now, "now")
     prev = None if prev is None else require_aware(prev, "prev")
@@ -64,15 +70,21 @@ def _latest_interval(
 
 
 def _latest_searched(trigger: Trigger, lower: datetime, now: datetime) -> datetime | None:
-    """Find a window (lo, now] that holds a slot, then bisect it down to the last one."""
-    for window in _WINDOWS:
-        low = max(lower, now - window)
+    """Find a window (low, now] that holds a slot, then bisect it down to the last one."""
+    for low in _window_starts(lower, now):
         first = trigger.next_after(low)
         if first is not None and first <= now:
             return _bisect_last(trigger, low, now)
-        if low == lower:
-            return None
     return None
+
+
+def _window_starts(lower: datetime, now: datetime) -> Iterator[datetime]:
+    """``now`` minus each window, stopping at ``lower``, which always comes last."""
+    for window in _WINDOWS:
+        if now - window <= lower:
+            break
+        yield now - window
+    yield lower
 
 
 def _bisect_last(trigger: Trigger, low: datetime, high: datetime) -> datetime | None:

@@ -88,6 +88,12 @@ CREATE TABLE events (
 CREATE INDEX events_type ON events (type, id);
 CREATE INDEX events_created ON events (created_at);
 
+CREATE TABLE tasks (                       -- tasks some process registered (for validation)
+    name         TEXT PRIMARY KEY,
+    info         TEXT NOT NULL DEFAULT '{}',
+    last_seen_at REAL NOT NULL
+);
+
 CREATE TABLE workers (
     id                TEXT PRIMARY KEY,
     host              TEXT NOT NULL,

@@ -1,0 +1,200 @@
+"""Run one claimed run: call the task, apply its timeout, turn what happened into an outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import pickle
+import sys
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from agentcron.context import RunContext
+from agentcron.errors import PermanentError, ResultTooLarge, TaskTimeout
+from agentcron.models import Run, RunOutcome, RunStatus
+from agentcron.tasks import Task
+
+__all__ = ["DEFAULT_MAX_RESULT_BYTES", "execute", "outcome_for_error"]
+
+log = logging.getLogger("agentcron.worker")
+
+DEFAULT_MAX_RESULT_BYTES = 64 * 1024
+MAX_TRACEBACK_CHARS = 16 * 1024
+
+
+class RunCancelled(Exception):
+    """The run was cancelled on request."""
+
+
+def make_context(run: Run, worker_id: str) -> RunContext:
+    info = run.trigger_info or {}
+    return RunContext(
+        run_id=run.id,
+        task=run.task,
+        attempt=run.attempts,
+        max_attempts=run.max_attempts,
+        scheduled_for=run.scheduled_for,
+        schedule=info.get("schedule"),
+        subject=run.subject,
+        namespace=run.namespace,
+        args=run.args,
+        worker=worker_id,
+        event=info.get("event"),
+        logger=logging.LoggerAdapter(
+            logging.getLogger(f"agentcron.task.{run.task}"), {"run_id": run.id}
+        ),
+    )
+
+
+async def execute(
+    task: Task,
+    run: Run,
+    ctx: RunContext | None,
+    executor: Executor,
+    now: Callable[[], datetime],
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+) -> RunOutcome:
+    """Run ``task`` for ``run``; never raises except `asyncio.CancelledError` on shutdown."""
+    kwargs = dict(run.args)
+    if task.takes_ctx:
+        kwargs["ctx"] = ctx
+    timeout = run.timeout or task.timeout
+    try:
+        result = await _call(task, kwargs, timeout, executor)
+        _check_result(result, max_result_bytes)
+    except RunCancelled:
+        return RunOutcome(run.id, RunStatus.CANCELLED, error=_error(RunCancelled("cancelled")))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return outcome_for_error(task, run, exc, now())
+    return RunOutcome(run.id, RunStatus.SUCCEEDED, result=result)
+
+
+async def _call(
+    task: Task, kwargs: dict[str, Any], timeout: timedelta | None, executor: Executor
+) -> Any:
+    seconds = timeout.total_seconds() if timeout else None
+    if task.is_async:
+        coro = task.fn(**kwargs)
+        if seconds is None:
+            return await coro
+        try:
+            return await asyncio.wait_for(coro, seconds)
+        except TimeoutError:
+            raise TaskTimeout(f"task {task.name!r} timed out after {seconds:g}s") from None
+    if task.hard_timeout is not None:
+        return await run_in_process(task.fn, kwargs, task.hard_timeout.total_seconds())
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(executor, partial(task.fn, **kwargs))
+    if seconds is None:
+        return await future
+    try:
+        return await asyncio.wait_for(future, seconds)
+    except TimeoutError:
+        raise TaskTimeout(
+            f"task {task.name!r} timed out after {seconds:g}s (its thread cannot be stopped and "
+            "finishes in the background; use hard_timeout to run it in a killable process)"
+        ) from None
+
+
+def outcome_for_error(task: Task, run: Run, exc: BaseException, now: datetime) -> RunOutcome:
+    error = _error(exc)
+    decision = task.retry.decide(exc, run.attempts, run.max_attempts)
+    if decision is not None:
+        error["retry_in"] = decision.delay.total_seconds()
+        return RunOutcome(run.id, RunStatus.QUEUED, error=error, available_at=now + decision.delay)
+    if task.retry.is_permanent(exc):
+        error["permanent"] = True
+        return RunOutcome(run.id, RunStatus.FAILED, error=error)
+    return RunOutcome(run.id, RunStatus.DEAD, error=error)
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    text = "".join(traceback.format_exception(exc))
+    if len(text) > MAX_TRACEBACK_CHARS:
+        text = "...\n" + text[-MAX_TRACEBACK_CHARS:]
+    remote = getattr(exc, "remote_traceback", None)
+    return {
+        "type": getattr(exc, "remote_type", None) or type(exc).__name__,
+        "message": str(exc),
+        "traceback": remote or text,
+    }
+
+
+def _check_result(result: Any, limit: int) -> None:
+    try:
+        size = len(json.dumps(result, ensure_ascii=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(
+            f"the task returned {type(result).__name__}, which is not JSON-serializable ({exc}); "
+            "return dicts, lists, strings, numbers, booleans or None"
+        ) from None
+    if size > limit:
+        raise ResultTooLarge(
+            f"the task result is {size} bytes, more than the {limit}-byte limit; "
+            "store large outputs elsewhere and return a reference"
+        )
+
+
+# -- hard timeouts: a sync task in a process that can be killed --------------------------------
+class RemoteError(Exception):
+    def __init__(self, type_name: str, message: str, tb: str) -> None:
+        super().__init__(message)
+        self.remote_type = type_name
+        self.remote_traceback = tb
+
+
+def _child(conn: Any, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    try:
+        conn.send(("ok", fn(**kwargs)))
+    except BaseException as exc:
+        payload: Any
+        try:
+            payload = pickle.dumps(exc)
+            pickle.loads(payload)
+        except Exception:
+            payload = None
+        conn.send(("error", (payload, type(exc).__name__, str(exc), traceback.format_exc())))
+    finally:
+        conn.close()
+
+
+async def run_in_process(fn: Callable[..., Any], kwargs: dict[str, Any], timeout_s: float) -> Any:
+    """Call ``fn(**kwargs)`` in a child process, killed (SIGKILL) after ``timeout_s``."""
+    method = "fork" if sys.platform != "win32" else "spawn"
+    mp = multiprocessing.get_context(method)
+    recv, send = mp.Pipe(duplex=False)
+    kwargs = {k: v for k, v in kwargs.items() if k != "ctx"}  # a context does not cross processes
+    process_class: Any = mp.Process  # type: ignore[attr-defined]
+    proc = process_class(target=_child, args=(send, fn, kwargs), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        ready = await asyncio.to_thread(recv.poll, timeout_s)
+        if not ready:
+            raise TaskTimeout(f"killed after the hard timeout of {timeout_s:g}s")
+        kind, payload = recv.recv()
+    except EOFError:
+        raise RemoteError(
+            "ProcessDied", f"the task process exited with {proc.exitcode}", ""
+        ) from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        await asyncio.to_thread(proc.join, 5)
+        recv.close()
+    if kind == "ok":
+        return payload
+    pickled, type_name, message, tb = payload
+    if pickled is not None:
+        exc = pickle.loads(pickled)
+        exc.remote_traceback = tb
+        raise exc
+    raise RemoteError(type_name, message, tb)

@@ -1,0 +1,472 @@
+"""`App` wires a store, a task registry, a scheduler and a worker behind the Python API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentcron.clock import Clock, SystemClock
+from agentcron.durations import parse_duration
+from agentcron.errors import ScheduleNotFound, TaskNotFound, ValidationError
+from agentcron.maintenance import maintenance_schedules, register_maintenance
+from agentcron.models import (
+    DEFAULT_NAMESPACE,
+    NewRun,
+    Run,
+    RunStatus,
+    Schedule,
+    ScheduleSource,
+    ScheduleSpec,
+)
+from agentcron.scheduler import Scheduler, trigger_of
+from agentcron.specs import Built, build_schedule, check_args, check_name
+from agentcron.store import RunFilter, Store, StoreStats, create_store
+from agentcron.tasks import TaskRegistry, default_registry
+from agentcron.worker import Worker
+
+__all__ = ["App"]
+
+log = logging.getLogger("agentcron")
+
+Duration = str | int | float | timedelta
+
+
+class App:
+    """The agentcron application.
+
+    >>> app = App("sqlite:///agentcron.db")
+    >>> @app.task(retries=3)
+    ... async def digest(channel: str) -> None: ...
+    >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin", args={"channel": "email"})
+    """
+
+    def __init__(
+        self,
+        store: str | Store = "sqlite:///agentcron.db",
+        *,
+        clock: Clock | None = None,
+        concurrency: int = 32,
+        queues: Sequence[str] | None = None,
+        lease: Duration = timedelta(seconds=30),
+        shutdown_timeout: Duration = timedelta(seconds=30),
+        retention: Duration | None = timedelta(days=30),
+        maintenance: bool = True,
+        timezone: str = "UTC",
+    ) -> None:
+        self.store: Store = create_store(store) if isinstance(store, str) else store
+        self.clock: Clock = clock or SystemClock()
+        self.registry = TaskRegistry()
+        self.concurrency = concurrency
+        self.queues = list(queues) if queues else None
+        self.lease = parse_duration(lease, field="lease")
+        self.shutdown_timeout = parse_duration(shutdown_timeout, field="shutdown_timeout")
+        self.retention = parse_duration(retention, field="retention") if retention else None
+        self.maintenance = maintenance
+        self.timezone = timezone
+        self.task = self.registry.task
+        self._declared: dict[tuple[str, str], Built] = {}
+        self._opened = 0
+        self._stop: asyncio.Event | None = None
+        self.scheduler: Scheduler | None = None
+        self.worker: Worker | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Open the store, register tasks, store the schedules declared in code."""
+        self._opened += 1
+        if self._opened > 1:
+            return
+        await self.store.open()
+        self.registry.merge(default_registry)
+        if self.maintenance:
+            register_maintenance(self.registry, self.store)
+        if len(self.registry):
+            infos = {t.name: t.to_dict() for t in self.registry}
+            await self.store.register_tasks(infos, self.clock.now())
+        for built in self._system_schedules():
+            await self._upsert(built, only_if_missing=False)
+        for built in self._declared.values():
+            await self._upsert(built, only_if_missing=False)
+
+    async def close(self) -> None:
+        self._opened = max(0, self._opened - 1)
+        if self._opened == 0:
+            await self.store.close()
+
+    async def __aenter__(self) -> App:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _system_schedules(self) -> list[Built]:
+        if not self.maintenance or self.retention is None:
+            return []
+        return maintenance_schedules(self.retention, self.clock.now())
+
+    # -- schedules -----------------------------------------------------------------------------
+    def schedule(self, task: Any, trigger: Any, **options: Any) -> ScheduleSpec:
+        """Declare a schedule in code (validated now, stored when the app opens).
+
+        Options: ``name``, ``args``, ``timezone``, ``misfire``, ``misfire_grace``, ``overlap``,
+        ``retries``, ``timeout``, ``priority``, ``queue``, ``jitter``, ``enabled``,
+        ``namespace``, ``description``. A function registered as a task may be given as
+        ``task``. Re-declaring a name replaces the declaration.
+        """
+        built = self._build(task, trigger, ScheduleSource.CODE, options)
+        self._declared[(built.spec.namespace, built.spec.name)] = built
+        return built.spec
+
+    async def add_schedule(
+        self,
+        task: Any,
+        trigger: Any,
+        *,
+        source: ScheduleSource = ScheduleSource.API,
+        **options: Any,
+    ) -> Schedule:
+        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`."""
+        built = self._build(task, trigger, source, options)
+        await self._check_task(built.spec.task)
+        return await self.store.add_schedule(built.spec, self._first_fire(built))
+
+    async def update_schedule(
+        self, key: str, *, namespace: str | None = None, **changes: Any
+    ) -> Schedule:
+        """Change fields of a schedule; the next fire time is recomputed when the trigger,
+        its time zone or ``enabled`` change."""
+        current = await self.get_schedule(key, namespace=namespace)
+        fields = _spec_fields(current.spec) | changes
+        if (
+            "timezone" in changes and "trigger" not in changes
+        ):  # re-read the trigger in the new zone
+            fields["trigger"] = {k: v for k, v in current.trigger.items() if k != "timezone"}
+        built = self._build(
+            fields.pop("task"), fields.pop("trigger"), current.source, fields, new=False
+        )
+        await self._check_task(built.spec.task)
+        next_run_at = current.next_run_at
+        if built.spec.trigger != current.trigger or built.spec.enabled != current.enabled:
+            next_run_at = self._first_fire(built)
+        return await self.store.update_schedule(current.id, built.spec, next_run_at)
+
+    async def get_schedule(self, key: str, *, namespace: str | None = None) -> Schedule:
+        return await self.store.get_schedule(key, namespace)
+
+    async def list_schedules(
+        self, *, namespace: str | None = None, limit: int = 1000, cursor: str | None = None
+    ) -> tuple[list[Schedule], str | None]:
+        return await self.store.list_schedules(namespace=namespace, limit=limit, cursor=cursor)
+
+    async def delete_schedule(self, key: str, *, namespace: str | None = None) -> None:
+        schedule = await self.get_schedule(key, namespace=namespace)
+        await self.store.delete_schedule(schedule.id)
+
+    async def pause(self, key: str, *, namespace: str | None = None) -> Schedule:
+        schedule = await self.get_schedule(key, namespace=namespace)
+        return await self.store.set_schedule_enabled(schedule.id, False, None)
+
+    async def resume(self, key: str, *, namespace: str | None = None) -> Schedule:
+        """Enable again; the next fire time is the trigger's next after now (no catch-up)."""
+        schedule = await self.get_schedule(key, namespace=namespace)
+        nxt = trigger_of(schedule).next_after(self.clock.now())
+        return await self.store.set_schedule_enabled(schedule.id, True, nxt)
+
+    async def trigger(self, key: str, *, namespace: str | None = None) -> Run:
+        """Run a schedule's task now, with its args, outside its trigger."""
+        s = await self.get_schedule(key, namespace=namespace)
+        now = self.clock.now()
+        defaults = self._task_defaults(s.task)
+        run = NewRun(
+            task=s.task,
+            args=s.args,
+            namespace=s.namespace,
+            queue=s.queue or defaults["queue"],
+            priority=s.priority or defaults["priority"],
+            max_attempts=(s.retries if s.retries is not None else defaults["retries"]) + 1,
+            timeout=s.timeout,
+            schedule_id=s.id,
+            scheduled_for=now,
+            trigger_info={"schedule": s.name, "kind": "manual"},
+        )
+        (created,) = await self.store.enqueue([run], now)
+        return created
+
+    async def sync_schedules(
+        self, built: Iterable[Built], *, source: ScheduleSource = ScheduleSource.CONFIG
+    ) -> dict[str, list[str]]:
+        """Make the stored schedules of ``source`` match ``built``: add, update, remove.
+        Schedules of other sources are never touched (a name clash is reported, not fixed)."""
+        report: dict[str, list[str]] = {"added": [], "updated": [], "removed": [], "conflicts": []}
+        wanted = {(b.spec.namespace, b.spec.name): b for b in built}
+        for b in wanted.values():
+            status = await self._upsert(b, only_if_missing=False)
+            if status in report:
+                report[status].append(b.spec.name)
+        stored, _ = await self.store.list_schedules(source=source, limit=1_000_000)
+        for s in stored:
+            if (s.namespace, s.name) not in wanted:
+                await self.store.delete_schedule(s.id)
+                report["removed"].append(s.name)
+        return report
+
+    async def _upsert(self, built: Built, *, only_if_missing: bool) -> str:
+        spec = built.spec
+        try:
+            current = await self.store.get_schedule(spec.name, spec.namespace)
+        except ScheduleNotFound:
+            await self.store.add_schedule(spec, self._first_fire(built))
+            return "added"
+        if current.source is not spec.source:
+            log.warning(
+                "schedule %r exists (made by %s); the %s declaration is ignored",
+                spec.name, current.source.value, spec.source.value,
+            )  # fmt: skip
+            return "conflicts"
+        if only_if_missing or _same(current.spec, spec):
+            return "unchanged"
+        keep_time = current.trigger == spec.trigger and current.enabled == spec.enabled
+        nxt = current.next_run_at if keep_time else self._first_fire(built)
+        await self.store.update_schedule(current.id, spec, nxt)
+        return "updated"
+
+    def _build(
+        self,
+        task: Any,
+        trigger: Any,
+        source: ScheduleSource,
+        options: Mapping[str, Any],
+        *,
+        new: bool = True,
+    ) -> Built:
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise ValidationError(
+                f"unknown option {sorted(unknown)[0]!r}", field=sorted(unknown)[0]
+            )
+        task_name = getattr(task, "__name__", task) if callable(task) else task
+        opts = dict(options)
+        opts.setdefault("timezone", self.timezone)
+        return build_schedule(
+            task=task_name, trigger=trigger, now=self.clock.now(), source=source, new=new, **opts
+        )
+
+    def _first_fire(self, built: Built) -> datetime | None:
+        if not built.spec.enabled:
+            return None
+        return built.trigger.next_after(self.clock.now())
+
+    async def _check_task(self, name: str) -> None:
+        if name in self.registry:
+            return
+        if name not in await self.store.known_tasks():
+            raise TaskNotFound(name)
+
+    def _task_defaults(self, name: str) -> dict[str, Any]:
+        if name in self.registry:
+            t = self.registry.get(name)
+            return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries}
+        return {"queue": "default", "priority": 0, "retries": 0}
+
+    # -- runs ----------------------------------------------------------------------------------
+    async def enqueue(
+        self,
+        task: Any,
+        args: Mapping[str, Any] | None = None,
+        *,
+        delay: Duration | None = None,
+        at: datetime | None = None,
+        dedup_key: str | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        retries: int | None = None,
+        timeout: Duration | None = None,
+        subject: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> Run:
+        """Queue one run of ``task`` with keyword ``args``; returns it (or, when ``dedup_key``
+        was used before, the run that holds it)."""
+        new = self._new_run(
+            task, args, delay, at, dedup_key, queue, priority, retries, timeout, subject, namespace
+        )
+        (run,) = await self.store.enqueue([new], self.clock.now())
+        return run
+
+    async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
+        """Queue many runs in one transaction; each item takes `enqueue`'s arguments as keys."""
+        news = []
+        for item in items:
+            data = dict(item)
+            news.append(
+                self._new_run(
+                    data.pop("task"),
+                    data.pop("args", None),
+                    data.pop("delay", None),
+                    data.pop("at", None),
+                    data.pop("dedup_key", None),
+                    data.pop("queue", None),
+                    data.pop("priority", None),
+                    data.pop("retries", None),
+                    data.pop("timeout", None),
+                    data.pop("subject", None),
+                    data.pop("namespace", DEFAULT_NAMESPACE),
+                )
+            )
+            if data:
+                raise ValidationError(f"unknown key {sorted(data)[0]!r}", field=sorted(data)[0])
+        return await self.store.enqueue(news, self.clock.now())
+
+    def _new_run(self, task: Any, args: Any, delay: Any, at: datetime | None, dedup_key: str | None,
+                 queue: str | None, priority: int | None, retries: int | None, timeout: Any,
+                 subject: str | None, namespace: str) -> NewRun:  # fmt: skip
+        name = getattr(task, "__name__", task) if callable(task) else task
+        if name not in self.registry:
+            raise TaskNotFound(str(name))
+        t = self.registry.get(name)
+        now = self.clock.now()
+        available = at if at is not None else now
+        if delay is not None:
+            available = now + parse_duration(delay, field="delay")
+        attempts = (retries if retries is not None else t.retry.retries) + 1
+        return NewRun(
+            task=name,
+            args=check_args(args),
+            namespace=namespace,
+            queue=queue or t.queue,
+            priority=priority if priority is not None else t.priority,
+            available_at=available,
+            dedup_key=f"{namespace}/{check_name(dedup_key, 'dedup_key')}" if dedup_key else None,
+            max_attempts=attempts,
+            timeout=parse_duration(timeout, field="timeout") if timeout is not None else t.timeout,
+            subject=subject,
+        )
+
+    async def get_run(self, run_id: int) -> Run:
+        return await self.store.get_run(run_id)
+
+    async def list_runs(
+        self,
+        *,
+        task: str | None = None,
+        status: str | RunStatus | None = None,
+        schedule: str | None = None,
+        namespace: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Run], str | None]:
+        schedule_id = (await self.get_schedule(schedule)).id if schedule else None
+        status_value = _status(status) if status is not None else None
+        filters = RunFilter(
+            namespace=namespace, task=task, status=status_value, schedule_id=schedule_id
+        )
+        return await self.store.list_runs(filters, limit=limit, cursor=cursor)
+
+    async def cancel_run(self, run_id: int) -> Run:
+        return await self.store.cancel_run(run_id, self.clock.now())
+
+    async def retry_run(self, run_id: int) -> Run:
+        return await self.store.retry_run(run_id, self.clock.now())
+
+    async def stats(self, namespace: str | None = None) -> StoreStats:
+        return await self.store.stats(namespace)
+
+    # -- running -------------------------------------------------------------------------------
+    async def run(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True,
+                  handle_signals: bool = False) -> None:  # fmt: skip
+        """Run the scheduler and/or a worker until `stop` (or SIGINT/SIGTERM when
+        ``handle_signals``). ``burst``: stop once nothing is queued or due."""
+        self._stop = stop = asyncio.Event()
+        async with self:
+            self.scheduler = Scheduler(self.store, self.registry, clock=self.clock)
+            self.worker = Worker(
+                self.store, self.registry, clock=self.clock, concurrency=self.concurrency,
+                queues=self.queues, lease=self.lease, shutdown_timeout=self.shutdown_timeout,
+            )  # fmt: skip
+            with self._signals(handle_signals):
+                if burst:
+                    if scheduler:
+                        await self.scheduler.run(stop, burst=True)
+                    if worker:
+                        await self.worker.run(stop, burst=True)
+                    return
+                parts = []
+                if scheduler:
+                    parts.append(self.scheduler.run(stop))
+                if worker:
+                    parts.append(self.worker.run(stop))
+                await _until_first_error(parts, stop)
+
+    def run_sync(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True) -> None:
+        """Blocking `run`, stopping gracefully on SIGINT / SIGTERM."""
+        asyncio.run(self.run(burst=burst, scheduler=scheduler, worker=worker, handle_signals=True))
+
+    def stop(self) -> None:
+        """Ask `run` to stop: no new claims, running tasks finish (up to the shutdown timeout)."""
+        if self._stop is not None and not self._stop.is_set():
+            log.info("stopping: finishing running tasks (up to %s)", self.shutdown_timeout)
+            self._stop.set()
+            self.store.notify("schedules")
+            self.store.notify("runs")
+
+    @contextlib.contextmanager
+    def _signals(self, enabled: bool) -> Any:
+        if not enabled:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+_OPTIONS = frozenset(
+    {"name", "args", "timezone", "misfire", "misfire_grace", "overlap", "retries", "timeout",
+     "priority", "queue", "jitter", "enabled", "namespace", "description"}
+)  # fmt: skip
+
+
+def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name, "task": spec.task, "trigger": spec.trigger, "args": spec.args,
+        "enabled": spec.enabled, "misfire": spec.misfire, "misfire_grace": spec.misfire_grace,
+        "overlap": spec.overlap, "retries": spec.retries, "timeout": spec.timeout,
+        "priority": spec.priority, "queue": spec.queue, "jitter": spec.jitter,
+        "namespace": spec.namespace, "description": None,
+    }  # fmt: skip
+
+
+def _same(a: ScheduleSpec, b: ScheduleSpec) -> bool:
+    return a == b
+
+
+def _status(value: str | RunStatus) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        options = ", ".join(s.value for s in RunStatus)
+        raise ValidationError(f"{value!r} is not one of: {options}", field="status") from None
+
+
+async def _until_first_error(parts: list[Any], stop: asyncio.Event) -> None:
+    tasks = [asyncio.ensure_future(p) for p in parts]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            if t.exception() is not None:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise t.exception()  # type: ignore[misc,unused-ignore]
+    finally:
+        if not stop.is_set():
+            stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,61 @@
+"""Built-in upkeep, run as ordinary schedules that show up in ``agentcron schedules list``:
+run-history retention (default 30 days) and store vacuum."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from agentcron.models import ScheduleSource
+from agentcron.specs import Built, build_schedule
+from agentcron.tasks import TaskRegistry, make_task
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from agentcron.store.base import Store
+
+__all__ = ["RETENTION_TASK", "VACUUM_TASK", "maintenance_schedules", "register_maintenance"]
+
+RETENTION_TASK = "agentcron.retention"
+VACUUM_TASK = "agentcron.vacuum"
+
+
+def register_maintenance(registry: TaskRegistry, store: Store) -> None:
+    async def retention(days: float = 30) -> dict[str, Any]:
+        """Delete finished runs older than ``days``."""
+        from agentcron.clock import utcnow
+
+        deleted = await store.purge_runs(utcnow() - timedelta(days=days))
+        return {"deleted": deleted, "days": days}
+
+    async def vacuum() -> dict[str, Any]:
+        """Reclaim space in the store."""
+        await store.vacuum()
+        return {"vacuumed": True}
+
+    registry.add(make_task(retention, name=RETENTION_TASK))
+    registry.add(make_task(vacuum, name=VACUUM_TASK))
+
+
+def maintenance_schedules(retention: timedelta, now: datetime) -> list[Built]:
+    days = round(retention.total_seconds() / 86400, 3)
+    return [
+        build_schedule(
+            name="agentcron-retention",
+            task=RETENTION_TASK,
+            trigger="17 3 * * *",
+            args={"days": days},
+            description=f"Delete finished runs older than {days:g} days (daily at 03:17 UTC)",
+            source=ScheduleSource.SYSTEM,
+            now=now,
+        ),
+        build_schedule(
+            name="agentcron-vacuum",
+            task=VACUUM_TASK,
+            trigger="47 3 * * 0",
+            description="Reclaim space in the store (Sundays at 03:47 UTC)",
+            source=ScheduleSource.SYSTEM,
+            now=now,
+        ),
+    ]

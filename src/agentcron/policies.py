@@ -1,0 +1,166 @@
+"""Pure firing policy: which runs a due schedule produces (misfire, overlap, jitter).
+
+No I/O here: the store calls `plan_fire` inside its firing transaction.
+
+Terms. A *slot* is a time the trigger fires. When the scheduler gets to a schedule, the
+*due* slots are its ``next_run_at`` and every later slot up to now. All but the latest were
+*superseded* (the scheduler was down or late), and a slot older than the grace is *late*.
+
+- ``misfire="once"`` (default): the latest due slot runs (unless late); superseded slots are
+  counted in the run's ``trigger`` info (``missed``), not run.
+- ``misfire="skip"``: like ``once``, but the grace defaults to `SKIP_GRACE`; a late slot is
+  recorded as a ``skipped`` run with the reason.
+- ``misfire="all"``: every due slot runs (the newest `MAX_CATCHUP`), each one at most once.
+- ``misfire_grace``: slots older than this are recorded as skipped instead of run.
+
+Overlap, when a run of the schedule is still queued or running: ``skip`` (default) records
+the slot as a ``skipped`` run; ``queue`` queues it to start after the previous one finishes;
+``allow`` runs it alongside.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule
+from agentcron.store.base import FirePlan
+from agentcron.triggers import Trigger, latest_slot_at_or_before
+
+__all__ = ["MAX_CATCHUP", "SKIP_GRACE", "RunDefaults", "dedup_key", "plan_fire"]
+
+MAX_CATCHUP = 1000
+SKIP_GRACE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class RunDefaults:
+    """What a schedule's runs take from the task when the schedule does not say."""
+
+    queue: str = "default"
+    priority: int = 0
+    retries: int = 0
+    timeout: timedelta | None = None
+
+
+def dedup_key(schedule_id: str, slot: datetime, subject: str | None = None) -> str:
+    key = f"{schedule_id}@{round(slot.timestamp() * 1000)}"
+    return f"{key}/{subject}" if subject else key
+
+
+def plan_fire(
+    schedule: Schedule,
+    trigger: Trigger,
+    now: datetime,
+    busy: bool,
+    defaults: RunDefaults,
+    rand: Callable[[], float] = random.random,
+) -> FirePlan:
+    """The runs to insert for a due ``schedule`` and its next fire time. ``busy``: a run of
+    the schedule is queued or running."""
+    due = schedule.next_run_at
+    if due is None or due > now:
+        raise ValueError(f"schedule {schedule.id} is not due at {now.isoformat()}")
+    latest = latest_slot_at_or_before(trigger, due, now) or due
+    if schedule.misfire is Misfire.ALL:
+        slots = _slots_between(trigger, due, latest)
+        missed = 0
+    else:
+        slots = [latest]
+        missed = _count_superseded(trigger, due, latest)
+    grace = schedule.misfire_grace
+    if grace is None and schedule.misfire is Misfire.SKIP:
+        grace = SKIP_GRACE
+    runs = [
+        _run_for(schedule, trigger, slot, now, busy, grace, defaults, rand, missed, index)
+        for index, slot in enumerate(slots)
+    ]
+    return FirePlan(runs=runs, next_run_at=trigger.next_after(latest), last_run_at=latest)
+
+
+def _run_for(
+    schedule: Schedule,
+    trigger: Trigger,
+    slot: datetime,
+    now: datetime,
+    busy: bool,
+    grace: timedelta | None,
+    defaults: RunDefaults,
+    rand: Callable[[], float],
+    missed: int,
+    index: int,
+) -> NewRun:
+    info: dict[str, Any] = {"schedule": schedule.name, "kind": trigger.kind}
+    if missed:
+        info["missed"] = missed
+    reason = None
+    if grace is not None and now - slot > grace:
+        reason = f"misfire: the slot was {_ago(now - slot)} late (grace {_ago(grace)})"
+    elif busy and schedule.overlap is Overlap.SKIP:
+        reason = "overlap: the previous run of this schedule is still unfinished"
+    serial = schedule.id if schedule.overlap is not Overlap.ALLOW else None
+    if (
+        index == 0
+        and not busy
+        and schedule.overlap is Overlap.SKIP
+        and schedule.misfire is not Misfire.ALL
+    ):
+        serial = None  # nothing to wait for: skip the serial check in claims
+    jitter = schedule.jitter or trigger.jitter
+    available = slot + jitter * rand() if jitter else slot
+    return NewRun(
+        task=schedule.task,
+        args=schedule.args,
+        namespace=schedule.namespace,
+        queue=schedule.queue or defaults.queue,
+        priority=schedule.priority or defaults.priority,
+        available_at=available,
+        dedup_key=dedup_key(schedule.id, slot),
+        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
+        timeout=schedule.timeout or defaults.timeout,
+        schedule_id=schedule.id,
+        scheduled_for=slot,
+        trigger_info=info,
+        serial_key=serial,
+        status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
+        error={"type": "Skipped", "message": reason} if reason else None,
+    )
+
+
+def _slots_between(trigger: Trigger, first: datetime, last: datetime) -> list[datetime]:
+    """``first`` and every slot after it up to ``last``; the newest `MAX_CATCHUP`."""
+    slots = [first]
+    cursor = first
+    while cursor < last:
+        nxt = trigger.next_after(cursor)
+        if nxt is None or nxt > last:
+            break
+        slots.append(nxt)
+        cursor = nxt
+        if len(slots) > MAX_CATCHUP * 2:  # very long gap: jump to the newest slots
+            slots = slots[-MAX_CATCHUP:]
+    return slots[-MAX_CATCHUP:]
+
+
+def _count_superseded(trigger: Trigger, first: datetime, latest: datetime) -> int:
+    if latest == first:
+        return 0
+    every = getattr(trigger, "every", None)
+    if isinstance(every, timedelta) and every > timedelta(0):
+        return round((latest - first) / every)
+    count, cursor = 0, first
+    while cursor < latest and count < MAX_CATCHUP:
+        nxt = trigger.next_after(cursor)
+        if nxt is None or nxt > latest:
+            break
+        count, cursor = count + 1, nxt
+    return count
+
+
+def _ago(value: timedelta) -> str:
+    from agentcron.durations import format_duration
+
+    return format_duration(timedelta(seconds=round(value.total_seconds(), 3)))

@@ -1,0 +1,159 @@
+"""Turn what users write (Python kwargs, config entries, CLI flags, REST bodies) into a
+validated `ScheduleSpec`. One path for every surface, so every surface rejects the same
+input with the same message, naming the field."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentcron.durations import parse_duration
+from agentcron.errors import InvalidTrigger, ValidationError
+from agentcron.models import DEFAULT_NAMESPACE, Misfire, Overlap, ScheduleSource, ScheduleSpec
+from agentcron.triggers import DateTrigger, Trigger, parse_trigger
+
+__all__ = [
+    "MAX_ARGS_BYTES",
+    "SCHEDULE_FIELDS",
+    "Built",
+    "build_schedule",
+    "check_args",
+    "check_name",
+]
+
+MAX_ARGS_BYTES = 64 * 1024
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
+SCHEDULE_FIELDS = frozenset(
+    {"name", "task", "trigger", "timezone", "args", "enabled", "misfire", "misfire_grace",
+     "overlap", "retries", "timeout", "priority", "queue", "jitter", "namespace", "description"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    spec: ScheduleSpec
+    trigger: Trigger
+
+
+def check_name(value: Any, field: str = "name") -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ValidationError(
+            f"{value!r} is not a valid name: 1-200 characters, letters, digits and _ . : @ / -, "
+            "starting with a letter or digit",
+            field=field,
+        )
+    return value
+
+
+def check_args(value: Any, field: str = "args") -> dict[str, Any]:
+    """Args are a JSON object (keyword arguments of the task), at most 64 KiB."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValidationError(f"not valid JSON: {exc}", field=field) from None
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"must be a JSON object of keyword arguments, got {type(value).__name__}", field=field
+        )
+    try:
+        text = json.dumps(dict(value), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"not JSON-serializable: {exc}", field=field) from None
+    if len(text.encode()) > MAX_ARGS_BYTES:
+        raise ValidationError(f"larger than {MAX_ARGS_BYTES} bytes", field=field)
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def build_schedule(
+    *,
+    task: Any,
+    trigger: Any,
+    now: datetime,
+    name: Any = None,
+    timezone: str | None = None,
+    args: Any = None,
+    enabled: bool = True,
+    misfire: Any = Misfire.ONCE,
+    misfire_grace: Any = None,
+    overlap: Any = Overlap.SKIP,
+    retries: Any = None,
+    timeout: Any = None,
+    priority: Any = 0,
+    queue: Any = None,
+    jitter: Any = None,
+    namespace: Any = None,
+    description: Any = None,
+    source: ScheduleSource = ScheduleSource.CODE,
+    new: bool = True,
+) -> Built:
+    """Validate every field; raise `ValidationError` (with ``field``) on the first bad one.
+
+    ``new``: a one-time ``at`` in the past is an error for a schedule being created.
+    """
+    task_name = check_name(task, "task")
+    if trigger is None or trigger == "":
+        raise InvalidTrigger("a trigger is required (e.g. 'every 5m', '0 9 * * 1-5', 'manual')")
+    parsed = parse_trigger(trigger, timezone=timezone, now=now)
+    if new and isinstance(parsed, DateTrigger) and parsed.at <= now:
+        raise InvalidTrigger(f"the time {parsed.at.isoformat()} is in the past")
+    spec = ScheduleSpec(
+        name=check_name(name if name is not None else task_name),
+        task=task_name,
+        trigger=parsed.to_dict(),
+        namespace=check_name(namespace or DEFAULT_NAMESPACE, "namespace"),
+        args=check_args(args),
+        enabled=_bool(enabled, "enabled"),
+        misfire=_enum(Misfire, misfire, "misfire"),
+        misfire_grace=_duration(misfire_grace, "misfire_grace"),
+        overlap=_enum(Overlap, overlap, "overlap"),
+        retries=_int(retries, "retries", minimum=0) if retries is not None else None,
+        timeout=_duration(timeout, "timeout"),
+        priority=_int(priority, "priority", minimum=-1_000_000),
+        queue=check_name(queue, "queue") if queue else None,
+        jitter=_duration(jitter, "jitter", allow_zero=True),
+        source=source,
+        description=str(description) if description else parsed.describe(),
+    )
+    return Built(spec, parsed)
+
+
+def _enum(kind: type[Misfire] | type[Overlap], value: Any, field: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        options = ", ".join(m.value for m in kind)
+        raise ValidationError(f"{value!r} is not one of: {options}", field=field) from None
+
+
+def _duration(value: Any, field: str, *, allow_zero: bool = False) -> timedelta | None:
+    if value is None or value == "":
+        return None
+    result = parse_duration(value, field=field)
+    if result < timedelta(0) or (result == timedelta(0) and not allow_zero):
+        raise ValidationError("must be a positive duration", field=field)
+    return result
+
+
+def _int(value: Any, field: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value))
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a whole number", field=field) from None
+    if value < minimum:
+        raise ValidationError(f"must be >= {minimum}", field=field)
+    return int(value)
+
+
+def _bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValidationError(f"{value!r} is not true or false", field=field)

@@ -1,0 +1,268 @@
+"""The worker: claim runs in batches under a lease, run them, write results in groups.
+
+- claims up to its free slots in one statement; waits for a wake-up when nothing is ready;
+- heartbeats: extends the leases of all its runs in one statement, picks up cancellation
+  requests, refreshes its row in ``workers`` and reaps runs whose lease expired (any worker's);
+- writes finished runs in groups (every few milliseconds), not one transaction per run;
+- graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout``, then
+  cancels the rest and hands their runs back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from agentcron._runner import DEFAULT_MAX_RESULT_BYTES, RunCancelled, execute, make_context
+from agentcron.clock import Clock, SystemClock
+from agentcron.context import RunContext
+from agentcron.errors import StoreError
+from agentcron.models import Run, RunOutcome, RunStatus, WorkerInfo
+from agentcron.store.base import Store
+from agentcron.tasks import Task, TaskRegistry
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("agentcron.worker")
+
+FLUSH_INTERVAL_S = 0.002
+SHUTDOWN_ERROR = {"type": "WorkerShutdown", "message": "the worker stopped before the run finished"}
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        registry: TaskRegistry,
+        *,
+        clock: Clock | None = None,
+        concurrency: int = 32,
+        queues: list[str] | None = None,
+        lease: timedelta = timedelta(seconds=30),
+        shutdown_timeout: timedelta = timedelta(seconds=30),
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        poll_s: float = 5.0,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock or SystemClock()
+        self.concurrency = concurrency
+        self.queues = queues
+        self.lease = lease
+        self.shutdown_timeout = shutdown_timeout
+        self.max_result_bytes = max_result_bytes
+        self.poll_s = poll_s
+        self.id = worker_id or new_worker_id()
+        self.processed = 0
+        self._active: dict[int, tuple[asyncio.Task[None], RunContext | None]] = {}
+        self._per_task: Counter[str] = Counter()
+        self._pending: list[RunOutcome] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._slot_freed = asyncio.Event()
+        self._cancel_requested: set[int] = set()
+        self._executor = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="agentcron-task"
+        )
+
+    # -- main loop -----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
+        await self._register()
+        heartbeat = asyncio.create_task(self._heartbeat_loop(stop))
+        log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
+        try:
+            while not stop.is_set():
+                claimed = await self._claim_safely()
+                if burst and not claimed and not self._active and await self._queue_empty():
+                    break
+                if not claimed or len(self._active) >= self.concurrency:
+                    await self._wait(stop)
+        finally:
+            heartbeat.cancel()
+            await self._shutdown()
+
+    async def _claim_safely(self) -> int:
+        try:
+            return await self._claim()
+        except StoreError as exc:
+            log.warning("store unavailable, retrying in 1s: %s", exc)
+            await asyncio.sleep(1)
+            return 0
+
+    async def _claim(self) -> int:
+        free = self.concurrency - len(self._active)
+        if free <= 0:
+            return 0
+        runs = await self.store.claim_runs(
+            self.id,
+            now=self.clock.now(),
+            lease=self.lease,
+            limit=free,
+            queues=self.queues,
+            tasks=self._claimable_tasks(),
+        )
+        for run in runs:
+            self._start(run)
+        return len(runs)
+
+    def _claimable_tasks(self) -> list[str]:
+        return [
+            t.name
+            for t in self.registry
+            if t.max_concurrency is None or self._per_task[t.name] < t.max_concurrency
+        ]
+
+    async def _queue_empty(self) -> bool:
+        await self._flush()
+        return await self.store.next_available_at(self.queues, self.registry.names()) is None
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        if len(self._active) >= self.concurrency:
+            await self._slot_freed.wait()  # full: only a finished run makes room
+            self._slot_freed.clear()
+            return
+        timeout = self.poll_s
+        nxt = await self.store.next_available_at(self.queues, self._claimable_tasks())
+        if nxt is not None:
+            timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
+        if timeout <= 0:
+            await asyncio.sleep(0.001)  # ready but not claimable (e.g. serial): do not spin hot
+            return
+        store_wait = asyncio.ensure_future(self.store.wait("runs", timeout))
+        freed = asyncio.ensure_future(self._slot_freed.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        _, pending = await asyncio.wait(
+            {store_wait, freed, stopped}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for fut in pending:
+            fut.cancel()
+        self._slot_freed.clear()
+
+    # -- one run -------------------------------------------------------------------------------
+    def _start(self, run: Run) -> None:
+        task = self.registry.get(run.task)  # claims name only registered tasks
+        ctx = make_context(run, self.id) if task.takes_ctx else None
+        self._per_task[run.task] += 1
+        job = asyncio.create_task(self._execute(task, run, ctx), name=f"agentcron-run-{run.id}")
+        self._active[run.id] = (job, ctx)
+
+    async def _execute(self, task: Task, run: Run, ctx: RunContext | None) -> None:
+        outcome: RunOutcome | None = None
+        try:
+            outcome = await execute(
+                task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
+            )
+        except asyncio.CancelledError:
+            cancelled_on_request = ctx is not None and ctx.cancelled.is_set()
+            if cancelled_on_request or run.id in self._cancel_requested:
+                outcome = RunOutcome(run.id, RunStatus.CANCELLED, error=_cancelled())
+        finally:
+            self._active.pop(run.id, None)
+            self._per_task[run.task] -= 1
+            self._cancel_requested.discard(run.id)
+            self._slot_freed.set()
+        if outcome is not None:
+            self._report(outcome)
+
+    def _report(self, outcome: RunOutcome) -> None:
+        self.processed += 1
+        self._pending.append(outcome)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL_S)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self.store.finish_runs(self.id, batch, self.clock.now())
+            except StoreError as exc:
+                log.warning("could not record %d results, retrying: %s", len(batch), exc)
+                self._pending[:0] = batch
+                await asyncio.sleep(1)
+
+    # -- heartbeat, cancellation, reaping ------------------------------------------------------
+    async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
+        interval = max(0.05, self.lease.total_seconds() / 3)
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            try:
+                await self.heartbeat()
+            except StoreError as exc:
+                log.warning("heartbeat failed: %s", exc)
+
+    async def heartbeat(self) -> None:
+        now = self.clock.now()
+        ids = list(self._active)
+        cancel = await self.store.extend_leases(self.id, ids, now + self.lease)
+        for run_id in cancel:
+            self._cancel(run_id)
+        await self.store.heartbeat_worker(self.id, now, len(ids))
+        reaped = await self.store.reap_expired(now)
+        for run in reaped:
+            log.warning("run %s of %s: lease expired, now %s", run.id, run.task, run.status.value)
+
+    def _cancel(self, run_id: int) -> None:
+        entry = self._active.get(run_id)
+        if entry is None:
+            return
+        job, ctx = entry
+        self._cancel_requested.add(run_id)
+        if ctx is not None:
+            ctx.cancelled.set()
+        job.cancel()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def _register(self) -> None:
+        now = self.clock.now()
+        await self.store.register_worker(
+            WorkerInfo(
+                id=self.id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                queues=self.queues or ["*"],
+                concurrency=self.concurrency,
+                started_at=now,
+                last_heartbeat_at=now,
+            )
+        )
+
+    async def _shutdown(self) -> None:
+        jobs = [job for job, _ in self._active.values()]
+        if jobs:
+            log.info("waiting up to %s for %d running tasks", self.shutdown_timeout, len(jobs))
+            await asyncio.wait(jobs, timeout=self.shutdown_timeout.total_seconds())
+        still = dict(self._active)
+        for job, _ in still.values():
+            job.cancel()
+        if still:
+            await asyncio.wait([job for job, _ in still.values()], timeout=5)
+            self._pending += [
+                RunOutcome(
+                    rid, RunStatus.QUEUED, error=dict(SHUTDOWN_ERROR), available_at=self.clock.now()
+                )
+                for rid in still
+            ]
+        with contextlib.suppress(StoreError):
+            await self._flush()
+            await self.store.remove_worker(self.id)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _cancelled() -> dict[str, str]:
+    return {"type": "Cancelled", "message": str(RunCancelled("the run was cancelled on request"))}
