@@ -21,7 +21,7 @@ def create_store(url: str) -> Store:
         return SqliteStore(url)
     if scheme in ("postgresql", "postgres"):
         try:
-            from agentcron.store.postgres import PostgresStore  # type: ignore[import-not-found]
+            from agentcron.store.postgres import PostgresStore
         except ImportError as exc:
             raise StoreError(
                 f"PostgreSQL needs the driver: pip install 'agentcron[postgres]' ({exc})"

@@ -1,0 +1,364 @@
+"""Run, task and worker verbs of the PostgreSQL store (contract: `agentcron.store.base.Store`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from agentcron.errors import InvalidRunState, RunNotFound
+from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
+from agentcron.store import _codec
+from agentcron.store._codec import RUN_COLUMNS
+from agentcron.store._pg_schedules import INSERT_RUN, Conn, _PgOps, fetchall, fetchone, insert_runs
+from agentcron.store._sqlite_runs import _finish_params, _worker
+from agentcron.store.base import RunFilter, StoreStats
+
+_LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
+
+
+def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
+    if values is None:
+        return "", []
+    return f" AND {column} = ANY(%s)", [list(values)]
+
+
+class PgRunVerbs(_PgOps):
+    async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
+        now_s = now.timestamp()
+
+        async def op(conn: Conn) -> list[Run]:
+            if len(runs) == 1:
+                row = await fetchone(conn, INSERT_RUN, _codec.run_insert_params(runs[0], now_s))
+                inserted = [_codec.run_from_row(row)] if row else []
+            else:
+                inserted = await insert_runs(conn, list(runs), now_s)
+            return await _with_existing(conn, runs, inserted)
+
+        return await self._tx(op)
+
+    async def claim_runs(
+        self,
+        worker_id: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        queues: Sequence[str] | None = None,
+        tasks: Sequence[str] | None = None,
+    ) -> list[Run]:
+        if limit <= 0 or tasks == []:
+            return []
+        now_s = now.timestamp()
+        queue_sql, queue_params = _in("queue", queues)
+        task_sql, task_params = _in("task", tasks)
+
+        def sql(serial: bool) -> str:
+            serial_sql = (
+                " AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs AS r2 WHERE "
+                "r2.serial_key = runs.serial_key AND r2.status = 'running'))"
+                if serial
+                else " AND serial_key IS NULL"
+            )
+            return (
+                "WITH picked AS (SELECT id FROM runs WHERE status = 'queued' AND available_at <= %s"
+                f"{queue_sql}{task_sql}{serial_sql} ORDER BY priority DESC, available_at, id "
+                "LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
+                "lease_owner = %s, worker = %s, lease_expires_at = %s FROM picked "
+                f"WHERE runs.id = picked.id RETURNING {_prefixed(RUN_COLUMNS)}"
+            )
+
+        params = [now_s, *queue_params, *task_params, limit, now_s, worker_id, worker_id,
+                  now_s + lease.total_seconds()]  # fmt: skip
+
+        async def op(conn: Conn) -> list[Run]:
+            try:
+                async with conn.transaction():
+                    rows = await fetchall(conn, sql(True), params)
+            except psycopg.errors.UniqueViolation:
+                # Two workers picked runs of one serial key at once: take none of those now.
+                rows = await fetchall(conn, sql(False), params)
+            return [_codec.run_from_row(r) for r in rows]
+
+        claimed = await self._tx(op)
+        claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
+        return claimed
+
+    async def extend_leases(
+        self, worker_id: str, run_ids: Sequence[int], until: datetime
+    ) -> set[int]:
+        if not run_ids:
+            return set()
+
+        async def op(conn: Conn) -> set[int]:
+            rows = await fetchall(
+                conn,
+                "UPDATE runs SET lease_expires_at = %s WHERE status = 'running' "
+                "AND lease_owner = %s RETURNING id, cancel_requested",
+                (until.timestamp(), worker_id),
+            )
+            return {r[0] for r in rows if r[1]}
+
+        return (await self._tx(op)) & set(run_ids)
+
+    async def finish_runs(
+        self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
+    ) -> int:
+        params = [_finish_params(o, worker_id, now.timestamp()) for o in outcomes]
+
+        async def op(conn: Conn) -> int:
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "UPDATE runs SET status = %s, result = %s::jsonb, error = %s::jsonb, "
+                    "finished_at = %s, available_at = coalesce(%s, available_at), "
+                    "lease_owner = NULL, lease_expires_at = NULL "
+                    "WHERE id = %s AND lease_owner = %s AND status = 'running'",
+                    params,
+                )
+                return cur.rowcount
+
+        written = await self._tx(op)
+        if any(o.status is RunStatus.QUEUED for o in outcomes):
+            self.notify("runs")
+        return written
+
+    async def reap_expired(self, now: datetime) -> list[Run]:
+        now_s = now.timestamp()
+
+        async def op(conn: Conn) -> list[Run]:
+            rows = await fetchall(
+                conn,
+                "WITH expired AS (SELECT id FROM runs WHERE status = 'running' "
+                "AND lease_expires_at < %s FOR UPDATE SKIP LOCKED) "
+                "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
+                "WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
+                "finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts "
+                "THEN %s END, available_at = %s, lease_owner = NULL, lease_expires_at = NULL, "
+                f"error = %s::jsonb FROM expired WHERE runs.id = expired.id "
+                f"RETURNING {_prefixed(RUN_COLUMNS)}",
+                (now_s, now_s, now_s, _LEASE_LOST),
+            )
+            return [_codec.run_from_row(r) for r in rows]
+
+        return await self._tx(op)
+
+    async def next_available_at(
+        self, queues: Sequence[str] | None = None, tasks: Sequence[str] | None = None
+    ) -> datetime | None:
+        queue_sql, queue_params = _in("queue", queues)
+        task_sql, task_params = _in("task", tasks)
+
+        async def op(conn: Conn) -> float | None:
+            row = await fetchone(
+                conn,
+                f"SELECT min(available_at) FROM runs WHERE status = 'queued'{queue_sql}{task_sql}",
+                [*queue_params, *task_params],
+            )
+            return row[0] if row else None
+
+        return _codec.dt(await self._tx(op))
+
+    async def get_run(self, run_id: int) -> Run:
+        return await self._tx(lambda conn: _get_run(conn, run_id))
+
+    async def list_runs(
+        self, filters: RunFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[Run], str | None]:
+        f = filters or RunFilter()
+        where: list[str] = ["true"]
+        params: list[Any] = []
+        for column, value in (("namespace", f.namespace), ("task", f.task),
+                              ("status", f.status.value if f.status else None),
+                              ("schedule_id", f.schedule_id), ("subject", f.subject)):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        if cursor:
+            where.append("id < %s")
+            params.append(int(_codec.decode_cursor(cursor)[0]))
+        sql = (
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s"
+        )
+
+        async def op(conn: Conn) -> list[Run]:
+            return [_codec.run_from_row(r) for r in await fetchall(conn, sql, (*params, limit + 1))]
+
+        items = await self._tx(op)
+        if len(items) > limit:
+            items = items[:limit]
+            return items, _codec.encode_cursor(items[-1].id)
+        return items, None
+
+    async def cancel_run(self, run_id: int, now: datetime) -> Run:
+        async def op(conn: Conn) -> Run:
+            run = await _get_run(conn, run_id, lock=True)
+            if run.status is RunStatus.QUEUED:
+                await conn.execute(
+                    "UPDATE runs SET status = 'cancelled', finished_at = %s WHERE id = %s",
+                    (now.timestamp(), run_id),
+                )
+            elif run.status is RunStatus.RUNNING:
+                await conn.execute(
+                    "UPDATE runs SET cancel_requested = true WHERE id = %s", (run_id,)
+                )
+            else:
+                raise InvalidRunState(f"run {run_id} is already {run.status.value}")
+            return await _get_run(conn, run_id)
+
+        return await self._tx(op)
+
+    async def retry_run(self, run_id: int, now: datetime) -> Run:
+        async def op(conn: Conn) -> Run:
+            run = await _get_run(conn, run_id, lock=True)
+            if run.status not in (RunStatus.DEAD, RunStatus.FAILED, RunStatus.CANCELLED):
+                raise InvalidRunState(
+                    f"run {run_id} is {run.status.value}; only dead, failed or cancelled runs "
+                    "can be retried"
+                )
+            await conn.execute(
+                "UPDATE runs SET status = 'queued', available_at = %s, finished_at = NULL, "
+                "max_attempts = attempts + 1, cancel_requested = false WHERE id = %s",
+                (now.timestamp(), run_id),
+            )
+            return await _get_run(conn, run_id)
+
+        run = await self._tx(op)
+        self.notify("runs")
+        return run
+
+    async def purge_runs(self, finished_before: datetime) -> int:
+        async def op(conn: Conn) -> int:
+            cur = await conn.execute(
+                "DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < %s "
+                "AND status NOT IN ('queued', 'running')",
+                (finished_before.timestamp(),),
+            )
+            return cur.rowcount
+
+        return await self._tx(op)
+
+    # -- tasks and workers ---------------------------------------------------------------------
+    async def register_tasks(self, tasks: dict[str, dict[str, Any]], now: datetime) -> None:
+        rows = [(name, _codec.dumps(info), now.timestamp()) for name, info in sorted(tasks.items())]
+
+        async def op(conn: Conn) -> None:
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "INSERT INTO tasks (name, info, last_seen_at) VALUES (%s, %s::jsonb, %s) "
+                    "ON CONFLICT (name) DO UPDATE SET info = excluded.info, "
+                    "last_seen_at = excluded.last_seen_at",
+                    rows,
+                )
+
+        await self._tx(op)
+
+    async def known_tasks(self) -> dict[str, dict[str, Any]]:
+        async def op(conn: Conn) -> dict[str, dict[str, Any]]:
+            return dict(await fetchall(conn, "SELECT name, info FROM tasks"))
+
+        return await self._tx(op)
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        await self._tx(
+            lambda conn: conn.execute(
+                "INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, "
+                "last_heartbeat_at) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at",
+                (
+                    info.id,
+                    info.host,
+                    info.pid,
+                    _codec.dumps(info.queues),
+                    info.concurrency,
+                    info.running,
+                    info.started_at.timestamp(),
+                    info.last_heartbeat_at.timestamp(),
+                ),
+            )
+        )
+
+    async def heartbeat_worker(self, worker_id: str, now: datetime, running: int) -> None:
+        await self._tx(
+            lambda conn: conn.execute(
+                "UPDATE workers SET last_heartbeat_at = %s, running = %s WHERE id = %s",
+                (now.timestamp(), running, worker_id),
+            )
+        )
+
+    async def remove_worker(self, worker_id: str) -> None:
+        await self._tx(lambda conn: conn.execute("DELETE FROM workers WHERE id = %s", (worker_id,)))
+
+    async def list_workers(self) -> list[WorkerInfo]:
+        async def op(conn: Conn) -> list[WorkerInfo]:
+            rows = await fetchall(
+                conn,
+                "SELECT id, host, pid, queues::text, concurrency, running, started_at, "
+                "last_heartbeat_at FROM workers ORDER BY started_at",
+            )
+            return [_worker(r) for r in rows]
+
+        return await self._tx(op)
+
+    async def stats(self, namespace: str | None = None) -> StoreStats:
+        ns_sql = " WHERE namespace = %s" if namespace else ""
+        ns = [namespace] if namespace else []
+
+        async def op(conn: Conn) -> StoreStats:
+            by_status = dict(
+                await fetchall(
+                    conn, f"SELECT status, count(*) FROM runs{ns_sql} GROUP BY status", ns
+                )
+            )
+            row = await fetchone(
+                conn,
+                "SELECT count(*), count(*) FILTER (WHERE enabled), count(*) FILTER (WHERE parked) "
+                f"FROM schedules{ns_sql}",
+                ns,
+            )
+            total, enabled, parked = row or (0, 0, 0)
+            oldest = await fetchone(
+                conn,
+                "SELECT min(queued_at) FROM runs WHERE status = 'queued'"
+                + (" AND namespace = %s" if namespace else ""),
+                ns,
+            )
+            workers = await fetchone(conn, "SELECT count(*) FROM workers")
+            return StoreStats(
+                by_status, total, enabled, parked,
+                _codec.dt(oldest[0] if oldest else None), workers[0] if workers else 0,
+            )  # fmt: skip
+
+        return await self._tx(op)
+
+
+async def _with_existing(conn: Conn, runs: Sequence[NewRun], inserted: list[Run]) -> list[Run]:
+    """The result of an enqueue in input order: a run whose dedup key was taken is the
+    existing one."""
+    if len(inserted) == len(runs):
+        return inserted
+    by_key = {r.dedup_key: r for r in inserted if r.dedup_key}
+    missing = [r.dedup_key for r in runs if r.dedup_key and r.dedup_key not in by_key]
+    if missing:
+        rows = await fetchall(
+            conn, f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ANY(%s)", (missing,)
+        )
+        for row in rows:
+            run = _codec.run_from_row(row)
+            by_key[run.dedup_key or ""] = run
+    plain = iter(r for r in inserted if not r.dedup_key)
+    return [by_key[r.dedup_key] if r.dedup_key else next(plain) for r in runs]
+
+
+async def _get_run(conn: Conn, run_id: int, *, lock: bool = False) -> Run:
+    suffix = " FOR UPDATE" if lock else ""
+    row = await fetchone(conn, f"SELECT {RUN_COLUMNS} FROM runs WHERE id = %s{suffix}", (run_id,))
+    if row is None:
+        raise RunNotFound(run_id)
+    return _codec.run_from_row(row)
+
+
+def _prefixed(columns: str) -> str:
+    return ", ".join(f"runs.{c.strip()}" for c in columns.split(","))

@@ -1,0 +1,272 @@
+"""Schedule verbs of the PostgreSQL store (contract: `agentcron.store.base.Store`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+
+from agentcron.errors import ScheduleExists, ScheduleNotFound
+from agentcron.models import Run, Schedule, ScheduleSource, ScheduleSpec
+from agentcron.store import _codec
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store._sqlite_schedules import new_schedule_id
+from agentcron.store.base import FirePlan, Planner
+
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[Any]
+
+RUN_VALUES = (
+    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb"
+)
+INSERT_RUN = (
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_VALUES}) "
+    f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
+)
+
+
+class _PgOps:
+    async def _tx(self, op: Callable[[Conn], Awaitable[T]]) -> T:
+        raise NotImplementedError
+
+    def notify(self, channel: str) -> None:
+        raise NotImplementedError
+
+
+async def fetchall(conn: Conn, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    cur = await conn.execute(sql, params)
+    return await cur.fetchall()
+
+
+async def fetchone(conn: Conn, sql: str, params: Any = ()) -> tuple[Any, ...] | None:
+    cur = await conn.execute(sql, params)
+    return await cur.fetchone()
+
+
+class PgScheduleVerbs(_PgOps):
+    async def add_schedule(self, spec: ScheduleSpec, next_run_at: datetime | None) -> Schedule:
+        schedule_id = new_schedule_id()
+
+        async def op(conn: Conn) -> Schedule:
+            now = time.time()
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        f"INSERT INTO schedules ({SCHEDULE_COLUMNS}) VALUES (%s, %s, %s, %s, "
+                        "%s::jsonb, %s::jsonb, %s::jsonb, %s, %s, false, %s, %s, NULL, %s, %s)",
+                        (schedule_id, spec.namespace, spec.name, spec.task,
+                         _codec.trigger_json(spec.trigger), _codec.policies_json(spec),
+                         _codec.dumps(spec.args), spec.description, spec.enabled,
+                         spec.source.value, _codec.ts(next_run_at), now, now),
+                    )  # fmt: skip
+            except psycopg.errors.UniqueViolation:
+                raise ScheduleExists(spec.name, spec.namespace) from None
+            return await _get(conn, schedule_id)
+
+        schedule = await self._tx(op)
+        self.notify("schedules")
+        return schedule
+
+    async def update_schedule(
+        self, schedule_id: str, spec: ScheduleSpec, next_run_at: datetime | None
+    ) -> Schedule:
+        async def op(conn: Conn) -> Schedule:
+            try:
+                async with conn.transaction():
+                    cur = await conn.execute(
+                        "UPDATE schedules SET namespace=%s, name=%s, task=%s, trigger=%s::jsonb, "
+                        "policies=%s::jsonb, args=%s::jsonb, description=%s, enabled=%s, "
+                        "source=%s, next_run_at=%s, updated_at=%s WHERE id=%s",
+                        (spec.namespace, spec.name, spec.task, _codec.trigger_json(spec.trigger),
+                         _codec.policies_json(spec), _codec.dumps(spec.args), spec.description,
+                         spec.enabled, spec.source.value, _codec.ts(next_run_at), time.time(),
+                         schedule_id),
+                    )  # fmt: skip
+            except psycopg.errors.UniqueViolation:
+                raise ScheduleExists(spec.name, spec.namespace) from None
+            if cur.rowcount == 0:
+                raise ScheduleNotFound(schedule_id)
+            return await _get(conn, schedule_id)
+
+        schedule = await self._tx(op)
+        self.notify("schedules")
+        return schedule
+
+    async def get_schedule(self, key: str, namespace: str | None = None) -> Schedule:
+        async def op(conn: Conn) -> Schedule:
+            row = await fetchone(
+                conn,
+                f"SELECT {SCHEDULE_COLUMNS} FROM schedules "
+                "WHERE id=%s OR (namespace=%s AND name=%s) ORDER BY (id = %s) DESC LIMIT 1",
+                (key, namespace or "default", key, key),
+            )
+            if row is None:
+                raise ScheduleNotFound(key)
+            return _codec.schedule_from_row(row)
+
+        return await self._tx(op)
+
+    async def list_schedules(
+        self,
+        *,
+        namespace: str | None = None,
+        source: ScheduleSource | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Schedule], str | None]:
+        where, params = ["true"], []
+        if namespace is not None:
+            where.append("namespace = %s")
+            params.append(namespace)
+        if source is not None:
+            where.append("source = %s")
+            params.append(source.value)
+        if cursor:
+            after_ns, after_name = _codec.decode_cursor(cursor)[:2]
+            where.append("(namespace, name) > (%s, %s)")
+            params += [after_ns, after_name]
+        sql = (
+            f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE {' AND '.join(where)} "
+            "ORDER BY namespace, name LIMIT %s"
+        )
+
+        async def op(conn: Conn) -> list[Schedule]:
+            rows = await fetchall(conn, sql, (*params, limit + 1))
+            return [_codec.schedule_from_row(r) for r in rows]
+
+        items = await self._tx(op)
+        if len(items) > limit:
+            items = items[:limit]
+            return items, _codec.encode_cursor(items[-1].namespace, items[-1].name)
+        return items, None
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        async def op(conn: Conn) -> None:
+            cur = await conn.execute("DELETE FROM schedules WHERE id=%s", (schedule_id,))
+            if cur.rowcount == 0:
+                raise ScheduleNotFound(schedule_id)
+
+        await self._tx(op)
+        self.notify("schedules")
+
+    async def set_schedule_enabled(
+        self, schedule_id: str, enabled: bool, next_run_at: datetime | None
+    ) -> Schedule:
+        async def op(conn: Conn) -> Schedule:
+            cur = await conn.execute(
+                "UPDATE schedules SET enabled=%s, next_run_at=%s, updated_at=%s WHERE id=%s",
+                (enabled, _codec.ts(next_run_at), time.time(), schedule_id),
+            )
+            if cur.rowcount == 0:
+                raise ScheduleNotFound(schedule_id)
+            return await _get(conn, schedule_id)
+
+        schedule = await self._tx(op)
+        self.notify("schedules")
+        return schedule
+
+    async def park_schedules(self, known_tasks: Iterable[str]) -> tuple[int, int]:
+        known = sorted(set(known_tasks))
+
+        async def op(conn: Conn) -> tuple[int, int]:
+            parked = await conn.execute(
+                "UPDATE schedules SET parked=true WHERE NOT parked AND NOT (task = ANY(%s))",
+                (known,),
+            )
+            unparked = await conn.execute(
+                "UPDATE schedules SET parked=false WHERE parked AND task = ANY(%s)", (known,)
+            )
+            return parked.rowcount, unparked.rowcount
+
+        result = await self._tx(op)
+        if result[1]:
+            self.notify("schedules")
+        return result
+
+    async def next_due_at(self) -> datetime | None:
+        async def op(conn: Conn) -> float | None:
+            row = await fetchone(
+                conn,
+                "SELECT min(next_run_at) FROM schedules "
+                "WHERE enabled AND NOT parked AND next_run_at IS NOT NULL",
+            )
+            return row[0] if row else None
+
+        return _codec.dt(await self._tx(op))
+
+    async def fire_due(self, now: datetime, planner: Planner, limit: int = 500) -> list[Run]:
+        now_s = now.timestamp()
+
+        async def op(conn: Conn) -> list[Run]:
+            rows = await fetchall(
+                conn,
+                f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled AND NOT parked "
+                "AND next_run_at IS NOT NULL AND next_run_at <= %s ORDER BY next_run_at "
+                "LIMIT %s FOR UPDATE SKIP LOCKED",
+                (now_s, limit),
+            )
+            if not rows:
+                return []
+            schedules = [_codec.schedule_from_row(r) for r in rows]
+            busy = await _busy(conn, [s.id for s in schedules])
+            plans = [(s, planner(s, s.id in busy)) for s in schedules]
+            inserted = await insert_runs(conn, [r for _, p in plans for r in p.runs], now_s)
+            await _advance(conn, plans)
+            return inserted
+
+        runs = await self._tx(op)
+        if runs:
+            self.notify("runs")
+        return runs
+
+
+async def insert_runs(conn: Conn, runs: list[Any], now_s: float) -> list[Run]:
+    """Insert runs (ignoring taken dedup keys) in one pipelined batch; return those inserted."""
+    if not runs:
+        return []
+    params = [_codec.run_insert_params(r, now_s) for r in runs]
+    out: list[Run] = []
+    async with conn.cursor() as cur:
+        await cur.executemany(INSERT_RUN, params, returning=True)
+        while True:
+            row = await cur.fetchone()
+            if row is not None:
+                out.append(_codec.run_from_row(row))
+            if not cur.nextset():
+                break
+    return out
+
+
+async def _busy(conn: Conn, ids: list[str]) -> set[str]:
+    rows = await fetchall(
+        conn,
+        "SELECT DISTINCT schedule_id FROM runs WHERE schedule_id = ANY(%s) "
+        "AND status IN ('queued', 'running')",
+        (ids,),
+    )
+    return {r[0] for r in rows}
+
+
+async def _advance(conn: Conn, plans: list[tuple[Schedule, FirePlan]]) -> None:
+    await conn.execute(
+        "UPDATE schedules SET next_run_at = v.next, last_run_at = coalesce(v.last, last_run_at) "
+        "FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS v(id, next, last) "
+        "WHERE schedules.id = v.id",
+        (
+            [s.id for s, _ in plans],
+            [_codec.ts(p.next_run_at) for _, p in plans],
+            [_codec.ts(p.last_run_at) for _, p in plans],
+        ),
+    )
+
+
+async def _get(conn: Conn, schedule_id: str) -> Schedule:
+    row = await fetchone(
+        conn, f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id=%s", (schedule_id,)
+    )
+    if row is None:
+        raise ScheduleNotFound(schedule_id)
+    return _codec.schedule_from_row(row)

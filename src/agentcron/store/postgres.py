@@ -1,0 +1,240 @@
+"""The multi-node store: PostgreSQL through psycopg 3 (async, pooled).
+
+Any number of schedulers and workers on any number of machines share one database:
+firing and claiming lock rows with ``FOR UPDATE SKIP LOCKED``; wake-ups are ``LISTEN/NOTIFY``
+sent by triggers at commit (so a wake-up never precedes the data); a lost connection is
+re-established with backoff while the process keeps running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from agentcron.errors import SchemaError, StoreError, StoreUnavailable
+from agentcron.store import migrate
+from agentcron.store._pg_runs import PgRunVerbs
+from agentcron.store._pg_schedules import PgScheduleVerbs
+
+__all__ = ["PostgresStore"]
+
+log = logging.getLogger("agentcron.store")
+
+T = TypeVar("T")
+_CHANNELS = {"agentcron_runs": "runs", "agentcron_schedules": "schedules"}
+_MIGRATION_LOCK = 0x61676E74  # pg_advisory_xact_lock key: serializes concurrent migrators
+
+
+class PostgresStore(PgScheduleVerbs, PgRunVerbs):
+    """``postgresql://user@host:5432/db``."""
+
+    dialect = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.url = url
+        self._auto_migrate = migrate
+        self._min_size = min_size
+        self._max_size = max_size
+        self._connect_timeout_s = connect_timeout_s
+        self._pool: AsyncConnectionPool | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._events: dict[str, asyncio.Event] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        pool = AsyncConnectionPool(
+            self.url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            name="agentcron",
+        )
+        try:
+            await pool.open(wait=True, timeout=self._connect_timeout_s)
+        except Exception as exc:
+            await pool.close()
+            raise StoreUnavailable(f"cannot connect to {_safe(self.url)}: {exc}") from None
+        self._pool = pool
+        try:
+            if self._auto_migrate:
+                await self.migrate()
+            else:
+                await self._check_schema()
+        except BaseException:
+            await self.close()
+            raise
+        self._listener = asyncio.create_task(self._listen(), name="agentcron-pg-listen")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- running operations --------------------------------------------------------------------
+    async def _tx(self, op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """Run ``op`` in a transaction on a pooled connection; translate the driver's errors."""
+        if self._pool is None:
+            raise StoreError("store is not open")
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                return await op(conn)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}") from None
+
+    # -- schema --------------------------------------------------------------------------------
+    async def migrate(self) -> list[str]:
+        async def op(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            current = await _read_version(conn)
+            latest = migrate.latest_version("postgres")
+            if current > latest:
+                raise SchemaError(_newer_message(current, latest))
+            applied = []
+            for migration in migrate.pending("postgres", current):
+                await conn.execute(migration.sql.encode())
+                await conn.execute(
+                    "INSERT INTO agentcron_meta (key, value) VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(migration.version),),
+                )
+                applied.append(migration.label)
+            return applied
+
+        return await self._tx(op)
+
+    async def schema_version(self) -> int:
+        return await self._tx(_read_version)
+
+    async def _check_schema(self) -> None:
+        current = await self.schema_version()
+        latest = migrate.latest_version("postgres")
+        if current > latest:
+            raise SchemaError(_newer_message(current, latest))
+        if current < latest:
+            raise SchemaError(
+                f"schema {current} is older than {latest}; run `agentcron db upgrade`"
+            )
+
+    async def vacuum(self) -> None:
+        """``ANALYZE`` the tables (autovacuum reclaims space on PostgreSQL)."""
+        await self._tx(lambda conn: conn.execute("ANALYZE runs, schedules, events"))
+
+    # -- wake-ups ---------------------------------------------------------------------------------
+    def notify(self, channel: str) -> None:
+        """Local wake-up; other processes are notified by the database triggers at commit."""
+        event = self._events.get(channel)
+        if event is not None:
+            event.set()
+
+    async def wait(self, channel: str, timeout: float) -> bool:
+        event = self._events.setdefault(channel, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return False
+        event.clear()
+        return True
+
+    def _wake_all(self) -> None:
+        for event in self._events.values():
+            event.set()
+
+    async def _listen(self) -> None:
+        delay, lost_at = 0.1, None
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    for channel in _CHANNELS:
+                        await conn.execute(f"LISTEN {channel}")
+                    if lost_at is not None:
+                        log.warning("reconnected to PostgreSQL after %.1fs", _since(lost_at))
+                    delay, lost_at = 0.1, None
+                    self._wake_all()  # notifications may have been missed meanwhile
+                    async for note in conn.notifies():
+                        event = self._events.get(_CHANNELS.get(note.channel, ""))
+                        if event is not None:
+                            event.set()
+            except psycopg.Error as exc:
+                if lost_at is None:
+                    lost_at = asyncio.get_running_loop().time()
+                log.warning("PostgreSQL connection lost (%s); reconnecting in %.1fs", exc, delay)
+                self._wake_all()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+
+async def _read_version(conn: psycopg.AsyncConnection[Any]) -> int:
+    cur = await conn.execute("SELECT to_regclass('agentcron_meta') IS NOT NULL")
+    row = await cur.fetchone()
+    if not row or not row[0]:
+        await _check_foreign(conn)
+        return 0
+    cur = await conn.execute("SELECT value FROM agentcron_meta WHERE key = 'schema_version'")
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _check_foreign(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Refuse a database whose tables would clash with ours (created by something else)."""
+    cur = await conn.execute(
+        "SELECT string_agg(tablename, ', ') FROM pg_tables WHERE schemaname = current_schema() "
+        "AND tablename IN ('schedules', 'runs', 'events', 'subjects', 'tasks', 'workers')"
+    )
+    row = await cur.fetchone()
+    if row and row[0]:
+        raise SchemaError(
+            f"the database already has tables named {row[0]} that agentcron did not create; "
+            "use another database or schema (search_path)"
+        )
+
+
+def _newer_message(current: int, latest: int) -> str:
+    return (
+        f"the database has schema version {current}, newer than this agentcron knows "
+        f"({latest}); upgrade agentcron before running it against this database"
+    )
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url
+
+
+def _since(start: float) -> float:
+    return asyncio.get_running_loop().time() - start
