@@ -8,9 +8,11 @@ import logging
 import multiprocessing
 import pickle
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -26,6 +28,7 @@ log = logging.getLogger("agentcron.worker")
 
 DEFAULT_MAX_RESULT_BYTES = 64 * 1024
 MAX_TRACEBACK_CHARS = 16 * 1024
+MAX_MESSAGE_CHARS = 4 * 1024
 
 
 class RunCancelled(Exception):
@@ -70,8 +73,11 @@ async def execute(
         _check_result(result, max_result_bytes)
     except RunCancelled:
         return RunOutcome(run.id, RunStatus.CANCELLED, error=_error(RunCancelled("cancelled")))
-    except asyncio.CancelledError:
-        raise
+    except asyncio.CancelledError as exc:
+        current = asyncio.current_task()
+        if current is None or current.cancelling():
+            raise  # the worker cancelled the run (request, shutdown)
+        return outcome_for_error(task, run, exc, now())  # raised by the task's own code
     except Exception as exc:
         return outcome_for_error(task, run, exc, now())
     return RunOutcome(run.id, RunStatus.SUCCEEDED, result=result)
@@ -117,20 +123,22 @@ def outcome_for_error(task: Task, run: Run, exc: BaseException, now: datetime) -
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    text = "".join(traceback.format_exception(exc))
+    text = getattr(exc, "remote_traceback", None) or "".join(traceback.format_exception(exc))
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "...\n" + text[-MAX_TRACEBACK_CHARS:]
-    remote = getattr(exc, "remote_traceback", None)
+    message = str(exc)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + f"... ({len(message)} characters)"
     return {
         "type": getattr(exc, "remote_type", None) or type(exc).__name__,
-        "message": str(exc),
-        "traceback": remote or text,
+        "message": message,
+        "traceback": text,
     }
 
 
 def _check_result(result: Any, limit: int) -> None:
     try:
-        size = len(json.dumps(result, ensure_ascii=False).encode())
+        size = len(json.dumps(result, ensure_ascii=False, allow_nan=False).encode())
     except (TypeError, ValueError) as exc:
         raise PermanentError(
             f"the task returned {type(result).__name__}, which is not JSON-serializable ({exc}); "
@@ -171,7 +179,11 @@ async def run_in_process(fn: Callable[..., Any], kwargs: dict[str, Any], timeout
     method = "fork" if sys.platform != "win32" else "spawn"
     mp = multiprocessing.get_context(method)
     recv, send = mp.Pipe(duplex=False)
-    kwargs = {k: v for k, v in kwargs.items() if k != "ctx"}  # a context does not cross processes
+    if method == "fork" and isinstance(kwargs.get("ctx"), RunContext):
+        # a copy with a flag of its own (a forked lock could be held); cancelling kills the child
+        kwargs = {**kwargs, "ctx": replace(kwargs["ctx"], cancelled=threading.Event())}
+    else:  # "spawn" would have to pickle the context, and its threading.Event does not pickle
+        kwargs = {k: v for k, v in kwargs.items() if k != "ctx"}
     process_class: Any = mp.Process  # type: ignore[attr-defined]
     proc = process_class(target=_child, args=(send, fn, kwargs), daemon=True)
     proc.start()

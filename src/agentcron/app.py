@@ -12,7 +12,7 @@ from typing import Any
 
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
-from agentcron.errors import ScheduleNotFound, TaskNotFound, ValidationError
+from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
 from agentcron.maintenance import maintenance_schedules, register_maintenance
 from agentcron.models import (
     DEFAULT_NAMESPACE,
@@ -23,8 +23,16 @@ from agentcron.models import (
     ScheduleSource,
     ScheduleSpec,
 )
+from agentcron.reaper import reap_loop
 from agentcron.scheduler import Scheduler, trigger_of
-from agentcron.specs import Built, build_schedule, check_args, check_name
+from agentcron.specs import (
+    MAX_PRIORITY,
+    MAX_RETRIES,
+    Built,
+    build_schedule,
+    check_args,
+    check_name,
+)
 from agentcron.store import RunFilter, Store, StoreStats, create_store
 from agentcron.tasks import TaskRegistry, default_registry
 from agentcron.worker import Worker
@@ -71,27 +79,47 @@ class App:
         self.task = self.registry.task
         self._declared: dict[tuple[str, str], Built] = {}
         self._opened = 0
+        self._opening: asyncio.Future[None] | None = None
         self._stop: asyncio.Event | None = None
         self.scheduler: Scheduler | None = None
         self.worker: Worker | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
-        """Open the store, register tasks, store the schedules declared in code."""
+        """Open the store, register tasks, store the schedules declared in code.
+
+        Nested and concurrent calls share one opening: every caller returns once the store is
+        open (or raises what opening raised). Raises `TaskNotFound` for a schedule declared in
+        code whose task is not registered, before storing any declared schedule.
+        """
         self._opened += 1
-        if self._opened > 1:
-            return
+        try:
+            if self._opened == 1:
+                self._opening = asyncio.ensure_future(self._open())
+            assert self._opening is not None
+            await asyncio.shield(self._opening)
+        except BaseException:
+            self._opened -= 1
+            raise
+
+    async def _open(self) -> None:
         await self.store.open()
-        self.registry.merge(default_registry)
-        if self.maintenance:
-            register_maintenance(self.registry, self.store)
-        if len(self.registry):
-            infos = {t.name: t.to_dict() for t in self.registry}
-            await self.store.register_tasks(infos, self.clock.now())
-        for built in self._system_schedules():
-            await self._upsert(built, only_if_missing=False)
-        for built in self._declared.values():
-            await self._upsert(built, only_if_missing=False)
+        try:
+            self.registry.merge(default_registry)
+            if self.maintenance:
+                register_maintenance(self.registry, self.store)
+            if len(self.registry):
+                infos = {t.name: t.to_dict() for t in self.registry}
+                await self.store.register_tasks(infos, self.clock.now())
+            for built in self._declared.values():
+                await self._check_task(built.spec.task)
+            for built in self._system_schedules():
+                await self._upsert(built, only_if_missing=False)
+            for built in self._declared.values():
+                await self._upsert(built, only_if_missing=False)
+        except BaseException:
+            await self.store.close()
+            raise
 
     async def close(self) -> None:
         self._opened = max(0, self._opened - 1)
@@ -143,6 +171,8 @@ class App:
         its time zone or ``enabled`` change."""
         current = await self.get_schedule(key, namespace=namespace)
         fields = _spec_fields(current.spec) | changes
+        if "description" not in changes and current.description != _described(current):
+            fields["description"] = current.description  # written by a person: keep it
         if (
             "timezone" in changes and "trigger" not in changes
         ):  # re-read the trigger in the new zone
@@ -188,7 +218,7 @@ class App:
             args=s.args,
             namespace=s.namespace,
             queue=s.queue or defaults["queue"],
-            priority=s.priority or defaults["priority"],
+            priority=s.priority if s.priority is not None else defaults["priority"],
             max_attempts=(s.retries if s.retries is not None else defaults["retries"]) + 1,
             timeout=s.timeout,
             schedule_id=s.id,
@@ -221,8 +251,11 @@ class App:
         try:
             current = await self.store.get_schedule(spec.name, spec.namespace)
         except ScheduleNotFound:
-            await self.store.add_schedule(spec, self._first_fire(built))
-            return "added"
+            try:
+                await self.store.add_schedule(spec, self._first_fire(built))
+                return "added"
+            except ScheduleExists:  # another process starting with the same config won
+                current = await self.store.get_schedule(spec.name, spec.namespace)
         if current.source is not spec.source:
             log.warning(
                 "schedule %r exists (made by %s); the %s declaration is ignored",
@@ -250,12 +283,22 @@ class App:
             raise ValidationError(
                 f"unknown option {sorted(unknown)[0]!r}", field=sorted(unknown)[0]
             )
-        task_name = getattr(task, "__name__", task) if callable(task) else task
+        task_name = self._task_name(task)
         opts = dict(options)
         opts.setdefault("timezone", self.timezone)
         return build_schedule(
             task=task_name, trigger=trigger, now=self.clock.now(), source=source, new=new, **opts
         )
+
+    def _task_name(self, task: Any) -> Any:
+        """A task's name, or a function registered as a task: the name it was registered by."""
+        if not callable(task):
+            return task
+        for registry in (self.registry, default_registry):
+            for registered in registry:
+                if registered.fn is task:
+                    return registered.name
+        return getattr(task, "__name__", task)
 
     def _first_fire(self, built: Built) -> datetime | None:
         if not built.spec.enabled:
@@ -325,7 +368,7 @@ class App:
     def _new_run(self, task: Any, args: Any, delay: Any, at: datetime | None, dedup_key: str | None,
                  queue: str | None, priority: int | None, retries: int | None, timeout: Any,
                  subject: str | None, namespace: str) -> NewRun:  # fmt: skip
-        name = getattr(task, "__name__", task) if callable(task) else task
+        name = self._task_name(task)
         if name not in self.registry:
             raise TaskNotFound(str(name))
         t = self.registry.get(name)
@@ -333,13 +376,17 @@ class App:
         available = at if at is not None else now
         if delay is not None:
             available = now + parse_duration(delay, field="delay")
-        attempts = (retries if retries is not None else t.retry.retries) + 1
+        attempts = (
+            _bounded(retries, "retries", 0, MAX_RETRIES) if retries is not None else t.retry.retries
+        ) + 1
         return NewRun(
             task=name,
             args=check_args(args),
             namespace=namespace,
             queue=queue or t.queue,
-            priority=priority if priority is not None else t.priority,
+            priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)
+            if priority is not None
+            else t.priority,
             available_at=available,
             dedup_key=f"{namespace}/{check_name(dedup_key, 'dedup_key')}" if dedup_key else None,
             max_attempts=attempts,
@@ -398,6 +445,7 @@ class App:
                 parts = []
                 if scheduler:
                     parts.append(self.scheduler.run(stop))
+                    parts.append(reap_loop(self.store, self.clock, stop))
                 if worker:
                     parts.append(self.worker.run(stop))
                 await _until_first_error(parts, stop)
@@ -443,6 +491,20 @@ def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
         "priority": spec.priority, "queue": spec.queue, "jitter": spec.jitter,
         "namespace": spec.namespace, "description": None,
     }  # fmt: skip
+
+
+def _described(schedule: Schedule) -> str | None:
+    """The description made from the schedule's trigger (what it has unless one was given)."""
+    try:
+        return trigger_of(schedule).describe()
+    except (ValidationError, ValueError):
+        return None
+
+
+def _bounded(value: Any, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(f"must be a whole number between {low} and {high}", field=field)
+    return value
 
 
 def _same(a: ScheduleSpec, b: ScheduleSpec) -> bool:

@@ -39,6 +39,13 @@ _ISO = re.compile(
 
 def parse_duration(value: str | int | float | timedelta, *, field: str | None = None) -> timedelta:
     """Parse a duration; a bare number is seconds. Raises `InvalidDuration` naming ``field``."""
+    try:
+        return _parse(value, field)
+    except (OverflowError, ValueError):
+        raise InvalidDuration(f"duration out of range: {value!r}", field=field) from None
+
+
+def _parse(value: str | int | float | timedelta, field: str | None) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):

@@ -90,7 +90,7 @@ class ScheduleSpec:
     overlap: Overlap = Overlap.SKIP
     retries: int | None = None  # None: the task's default
     timeout: timedelta | None = None
-    priority: int = 0
+    priority: int | None = None  # None: the task's default
     queue: str | None = None
     jitter: timedelta | None = None
     source: ScheduleSource = ScheduleSource.CODE
@@ -114,7 +114,7 @@ class Schedule:
     overlap: Overlap
     retries: int | None
     timeout: timedelta | None
-    priority: int
+    priority: int | None
     queue: str | None
     jitter: timedelta | None
     source: ScheduleSource

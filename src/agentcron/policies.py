@@ -116,7 +116,7 @@ def _run_for(
         args=schedule.args,
         namespace=schedule.namespace,
         queue=schedule.queue or defaults.queue,
-        priority=schedule.priority or defaults.priority,
+        priority=schedule.priority if schedule.priority is not None else defaults.priority,
         available_at=available,
         dedup_key=dedup_key(schedule.id, slot),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,

@@ -22,7 +22,9 @@ class Backoff:
     cap: timedelta = timedelta(minutes=10)
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> timedelta:
-        ceiling = min(self.cap.total_seconds(), self.base.total_seconds() * 2 ** (attempt - 1))
+        cap = self.cap.total_seconds()
+        exponent = min(max(attempt - 1, 0), 64)  # past 2**64 every ceiling is the cap
+        ceiling = min(cap, self.base.total_seconds() * 2.0**exponent)
         return timedelta(seconds=ceiling * rand())
 
 

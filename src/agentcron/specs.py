@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agentcron.durations import parse_duration
-from agentcron.errors import InvalidTrigger, ValidationError
+from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
 from agentcron.models import DEFAULT_NAMESPACE, Misfire, Overlap, ScheduleSource, ScheduleSpec
 from agentcron.triggers import DateTrigger, Trigger, parse_trigger
 
@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 MAX_ARGS_BYTES = 64 * 1024
+MAX_RETRIES = 1000
+MAX_PRIORITY = 1_000_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
 SCHEDULE_FIELDS = frozenset(
     {"name", "task", "trigger", "timezone", "args", "enabled", "misfire", "misfire_grace",
@@ -86,7 +88,7 @@ def build_schedule(
     overlap: Any = Overlap.SKIP,
     retries: Any = None,
     timeout: Any = None,
-    priority: Any = 0,
+    priority: Any = None,
     queue: Any = None,
     jitter: Any = None,
     namespace: Any = None,
@@ -101,7 +103,7 @@ def build_schedule(
     task_name = check_name(task, "task")
     if trigger is None or trigger == "":
         raise InvalidTrigger("a trigger is required (e.g. 'every 5m', '0 9 * * 1-5', 'manual')")
-    parsed = parse_trigger(trigger, timezone=timezone, now=now)
+    parsed = _parse_trigger(trigger, timezone, now)
     if new and isinstance(parsed, DateTrigger) and parsed.at <= now:
         raise InvalidTrigger(f"the time {parsed.at.isoformat()} is in the past")
     spec = ScheduleSpec(
@@ -114,9 +116,11 @@ def build_schedule(
         misfire=_enum(Misfire, misfire, "misfire"),
         misfire_grace=_duration(misfire_grace, "misfire_grace"),
         overlap=_enum(Overlap, overlap, "overlap"),
-        retries=_int(retries, "retries", minimum=0) if retries is not None else None,
+        retries=_int(retries, "retries", 0, MAX_RETRIES) if retries is not None else None,
         timeout=_duration(timeout, "timeout"),
-        priority=_int(priority, "priority", minimum=-1_000_000),
+        priority=_int(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)
+        if priority is not None
+        else None,
         queue=check_name(queue, "queue") if queue else None,
         jitter=_duration(jitter, "jitter", allow_zero=True),
         source=source,
@@ -142,15 +146,27 @@ def _duration(value: Any, field: str, *, allow_zero: bool = False) -> timedelta 
     return result
 
 
-def _int(value: Any, field: str, *, minimum: int) -> int:
+def _int(value: Any, field: str, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             value = int(str(value))
         except ValueError:
             raise ValidationError(f"{value!r} is not a whole number", field=field) from None
-    if value < minimum:
-        raise ValidationError(f"must be >= {minimum}", field=field)
+    if not minimum <= value <= maximum:
+        raise ValidationError(f"must be between {minimum} and {maximum}", field=field)
     return int(value)
+
+
+def _parse_trigger(trigger: Any, timezone: str | None, now: datetime) -> Trigger:
+    """Parse; an error about a part of the trigger object names ``trigger`` as the field."""
+    try:
+        return parse_trigger(trigger, timezone=timezone, now=now)
+    except InvalidTimezone:
+        raise
+    except ValidationError as exc:
+        if exc.field in (None, "trigger"):
+            raise InvalidTrigger(exc.message) from None
+        raise InvalidTrigger(f"{exc.field}: {exc.message}") from None
 
 
 def _bool(value: Any, field: str) -> bool:

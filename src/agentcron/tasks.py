@@ -60,8 +60,11 @@ def make_task(
     permanent_errors: tuple[type[BaseException], ...] = (),
 ) -> Task:
     """Build a `Task` from a function and its options (validated)."""
-    if retries < 0:
-        raise ValidationError("retries must be >= 0", field="retries")
+    from agentcron.specs import MAX_RETRIES, check_name
+
+    check_name(name or fn.__name__, "name")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise ValidationError(f"retries must be between 0 and {MAX_RETRIES}", field="retries")
     if max_concurrency is not None and max_concurrency < 1:
         raise ValidationError("max_concurrency must be >= 1", field="max_concurrency")
     is_async = inspect.iscoroutinefunction(fn)

@@ -4,8 +4,10 @@
 - heartbeats: extends the leases of all its runs in one statement, picks up cancellation
   requests, refreshes its row in ``workers`` and reaps runs whose lease expired (any worker's);
 - writes finished runs in groups (every few milliseconds), not one transaction per run;
-- graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout``, then
-  cancels the rest and hands their runs back to the queue.
+- graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout`` (still
+  heartbeating, so nobody reaps them meanwhile), then cancels the rest and hands their runs
+  back to the queue;
+- a task with ``max_concurrency`` is claimed in a statement limited to its free room.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import os
 import socket
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from agentcron._runner import DEFAULT_MAX_RESULT_BYTES, RunCancelled, execute, make_context
 from agentcron.clock import Clock, SystemClock
@@ -33,6 +37,7 @@ __all__ = ["Worker"]
 log = logging.getLogger("agentcron.worker")
 
 FLUSH_INTERVAL_S = 0.002
+BLOCKED_POLL_S = 0.25
 SHUTDOWN_ERROR = {"type": "WorkerShutdown", "message": "the worker stopped before the run finished"}
 
 
@@ -79,7 +84,8 @@ class Worker:
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
         await self._register()
-        heartbeat = asyncio.create_task(self._heartbeat_loop(stop))
+        stopped = asyncio.Event()  # heartbeats go on until running tasks are settled
+        heartbeat = asyncio.create_task(self._heartbeat_loop(stopped))
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         try:
             while not stop.is_set():
@@ -89,8 +95,13 @@ class Worker:
                 if not claimed or len(self._active) >= self.concurrency:
                     await self._wait(stop)
         finally:
-            heartbeat.cancel()
-            await self._shutdown()
+            try:
+                await self._drain()
+            finally:
+                stopped.set()
+                await asyncio.wait([heartbeat], timeout=5)
+                heartbeat.cancel()
+                await self._close()
 
     async def _claim_safely(self) -> int:
         try:
@@ -102,19 +113,36 @@ class Worker:
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._active)
-        if free <= 0:
-            return 0
-        runs = await self.store.claim_runs(
-            self.id,
-            now=self.clock.now(),
-            lease=self.lease,
-            limit=free,
-            queues=self.queues,
-            tasks=self._claimable_tasks(),
-        )
-        for run in runs:
-            self._start(run)
-        return len(runs)
+        claimed = 0
+        for tasks, room in self._claim_groups(free):
+            if free <= 0:
+                break
+            runs = await self.store.claim_runs(
+                self.id,
+                now=self.clock.now(),
+                lease=self.lease,
+                limit=min(room, free),
+                queues=self.queues,
+                tasks=tasks,
+            )
+            for run in runs:
+                self._start(run)
+            claimed += len(runs)
+            free -= len(runs)
+        return claimed
+
+    def _claim_groups(self, free: int) -> list[tuple[list[str], int]]:
+        """Claims that cannot overrun a task's ``max_concurrency``: one claim of up to
+        ``free`` runs for the tasks with room for that many (usually all), and one claim per
+        smaller room for the tasks with that room, most constrained first."""
+        by_room: dict[int, list[str]] = {}
+        for t in self.registry:
+            room = free
+            if t.max_concurrency is not None:
+                room = min(free, t.max_concurrency - self._per_task[t.name])
+            if room > 0:
+                by_room.setdefault(room, []).append(t.name)
+        return [(by_room[room], room) for room in sorted(by_room)]
 
     def _claimable_tasks(self) -> list[str]:
         return [
@@ -128,25 +156,21 @@ class Worker:
         return await self.store.next_available_at(self.queues, self.registry.names()) is None
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        if len(self._active) >= self.concurrency:
-            await self._slot_freed.wait()  # full: only a finished run makes room
-            self._slot_freed.clear()
-            return
-        timeout = self.poll_s
-        nxt = await self.store.next_available_at(self.queues, self._claimable_tasks())
-        if nxt is not None:
-            timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
-        if timeout <= 0:
-            await asyncio.sleep(0.001)  # ready but not claimable (e.g. serial): do not spin hot
-            return
-        store_wait = asyncio.ensure_future(self.store.wait("runs", timeout))
-        freed = asyncio.ensure_future(self._slot_freed.wait())
-        stopped = asyncio.ensure_future(stop.wait())
-        _, pending = await asyncio.wait(
-            {store_wait, freed, stopped}, return_when=asyncio.FIRST_COMPLETED
-        )
-        for fut in pending:
-            fut.cancel()
+        waits: list[Coroutine[Any, Any, bool]] = [self._slot_freed.wait(), stop.wait()]
+        if len(self._active) < self.concurrency:  # full: only a finished run makes room
+            timeout = self.poll_s
+            nxt = await self.store.next_available_at(self.queues, self._claimable_tasks())
+            if nxt is not None:
+                timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
+            if timeout <= 0:  # ready but not claimable (serial run busy): wait for a change
+                timeout = min(self.poll_s, BLOCKED_POLL_S)
+            waits.append(self.store.wait("runs", timeout))
+        futures = [asyncio.ensure_future(w) for w in waits]
+        try:
+            await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for fut in futures:
+                fut.cancel()
         self._slot_freed.clear()
 
     # -- one run -------------------------------------------------------------------------------
@@ -196,11 +220,13 @@ class Worker:
                 await asyncio.sleep(1)
 
     # -- heartbeat, cancellation, reaping ------------------------------------------------------
-    async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
+    async def _heartbeat_loop(self, stopped: asyncio.Event) -> None:
         interval = max(0.05, self.lease.total_seconds() / 3)
-        while not stop.is_set():
+        while not stopped.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+                await asyncio.wait_for(stopped.wait(), interval)
+            if stopped.is_set():
+                return
             try:
                 await self.heartbeat()
             except StoreError as exc:
@@ -242,7 +268,8 @@ class Worker:
             )
         )
 
-    async def _shutdown(self) -> None:
+    async def _drain(self) -> None:
+        """Let running tasks finish up to ``shutdown_timeout``; hand the rest back."""
         jobs = [job for job, _ in self._active.values()]
         if jobs:
             log.info("waiting up to %s for %d running tasks", self.shutdown_timeout, len(jobs))
@@ -258,6 +285,8 @@ class Worker:
                 )
                 for rid in still
             ]
+
+    async def _close(self) -> None:
         with contextlib.suppress(StoreError):
             await self._flush()
             await self.store.remove_worker(self.id)

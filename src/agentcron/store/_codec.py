@@ -1,4 +1,5 @@
-"""Rows <-> models, shared by the backends. Times in rows are Unix seconds."""
+"""Rows <-> models, shared by the backends. Times in rows are Unix seconds; JSON columns
+arrive as text from both backends (PostgreSQL's jsonb is loaded as text on purpose)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ RUN_INSERT_COLUMNS = (
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
+
+
+def _json_or_none(text: str | None) -> Any:
+    return _loads(text) if text is not None else None
+
+
+def loads(text: str) -> Any:
+    return _loads(text)
 
 
 def dumps(value: Any) -> str:
@@ -83,9 +92,9 @@ def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
     (id_, namespace, name, task, trigger, policies, args, description, enabled, parked, source,
      next_run_at, last_run_at, created_at, updated_at) = row
     # fmt: on
-    trig = _loads(trigger) if isinstance(trigger, str) else dict(trigger)
+    trig = _loads(trigger)
     trig.pop("version", None)
-    pol = _loads(policies) if isinstance(policies, str) else dict(policies)
+    pol = _loads(policies)
     return Schedule(
         id=id_,
         name=name,
@@ -93,7 +102,7 @@ def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
         task=task,
         trigger=trig,
         description=description,
-        args=_loads(args) if isinstance(args, str) else args,
+        args=_loads(args),
         enabled=bool(enabled),
         next_run_at=dt(next_run_at),
         last_run_at=dt(last_run_at),
@@ -102,7 +111,7 @@ def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
         overlap=Overlap(pol.get("overlap", "skip")),
         retries=pol.get("retries"),
         timeout=delta(pol.get("timeout")),
-        priority=pol.get("priority", 0),
+        priority=pol.get("priority"),
         queue=pol.get("queue"),
         jitter=delta(pol.get("jitter")),
         source=ScheduleSource(source),
@@ -141,6 +150,8 @@ def run_insert_params(run: NewRun, now: float) -> tuple[Any, ...]:
 def run_from_new(run_id: int, run: NewRun, now: float, params: tuple[Any, ...]) -> Run:
     """The `Run` just inserted from ``run`` with ``params`` (no read-back needed)."""
     queued_at = datetime.fromtimestamp(now, UTC)
+    available = run.available_at.astimezone(UTC) if run.available_at else queued_at
+    scheduled = run.scheduled_for.astimezone(UTC) if run.scheduled_for else None
     return Run(
         id=run_id,
         namespace=run.namespace,
@@ -154,9 +165,9 @@ def run_from_new(run_id: int, run: NewRun, now: float, params: tuple[Any, ...]) 
         attempts=0,
         max_attempts=run.max_attempts,
         timeout=run.timeout,
-        scheduled_for=run.scheduled_for,
+        scheduled_for=scheduled,
         queued_at=queued_at,
-        available_at=run.available_at or queued_at,
+        available_at=available,
         started_at=None,
         finished_at=queued_at if params[16] is not None else None,
         result=None,
@@ -183,7 +194,7 @@ def run_from_row(row: tuple[Any, ...] | Any) -> Run:
         schedule_id=schedule_id,
         subject=subject,
         status=RunStatus(status),
-        args=_loads(args) if isinstance(args, str) else args,
+        args=_loads(args),
         attempts=attempts,
         max_attempts=max_attempts,
         timeout=delta(timeout),
@@ -192,12 +203,12 @@ def run_from_row(row: tuple[Any, ...] | Any) -> Run:
         available_at=datetime.fromtimestamp(available_at, UTC),
         started_at=dt(started_at),
         finished_at=dt(finished_at),
-        result=_loads(result) if isinstance(result, str) else result,
-        error=_loads(error) if isinstance(error, str) else error,
+        result=_json_or_none(result),
+        error=_json_or_none(error),
         worker=worker,
         lease_expires_at=dt(lease_expires_at),
         dedup_key=dedup_key,
-        trigger_info=_loads(trigger_info) if isinstance(trigger_info, str) else trigger_info,
+        trigger_info=_json_or_none(trigger_info),
         cancel_requested=bool(cancel_requested),
     )
 
@@ -207,13 +218,33 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(dumps(list(parts)).encode()).decode().rstrip("=")
 
 
+def decode_id_cursor(cursor: str) -> int:
+    """The id in a run-list cursor; `ValidationError` for anything else."""
+    from agentcron.errors import ValidationError
+
+    value = decode_cursor(cursor)
+    if len(value) != 1 or not isinstance(value[0], int) or not 0 < value[0] < 2**63:
+        raise ValidationError("invalid cursor", field="cursor")
+    return value[0]
+
+
+def decode_name_cursor(cursor: str) -> tuple[str, str]:
+    """The (namespace, name) in a schedule-list cursor; `ValidationError` for anything else."""
+    from agentcron.errors import ValidationError
+
+    value = decode_cursor(cursor)
+    if len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise ValidationError("invalid cursor", field="cursor")
+    return value[0], value[1]
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     from agentcron.errors import ValidationError
 
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = _loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, TypeError) as exc:
         raise ValidationError("invalid cursor", field="cursor") from exc
     if not isinstance(value, list):
         raise ValidationError("invalid cursor", field="cursor")

@@ -13,7 +13,7 @@ from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._pg_schedules import INSERT_RUN, Conn, _PgOps, fetchall, fetchone, insert_runs
-from agentcron.store._sqlite_runs import _finish_params, _worker
+from agentcron.store._sqlite_runs import _finish_params, _worker, valid_id
 from agentcron.store.base import RunFilter, StoreStats
 
 _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
@@ -55,32 +55,29 @@ class PgRunVerbs(_PgOps):
         queue_sql, queue_params = _in("queue", queues)
         task_sql, task_params = _in("task", tasks)
 
-        def sql(serial: bool) -> str:
-            serial_sql = (
-                " AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs AS r2 WHERE "
-                "r2.serial_key = runs.serial_key AND r2.status = 'running'))"
-                if serial
-                else " AND serial_key IS NULL"
-            )
-            return (
-                "WITH picked AS (SELECT id FROM runs WHERE status = 'queued' AND available_at <= %s"
-                f"{queue_sql}{task_sql}{serial_sql} ORDER BY priority DESC, available_at, id "
-                "LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
-                "lease_owner = %s, worker = %s, lease_expires_at = %s FROM picked "
-                f"WHERE runs.id = picked.id RETURNING {_prefixed(RUN_COLUMNS)}"
-            )
-
-        params = [now_s, *queue_params, *task_params, limit, now_s, worker_id, worker_id,
-                  now_s + lease.total_seconds()]  # fmt: skip
+        pick = (
+            "SELECT id, serial_key FROM runs WHERE status = 'queued' AND available_at <= %s"
+            f"{queue_sql}{task_sql} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs "
+            "AS r2 WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
+            "ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
+        )
+        take = (
+            "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
+            "lease_owner = %s, worker = %s, lease_expires_at = %s WHERE id = ANY(%s) "
+            f"RETURNING {RUN_COLUMNS}"
+        )
+        lease_params = [now_s, worker_id, worker_id, now_s + lease.total_seconds()]
 
         async def op(conn: Conn) -> list[Run]:
+            picked = await fetchall(conn, pick, [now_s, *queue_params, *task_params, limit])
+            ids = _one_per_serial_key(picked)
             try:
                 async with conn.transaction():
-                    rows = await fetchall(conn, sql(True), params)
+                    rows = await fetchall(conn, take, [*lease_params, ids])
             except psycopg.errors.UniqueViolation:
-                # Two workers picked runs of one serial key at once: take none of those now.
-                rows = await fetchall(conn, sql(False), params)
+                # Another worker started a run of one of these serial keys meanwhile.
+                plain = [run_id for run_id, serial in picked if serial is None]
+                rows = await fetchall(conn, take, [*lease_params, plain])
             return [_codec.run_from_row(r) for r in rows]
 
         claimed = await self._tx(op)
@@ -90,19 +87,20 @@ class PgRunVerbs(_PgOps):
     async def extend_leases(
         self, worker_id: str, run_ids: Sequence[int], until: datetime
     ) -> set[int]:
-        if not run_ids:
+        ids = [i for i in run_ids if valid_id(i)]
+        if not ids:
             return set()
 
         async def op(conn: Conn) -> set[int]:
             rows = await fetchall(
                 conn,
                 "UPDATE runs SET lease_expires_at = %s WHERE status = 'running' "
-                "AND lease_owner = %s RETURNING id, cancel_requested",
-                (until.timestamp(), worker_id),
+                "AND lease_owner = %s AND id = ANY(%s) RETURNING id, cancel_requested",
+                (until.timestamp(), worker_id, ids),
             )
             return {r[0] for r in rows if r[1]}
 
-        return (await self._tx(op)) & set(run_ids)
+        return await self._tx(op)
 
     async def finish_runs(
         self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
@@ -178,7 +176,7 @@ class PgRunVerbs(_PgOps):
                 params.append(value)
         if cursor:
             where.append("id < %s")
-            params.append(int(_codec.decode_cursor(cursor)[0]))
+            params.append(_codec.decode_id_cursor(cursor))
         sql = (
             f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s"
         )
@@ -257,7 +255,8 @@ class PgRunVerbs(_PgOps):
 
     async def known_tasks(self) -> dict[str, dict[str, Any]]:
         async def op(conn: Conn) -> dict[str, dict[str, Any]]:
-            return dict(await fetchall(conn, "SELECT name, info FROM tasks"))
+            rows = await fetchall(conn, "SELECT name, info FROM tasks")
+            return {name: _codec.loads(info) for name, info in rows}
 
         return await self._tx(op)
 
@@ -266,7 +265,10 @@ class PgRunVerbs(_PgOps):
             lambda conn: conn.execute(
                 "INSERT INTO workers (id, host, pid, queues, concurrency, running, started_at, "
                 "last_heartbeat_at) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at",
+                "ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, "
+                "queues = excluded.queues, concurrency = excluded.concurrency, "
+                "running = excluded.running, started_at = excluded.started_at, "
+                "last_heartbeat_at = excluded.last_heartbeat_at",
                 (
                     info.id,
                     info.host,
@@ -295,7 +297,7 @@ class PgRunVerbs(_PgOps):
         async def op(conn: Conn) -> list[WorkerInfo]:
             rows = await fetchall(
                 conn,
-                "SELECT id, host, pid, queues::text, concurrency, running, started_at, "
+                "SELECT id, host, pid, queues, concurrency, running, started_at, "
                 "last_heartbeat_at FROM workers ORDER BY started_at",
             )
             return [_worker(r) for r in rows]
@@ -353,11 +355,26 @@ async def _with_existing(conn: Conn, runs: Sequence[NewRun], inserted: list[Run]
 
 
 async def _get_run(conn: Conn, run_id: int, *, lock: bool = False) -> Run:
+    if not valid_id(run_id):
+        raise RunNotFound(run_id)
     suffix = " FOR UPDATE" if lock else ""
     row = await fetchone(conn, f"SELECT {RUN_COLUMNS} FROM runs WHERE id = %s{suffix}", (run_id,))
     if row is None:
         raise RunNotFound(run_id)
     return _codec.run_from_row(row)
+
+
+def _one_per_serial_key(picked: list[tuple[Any, ...]]) -> list[int]:
+    """Ids to claim: all plain runs, and the first of each serial key (in claim order)."""
+    seen: set[str] = set()
+    ids = []
+    for run_id, serial in picked:
+        if serial is not None:
+            if serial in seen:
+                continue
+            seen.add(serial)
+        ids.append(run_id)
+    return ids
 
 
 def _prefixed(columns: str) -> str:

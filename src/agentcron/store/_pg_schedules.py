@@ -125,7 +125,7 @@ class PgScheduleVerbs(_PgOps):
             where.append("source = %s")
             params.append(source.value)
         if cursor:
-            after_ns, after_name = _codec.decode_cursor(cursor)[:2]
+            after_ns, after_name = _codec.decode_name_cursor(cursor)
             where.append("(namespace, name) > (%s, %s)")
             params += [after_ns, after_name]
         sql = (

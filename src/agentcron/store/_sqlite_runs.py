@@ -84,18 +84,21 @@ class RunVerbs(_Ops):
     async def extend_leases(
         self, worker_id: str, run_ids: Sequence[int], until: datetime
     ) -> set[int]:
+        ids = [i for i in run_ids if valid_id(i)]
+        marks = ", ".join("?" * len(ids))
+
         def op(conn: sqlite3.Connection) -> set[int]:
             rows = conn.execute(
                 "UPDATE runs SET lease_expires_at=? WHERE status='running' AND lease_owner=? "
-                "RETURNING id, cancel_requested",
-                (until.timestamp(), worker_id),
+                f"AND id IN ({marks}) RETURNING id, cancel_requested",
+                (until.timestamp(), worker_id, *ids),
             ).fetchall()
             return {r[0] for r in rows if r[1]}
 
-        if not run_ids:
+        if not ids:
             return set()
         cancelled: set[int] = await self._write(op)
-        return cancelled & set(run_ids)
+        return cancelled
 
     async def finish_runs(
         self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
@@ -161,7 +164,7 @@ class RunVerbs(_Ops):
         where, params = _run_filter(filters or RunFilter())
         if cursor:
             where.append("id < ?")
-            params.append(int(_codec.decode_cursor(cursor)[0]))
+            params.append(_codec.decode_id_cursor(cursor))
         sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
 
         def op(conn: sqlite3.Connection) -> list[Run]:
@@ -336,7 +339,14 @@ def _finish_params(outcome: RunOutcome, worker_id: str, now_s: float) -> tuple[A
     )
 
 
+def valid_id(run_id: object) -> bool:
+    """Run ids are positive 64-bit integers; anything else cannot exist."""
+    return isinstance(run_id, int) and not isinstance(run_id, bool) and 0 < run_id < 2**63
+
+
 def _get_run(conn: sqlite3.Connection, run_id: int) -> Run:
+    if not valid_id(run_id):
+        raise RunNotFound(run_id)
     row = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
     if row is None:
         raise RunNotFound(run_id)

@@ -113,7 +113,7 @@ class ScheduleVerbs(_Ops):
             where.append("source = ?")
             params.append(source.value)
         if cursor:
-            after_ns, after_name = _codec.decode_cursor(cursor)[:2]
+            after_ns, after_name = _codec.decode_name_cursor(cursor)
             where.append("(namespace, name) > (?, ?)")
             params += [after_ns, after_name]
         sql = (
@@ -157,7 +157,7 @@ class ScheduleVerbs(_Ops):
 
     async def park_schedules(self, known_tasks: Iterable[str]) -> tuple[int, int]:
         known = sorted(set(known_tasks))
-        marks = ", ".join("?" * len(known)) or "NULL"
+        marks = ", ".join("?" * len(known))
 
         def op(conn: sqlite3.Connection) -> tuple[int, int]:
             parked = conn.execute(

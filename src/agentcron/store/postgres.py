@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from agentcron.errors import SchemaError, StoreError, StoreUnavailable
@@ -64,6 +65,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
             max_size=self._max_size,
             open=False,
             check=AsyncConnectionPool.check_connection,
+            configure=_configure,
             name="agentcron",
         )
         try:
@@ -153,9 +155,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
     # -- wake-ups ---------------------------------------------------------------------------------
     def notify(self, channel: str) -> None:
         """Local wake-up; other processes are notified by the database triggers at commit."""
-        event = self._events.get(channel)
-        if event is not None:
-            event.set()
+        self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
 
     async def wait(self, channel: str, timeout: float) -> bool:
         event = self._events.setdefault(channel, asyncio.Event())
@@ -193,6 +193,12 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
                 self._wake_all()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    """jsonb comes back as text: the shared codec decodes it (a JSON string result stays a
+    string, not decoded twice)."""
+    conn.adapters.register_loader("jsonb", TextLoader)
 
 
 async def _read_version(conn: psycopg.AsyncConnection[Any]) -> int:

@@ -117,6 +117,8 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
             result = await self._writer.call(op)
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from None
+        except OverflowError as exc:  # an integer SQLite cannot hold (over 64 bits)
+            raise StoreError(f"value out of range: {exc}") from None
         self._writes += 1
         if self._writes % _WRITES_PER_CHECKPOINT == 0 and self._reader is not None:
             self._reader.submit(_checkpoint)  # keep the WAL short even in a tight loop
@@ -132,6 +134,8 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
                 return op(self._writer.conn)
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from None
+        except OverflowError as exc:
+            raise StoreError(f"value out of range: {exc}") from None
         raise StoreError("store is not open")
 
     # -- schema --------------------------------------------------------------------------------
@@ -162,9 +166,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
 
     # -- wake-ups ---------------------------------------------------------------------------------
     def notify(self, channel: str) -> None:
-        event = self._events.get(channel)
-        if event is not None:
-            event.set()
+        self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
 
     async def wait(self, channel: str, timeout: float) -> bool:
         event = self._events.setdefault(channel, asyncio.Event())

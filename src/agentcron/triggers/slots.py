@@ -62,8 +62,8 @@ def _latest_interval(
     if trigger.start is not None:
         slot = trigger.slot_at_or_before(now)
     elif prev is not None:
-        slot = prev + ((now - prev) // trigger.every) * trigger.every
-        slot = None if trigger.end is not None and slot > trigger.end else slot
+        until = now if trigger.end is None else min(now, trigger.end)
+        slot = prev + ((until - prev) // trigger.every) * trigger.every if until >= prev else None
     else:
         slot = None
     return slot if slot is not None and (prev is None or slot > prev) else None

@@ -1,0 +1,167 @@
+"""What only the SQLite store promises: WAL, refusing files that are not ours, and several
+processes (here: several stores, each with its own connections) sharing one file."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from store_helpers import LEASE, T0, claim, enqueue_one, ids, make_run
+
+from agentcron.errors import SchemaError, StoreError
+from agentcron.store import migrate
+from agentcron.store.sqlite import SqliteStore
+
+WAKE_DEADLINE_S = 10.0
+
+
+def url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "agentcron.db"
+
+
+@pytest.fixture
+async def two_stores(db_path: Path) -> AsyncIterator[tuple[SqliteStore, SqliteStore]]:
+    first, second = SqliteStore(url(db_path)), SqliteStore(url(db_path))
+    await first.open()
+    await second.open()
+    try:
+        yield first, second
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def open_fails(path: Path, **kwargs: bool) -> SchemaError:
+    store = SqliteStore(url(path), **kwargs)
+    with pytest.raises(SchemaError) as caught:
+        await store.open()
+    await store.close()  # safe after a failed open
+    return caught.value
+
+
+def query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(sql).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def contents(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+async def test_wal_mode_is_on(db_path: Path) -> None:
+    async with SqliteStore(url(db_path)):
+        assert query(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        random.Random(7).randbytes(8192),
+        b"SQLite format 3\x00" + random.Random(8).randbytes(8176),  # a header, then noise
+        b"abc",
+    ],
+    ids=["random", "sqlite-header", "tiny"],
+)
+async def test_corrupt_file_is_a_schema_error_and_left_unchanged(
+    db_path: Path, garbage: bytes
+) -> None:
+    await asyncio.to_thread(db_path.write_bytes, garbage)
+    error = await open_fails(db_path)
+    assert str(db_path) in str(error)
+    assert contents(db_path) == garbage
+
+
+async def test_foreign_database_is_a_schema_error_and_left_unchanged(db_path: Path) -> None:
+    query(db_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+    query(db_path, "INSERT INTO users (email) VALUES ('a@example.com')")
+    before = contents(db_path)
+    error = await open_fails(db_path)
+    assert "users" in str(error)
+    assert contents(db_path) == before
+    assert query(db_path, "PRAGMA journal_mode") == [("delete",)]  # not even switched to WAL
+
+
+async def test_newer_schema_is_a_schema_error_asking_to_upgrade(db_path: Path) -> None:
+    async with SqliteStore(url(db_path)):
+        pass
+    query(db_path, "UPDATE agentcron_meta SET value='999' WHERE key='schema_version'")
+    for auto_migrate in (True, False):
+        error = await open_fails(db_path, migrate=auto_migrate)
+        assert "upgrade" in str(error)
+        assert "999" in str(error)
+    assert query(db_path, "SELECT value FROM agentcron_meta WHERE key='schema_version'") == [
+        ("999",)
+    ]
+
+
+async def test_older_schema_without_auto_migrate_is_a_schema_error(db_path: Path) -> None:
+    error = await open_fails(db_path, migrate=False)  # a new, empty file: schema 0
+    assert "agentcron db upgrade" in str(error)
+
+
+async def test_migrate_false_opens_an_up_to_date_file(db_path: Path) -> None:
+    async with SqliteStore(url(db_path)):
+        pass
+    async with SqliteStore(url(db_path), migrate=False) as store:
+        assert await store.schema_version() == migrate.latest_version("sqlite")
+
+
+async def test_unusable_store_raises_a_store_error(db_path: Path) -> None:
+    store = SqliteStore(url(db_path))
+    with pytest.raises(StoreError):
+        await store.get_run(1)  # not opened
+    with pytest.raises(StoreError):
+        SqliteStore("postgresql://nope")
+
+
+async def test_enqueue_in_one_claim_in_the_other(
+    two_stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    producer, consumer = two_stores
+    runs = await producer.enqueue([make_run(args={"i": i}) for i in range(3)], T0)
+    claimed = await consumer.claim_runs("w", now=T0, lease=LEASE, limit=10)
+    assert ids(claimed) == ids(runs)
+    assert (await producer.get_run(runs[0].id)).worker == "w"
+
+
+async def test_concurrent_claimers_across_stores_never_share(
+    two_stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    first, second = two_stores
+    runs = await first.enqueue([make_run(args={"i": i}) for i in range(60)], T0)
+    claimed: list[int] = []
+
+    async def drain(store: SqliteStore, name: str) -> None:
+        while batch := await claim(store, name, limit=4):
+            claimed.extend(ids(batch))
+
+    await asyncio.gather(*(drain(s, f"w{i}") for i, s in enumerate([first, second] * 3)))
+    assert sorted(claimed) == ids(runs)
+
+
+async def test_wait_is_woken_by_an_enqueue_in_another_store(
+    two_stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    producer, consumer = two_stores
+    assert await consumer.wait("runs", 0.05) is False  # nothing happened yet
+    started = time.monotonic()
+    waiter = asyncio.create_task(consumer.wait("runs", WAKE_DEADLINE_S))
+    await asyncio.sleep(0)
+    await enqueue_one(producer)
+    assert await waiter is True
+    assert time.monotonic() - started < WAKE_DEADLINE_S
