@@ -54,6 +54,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
         self._pool: AsyncConnectionPool | None = None
         self._listener: asyncio.Task[None] | None = None
         self._events: dict[str, asyncio.Event] = {}
+        self._listening = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -82,7 +83,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
         except BaseException:
             await self.close()
             raise
+        self._listening = asyncio.Event()
         self._listener = asyncio.create_task(self._listen(), name="agentcron-pg-listen")
+        with contextlib.suppress(TimeoutError):  # from here on no notification is missed
+            await asyncio.wait_for(self._listening.wait(), self._connect_timeout_s)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -180,8 +184,9 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
                         await conn.execute(f"LISTEN {channel}")
                     if lost_at is not None:
                         log.warning("reconnected to PostgreSQL after %.1fs", _since(lost_at))
+                        self._wake_all()  # notifications may have been missed meanwhile
                     delay, lost_at = 0.1, None
-                    self._wake_all()  # notifications may have been missed meanwhile
+                    self._listening.set()
                     async for note in conn.notifies():
                         event = self._events.get(_CHANNELS.get(note.channel, ""))
                         if event is not None:
