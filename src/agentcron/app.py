@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Iterable, Mapping, Sequence
@@ -114,9 +115,9 @@ class App:
             for built in self._declared.values():
                 await self._check_task(built.spec.task)
             for built in self._system_schedules():
-                await self._upsert(built, only_if_missing=False)
+                await self._upsert(built)
             for built in self._declared.values():
-                await self._upsert(built, only_if_missing=False)
+                await self._upsert(built)
         except BaseException:
             await self.store.close()
             raise
@@ -236,7 +237,7 @@ class App:
         report: dict[str, list[str]] = {"added": [], "updated": [], "removed": [], "conflicts": []}
         wanted = {(b.spec.namespace, b.spec.name): b for b in built}
         for b in wanted.values():
-            status = await self._upsert(b, only_if_missing=False)
+            status = await self._upsert(b)
             if status in report:
                 report[status].append(b.spec.name)
         stored, _ = await self.store.list_schedules(source=source, limit=1_000_000)
@@ -246,7 +247,9 @@ class App:
                 report["removed"].append(s.name)
         return report
 
-    async def _upsert(self, built: Built, *, only_if_missing: bool) -> str:
+    async def _upsert(self, built: Built) -> str:
+        """Store a declared schedule: add it, or bring the stored one in line. A pause made at
+        run time survives: the declaration's ``enabled`` applies only when adding."""
         spec = built.spec
         try:
             current = await self.store.get_schedule(spec.name, spec.namespace)
@@ -262,10 +265,13 @@ class App:
                 spec.name, current.source.value, spec.source.value,
             )  # fmt: skip
             return "conflicts"
-        if only_if_missing or _same(current.spec, spec):
+        spec = dataclasses.replace(spec, enabled=current.enabled)
+        if current.spec == spec:
             return "unchanged"
-        keep_time = current.trigger == spec.trigger and current.enabled == spec.enabled
-        nxt = current.next_run_at if keep_time else self._first_fire(built)
+        if current.trigger == spec.trigger or not spec.enabled:
+            nxt = current.next_run_at
+        else:
+            nxt = built.trigger.next_after(self.clock.now())
         await self.store.update_schedule(current.id, spec, nxt)
         return "updated"
 
@@ -505,10 +511,6 @@ def _bounded(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationError(f"must be a whole number between {low} and {high}", field=field)
     return value
-
-
-def _same(a: ScheduleSpec, b: ScheduleSpec) -> bool:
-    return a == b
 
 
 def _status(value: str | RunStatus) -> RunStatus:

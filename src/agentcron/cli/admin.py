@@ -1,0 +1,109 @@
+"""``agentcron stats``, ``agentcron workers`` and ``agentcron db upgrade``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agentcron.cli import _render as r
+from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
+from agentcron.clock import utcnow
+from agentcron.config import find_config, load_settings, resolve_db
+from agentcron.models import iso
+from agentcron.store import Store, StoreStats, create_store
+
+__all__ = ["db_app", "stats", "workers"]
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+def stats(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Runs by status, schedules, workers and the age of the oldest queued run."""
+    run(_stats(db, config, json_out))
+
+
+async def _stats(db: str | None, config: Path | None, json_out: bool) -> None:
+    async with admin_app(db, config) as a:
+        current = await a.stats()
+    data = _stats_dict(current)
+    if json_out:
+        echo_json(data)
+        return
+    grid = r.table("", "")
+    for status, count in sorted(data["runs"].items()):
+        grid.add_row(f"runs {status}", str(count))
+    for key in ("schedules", "schedules_enabled", "schedules_parked", "workers"):
+        grid.add_row(key.replace("_", " "), str(data[key]))
+    grid.add_row("oldest queued", r.relative(current.oldest_queued_at, utcnow()))
+    r.console().print(grid)
+
+
+def _stats_dict(s: StoreStats) -> dict[str, Any]:
+    return {
+        "runs": dict(s.runs_by_status),
+        "schedules": s.schedules,
+        "schedules_enabled": s.schedules_enabled,
+        "schedules_parked": s.schedules_parked,
+        "workers": s.workers,
+        "oldest_queued_at": iso(s.oldest_queued_at),
+        **s.extra,
+    }
+
+
+def workers(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Workers seen by the store: host, pid, queues, running runs, last heartbeat."""
+    run(_workers(db, config, json_out))
+
+
+async def _workers(db: str | None, config: Path | None, json_out: bool) -> None:
+    async with admin_app(db, config) as a:
+        items = await a.store.list_workers()
+    if json_out:
+        echo_json({"items": [w.to_dict() for w in items]})
+        return
+    now = utcnow()
+    grid = r.table("id~", "host~", "pid", "queues~", "running", "concurrency", "last heartbeat")
+    for w in items:
+        grid.add_row(w.id, w.host, str(w.pid), ", ".join(w.queues) or "all", str(w.running),
+                     str(w.concurrency), r.relative(w.last_heartbeat_at, now))  # fmt: skip
+    r.console().print(grid if items else "no workers")
+
+
+@db_app.command()
+def upgrade(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Apply pending schema migrations; print what was applied, or "up to date"."""
+    run(_upgrade(db, config))
+
+
+async def _upgrade(db: str | None, config: Path | None) -> None:
+    path = find_config(config)
+    url = resolve_db(db, load_settings(path) if path else None)
+    store = create_store(url)
+    applied = _record_migrations(store)
+    await store.open()
+    try:
+        applied += await store.migrate()
+        version = await store.schema_version()
+    finally:
+        await store.close()
+    if applied:
+        typer.echo(f"applied {', '.join(applied)} (schema {version})")
+    else:
+        typer.echo(f"up to date (schema {version})")
+
+
+def _record_migrations(store: Store) -> list[str]:
+    """`Store.open` applies pending migrations itself and keeps no record of them: wrap its
+    ``migrate`` so that the names it applied are collected in the returned list."""
+    applied: list[str] = []
+    original = store.migrate
+
+    async def recording() -> list[str]:
+        names = await original()
+        applied.extend(names)
+        return names
+
+    store.__dict__["migrate"] = recording
+    return applied

@@ -1,0 +1,138 @@
+"""``agentcron serve``, ``agentcron scheduler`` and ``agentcron worker``: the long-running parts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentcron.app import App
+from agentcron.cli._common import ConfigOpt, DbOpt, load_for_run, run
+from agentcron.config import Config, build_app, env
+from agentcron.errors import ValidationError
+from agentcron.specs import check_name
+
+__all__ = ["scheduler", "serve", "worker"]
+
+LogLevelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING or ERROR (env AGENTCRON_LOG_LEVEL; default INFO).",
+        show_default=False,
+    ),
+]
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+log = logging.getLogger("agentcron")
+
+
+def serve(config: ConfigOpt = None, db: DbOpt = None, log_level: LogLevelOpt = None) -> None:
+    """Run the scheduler and a worker in one process (SIGINT / SIGTERM stop it gracefully)."""
+    run(_run("serve", config, db, log_level))
+
+
+def scheduler(config: ConfigOpt = None, db: DbOpt = None, log_level: LogLevelOpt = None) -> None:
+    """Run only the scheduler: fire due schedules into the queue."""
+    run(_run("scheduler", config, db, log_level))
+
+
+def worker(
+    burst: Annotated[bool, typer.Option("--burst", help="Exit once nothing is queued.")] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Runs at once (default: the config's, else 32).")
+    ] = None,
+    queues: Annotated[
+        str | None, typer.Option(metavar="A,B", help="Only these queues (default all).")
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    log_level: LogLevelOpt = None,
+) -> None:
+    """Run only a worker: claim queued runs and execute them."""
+    run(_run("worker", config, db, log_level, burst=burst, concurrency=concurrency,
+             queues=queues))  # fmt: skip
+
+
+async def _run(mode: str, config_path: Path | None, db: str | None, log_level: str | None, *,
+               burst: bool = False, concurrency: int | None = None,
+               queues: str | None = None) -> None:  # fmt: skip
+    signals = _StartupSignals()
+    _setup_logging(log_level)
+    config = _override(load_for_run(config_path), concurrency, queues)
+    signals.app = app = build_app(config, db)
+    async with app:
+        synced = await _sync(app, config, mode)
+        await _banner(app, mode, synced)
+        if signals.received:
+            log.info("stopped before starting (signal received during start-up)")
+            return
+        await app.run(
+            burst=burst, scheduler=mode != "worker", worker=mode != "scheduler",
+            handle_signals=True,
+        )  # fmt: skip
+
+
+class _StartupSignals:
+    """SIGINT / SIGTERM while starting up (importing tasks, opening the store, syncing) mean
+    "do not start": the process then exits 0 instead of dying half-way. `App.run` takes the
+    signals over once it runs (a signal that comes just before still stops it)."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.app: App | None = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal)
+
+    def _on_signal(self) -> None:
+        self.received = True
+        if self.app is not None:
+            self.app.stop()
+
+
+def _override(config: Config, concurrency: int | None, queues: str | None) -> Config:
+    settings = config.settings
+    if concurrency is not None:
+        settings = dataclasses.replace(settings, concurrency=concurrency)
+    if queues is not None:
+        names = tuple(check_name(q.strip(), "queues") for q in queues.split(",") if q.strip())
+        settings = dataclasses.replace(settings, queues=names or None)
+    return dataclasses.replace(config, settings=settings)
+
+
+async def _sync(app: App, config: Config, mode: str) -> str:
+    """Store the config's schedules (serve and scheduler; only when a file was loaded)."""
+    if config.path is None or mode == "worker":
+        return ""
+    report = await app.sync_schedules(config.schedules)
+    parts = [f"{len(v)} {k}" for k, v in report.items() if v]
+    return f"; config {config.path}: {', '.join(parts) or 'unchanged'}"
+
+
+async def _banner(app: App, mode: str, synced: str) -> None:
+    tasks = [t.name for t in app.registry if not t.name.startswith("agentcron.")]
+    schedules, _ = await app.list_schedules(limit=100_000)
+    shown = ", ".join(sorted(tasks)) or "none"
+    typer.echo(
+        f"agentcron {mode}: db {app.store.url}; {len(tasks)} tasks ({shown}); "
+        f"{len(schedules)} schedules{synced}"
+    )
+
+
+def _setup_logging(level: str | None) -> None:
+    name = (level or env("AGENTCRON_LOG_LEVEL") or "INFO").upper()
+    if name not in _LEVELS:
+        raise ValidationError(f"{name!r} is not one of: {', '.join(_LEVELS)}", field="log-level")
+    logging.basicConfig(
+        level=name,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )

@@ -1,0 +1,140 @@
+"""``agentcron runs list|show|cancel|retry``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from agentcron.app import App
+from agentcron.cli import _render as r
+from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
+from agentcron.errors import ValidationError
+from agentcron.models import Run
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Inspect, cancel and retry runs.", no_args_is_help=True)
+
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="Run id.")]
+
+
+@app.command("list")
+def list_(
+    task: Annotated[str | None, typer.Option(help="Only runs of this task.")] = None,
+    status: Annotated[str | None, typer.Option(help="queued, running, succeeded, dead…")] = None,
+    schedule: Annotated[str | None, typer.Option(help="Only runs of this schedule.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    run(_list(task, status, schedule, limit, db, config, json_out))
+
+
+async def _list(task: str | None, status: str | None, schedule: str | None, limit: int,
+                db: str | None, config: Path | None, json_out: bool) -> None:  # fmt: skip
+    async with admin_app(db, config) as a:
+        items, cursor = await a.list_runs(task=task, status=status, schedule=schedule, limit=limit)
+        names = await _schedule_names(a)
+    if json_out:
+        echo_json({"items": [run.to_dict() for run in items], "next_cursor": cursor})
+        return
+    grid = r.table("id", "task~", "status", "schedule~", "attempts", "queued", "started",
+                   "duration", "lag", "error~")  # fmt: skip
+    for item in items:
+        grid.add_row(
+            str(item.id), item.task, r.status(item.status),
+            names.get(item.schedule_id or "", item.schedule_id or "-"),
+            f"{item.attempts}/{item.max_attempts}", r.when(item.queued_at, short=True),
+            r.when(item.started_at, short=True), r.duration(item.duration), r.duration(item.lag),
+            (item.error or {}).get("type", "") or "",
+        )  # fmt: skip
+    r.console().print(grid if items else "no runs")
+
+
+async def _schedule_names(a: App) -> dict[str, str]:
+    schedules, _ = await a.list_schedules(limit=10_000)
+    return {s.id: s.name for s in schedules}
+
+
+@app.command()
+def show(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
+         json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Show one run: args, timing, result or error."""
+    run(_show(key, db, config, json_out))
+
+
+async def _show(key: str, db: str | None, config: Path | None, json_out: bool) -> None:
+    async with admin_app(db, config) as a:
+        item = await a.get_run(_run_id(key))
+        names = await _schedule_names(a)
+    if json_out:
+        echo_json(item.to_dict())
+        return
+    r.console().print(_details(item, names))
+
+
+def _details(item: Run, names: dict[str, str]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    schedule = names.get(item.schedule_id or "", item.schedule_id or "-")
+    rows: list[tuple[str, Any]] = [
+        ("id", str(item.id)), ("task", item.task), ("status", r.status(item.status)),
+        ("schedule", schedule), ("subject", item.subject or "-"), ("queue", item.queue),
+        ("args", json.dumps(item.args)), ("attempts", f"{item.attempts}/{item.max_attempts}"),
+        ("scheduled for", r.when(item.scheduled_for)), ("queued", r.when(item.queued_at)),
+        ("started", r.when(item.started_at)), ("finished", r.when(item.finished_at)),
+        ("duration", r.duration(item.duration)), ("lag", r.duration(item.lag)),
+        ("worker", item.worker or "-"),
+    ]  # fmt: skip
+    if item.result is not None:
+        rows.append(("result", json.dumps(item.result)))
+    if item.error:
+        rows.append(("error", f"{item.error.get('type')}: {item.error.get('message')}"))
+        if item.error.get("traceback"):
+            rows.append(("traceback", str(item.error["traceback"]).rstrip()))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+@app.command()
+def cancel(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
+           json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Cancel a run: a queued one at once, a running one at its worker's next heartbeat."""
+    run(_change(key, "cancel", db, config, json_out))
+
+
+@app.command()
+def retry(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
+          json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Queue a dead, failed or cancelled run again for one more attempt."""
+    run(_change(key, "retry", db, config, json_out))
+
+
+async def _change(key: str, verb: str, db: str | None, config: Path | None,
+                  json_out: bool) -> None:  # fmt: skip
+    run_id = _run_id(key)
+    async with admin_app(db, config) as a:
+        item = await (a.cancel_run(run_id) if verb == "cancel" else a.retry_run(run_id))
+    if json_out:
+        echo_json(item.to_dict())
+        return
+    done = "cancel requested" if item.cancel_requested and verb == "cancel" else item.status.value
+    typer.echo(f"run {item.id} ({item.task}): {done}")
+
+
+def _run_id(key: str) -> int:
+    try:
+        value = int(key)
+    except ValueError:
+        raise ValidationError(f"{key!r} is not a run id (a whole number)", field="run") from None
+    if value < 1:
+        raise ValidationError(f"{key!r} is not a run id (a whole number)", field="run")
+    return value

@@ -1,0 +1,196 @@
+"""``agentcron schedules list|show|add|rm|pause|resume|trigger``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from agentcron.cli import _render as r
+from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
+from agentcron.clock import utcnow
+from agentcron.errors import ValidationError
+from agentcron.models import Schedule, iso
+from agentcron.scheduler import trigger_of
+from agentcron.triggers import next_times
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Create, inspect and control schedules.", no_args_is_help=True)
+
+KeyArg = Annotated[str, typer.Argument(metavar="NAME|ID", help="Schedule name or id.")]
+
+
+@app.command("list")
+def list_(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """List schedules: trigger, next run, state and source."""
+    run(_list(db, config, json_out))
+
+
+async def _list(db: str | None, config: Path | None, json_out: bool) -> None:
+    async with admin_app(db, config) as a:
+        items, cursor = await a.list_schedules(limit=10_000)
+    if json_out:
+        echo_json({"items": [s.to_dict() for s in items], "next_cursor": cursor})
+        return
+    now = utcnow()
+    grid = r.table("name~", "task~", "trigger~", "next run", "state", "source")
+    for s in items:
+        zone = r.schedule_zone(s)
+        nxt = f"{r.relative(s.next_run_at, now)} ({r.when(s.next_run_at, zone, short=True)})"
+        grid.add_row(s.name, s.task, s.description, nxt if s.next_run_at else "-",
+                     r.schedule_state(s), s.source.value)  # fmt: skip
+    r.console().print(grid if items else "no schedules")
+
+
+@app.command()
+def show(
+    key: KeyArg,
+    count: Annotated[int, typer.Option(min=0, max=100, help="Next fire times to show.")] = 5,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one schedule and its next fire times."""
+    run(_show(key, count, db, config, json_out))
+
+
+async def _show(key: str, count: int, db: str | None, config: Path | None, json_out: bool) -> None:
+    async with admin_app(db, config) as a:
+        s = await a.get_schedule(key)
+    upcoming = _upcoming(s, count)
+    if json_out:
+        echo_json(s.to_dict() | {"next": [iso(t) for t in upcoming]})
+        return
+    r.console().print(_details(s, upcoming))
+
+
+def _upcoming(s: Schedule, count: int) -> list[Any]:
+    if not s.enabled or s.next_run_at is None or count == 0:
+        return []
+    trigger = trigger_of(s)
+    return [s.next_run_at, *next_times(trigger, s.next_run_at, count - 1)]
+
+
+def _details(s: Schedule, upcoming: list[Any]) -> Table:
+    now, zone = utcnow(), r.schedule_zone(s)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    rows: list[tuple[str, Any]] = [
+        ("name", s.name), ("id", s.id), ("task", s.task), ("namespace", s.namespace),
+        ("trigger", json.dumps(s.trigger)), ("description", s.description),
+        ("args", json.dumps(s.args)), ("state", r.schedule_state(s)),
+        ("source", s.source.value),
+        ("next run", f"{r.relative(s.next_run_at, now)} ({r.when(s.next_run_at, zone)})"),
+        ("last run", r.when(s.last_run_at, zone)),
+        ("misfire", s.misfire.value), ("overlap", s.overlap.value),
+        ("retries", "task default" if s.retries is None else str(s.retries)),
+        ("timeout", r.duration(s.timeout)), ("priority", str(s.priority)),
+        ("queue", s.queue or "task default"),
+        ("created", r.when(s.created_at)), ("updated", r.when(s.updated_at)),
+    ]  # fmt: skip
+    for label, value in rows:
+        grid.add_row(label, value)
+    for index, moment in enumerate(upcoming):
+        grid.add_row("upcoming" if index == 0 else "", r.when(moment, zone))
+    return grid
+
+
+@app.command()
+def add(
+    task: Annotated[str, typer.Argument(help="Registered task name.")],
+    trigger: Annotated[str, typer.Option("--trigger", "-t", help="'every 5m', '0 9 * * 1-5'…")],
+    name: Annotated[str | None, typer.Option(help="Schedule name (default: the task).")] = None,
+    args: Annotated[str | None, typer.Option(help="Task kwargs as a JSON object.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone for the trigger.")] = None,
+    misfire: Annotated[str | None, typer.Option(help="once | skip | all")] = None,
+    overlap: Annotated[str | None, typer.Option(help="skip | allow | queue")] = None,
+    retries: Annotated[int | None, typer.Option(help="Retries per run.")] = None,
+    timeout: Annotated[str | None, typer.Option(help="Run timeout, e.g. 30s.")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a schedule for a task (registered by a worker, or in the config's modules)."""
+    options = {"name": name, "args": args, "timezone": timezone, "misfire": misfire,
+               "overlap": overlap, "retries": retries, "timeout": timeout}  # fmt: skip
+    given = {k: v for k, v in options.items() if v is not None}
+    run(_add(task, trigger, given, db, config, json_out))
+
+
+async def _add(task: str, trigger: str, options: dict[str, Any], db: str | None,
+               config: Path | None, json_out: bool) -> None:  # fmt: skip
+    if "args" in options:
+        options["args"] = _json_object(options["args"])
+    async with admin_app(db, config, tasks=True) as a:
+        s = await a.add_schedule(task, trigger, **options)
+    _print_schedule(s, "added", json_out)
+
+
+def _json_object(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"not valid JSON: {exc}", field="args") from None
+
+
+def _print_schedule(s: Schedule, verb: str, json_out: bool) -> None:
+    if json_out:
+        echo_json(s.to_dict())
+        return
+    nxt = r.when(s.next_run_at, r.schedule_zone(s)) if s.next_run_at else "-"
+    typer.echo(f"{verb} schedule {s.name} ({s.id}): {s.description}; next run {nxt}")
+
+
+@app.command()
+def rm(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Delete a schedule (its runs are kept)."""
+    run(_rm(key, db, config))
+
+
+async def _rm(key: str, db: str | None, config: Path | None) -> None:
+    async with admin_app(db, config) as a:
+        s = await a.get_schedule(key)
+        await a.delete_schedule(s.id)
+    typer.echo(f"removed schedule {s.name} ({s.id})")
+
+
+@app.command()
+def pause(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None,
+          json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Stop a schedule from firing until it is resumed."""
+    run(_toggle(key, False, db, config, json_out))
+
+
+@app.command()
+def resume(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None,
+           json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Let a paused schedule fire again (from its next slot after now, no catch-up)."""
+    run(_toggle(key, True, db, config, json_out))
+
+
+async def _toggle(key: str, enable: bool, db: str | None, config: Path | None,
+                  json_out: bool) -> None:  # fmt: skip
+    async with admin_app(db, config) as a:
+        s = await (a.resume(key) if enable else a.pause(key))
+    _print_schedule(s, "resumed" if enable else "paused", json_out)
+
+
+@app.command()
+def trigger(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None,
+            json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Queue a run of the schedule's task now, with its args."""
+    run(_trigger(key, db, config, json_out))
+
+
+async def _trigger(key: str, db: str | None, config: Path | None, json_out: bool) -> None:
+    async with admin_app(db, config, tasks=True) as a:
+        created = await a.trigger(key)
+    if json_out:
+        echo_json(created.to_dict())
+    else:
+        typer.echo(f"queued run {created.id} of {created.task}")

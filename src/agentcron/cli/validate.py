@@ -1,0 +1,61 @@
+"""``agentcron validate [FILE]``: check a config file, report every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentcron.cli._common import JsonOpt, echo_json, fail, run
+from agentcron.config import Config, find_config, load_config
+from agentcron.errors import ConfigError
+
+__all__ = ["validate"]
+
+
+def validate(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="Config file (env AGENTCRON_CONFIG; else ./agentcron.toml).",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a config file: syntax, keys, settings, schedules, task modules and names.
+
+    Exits 0 when it is valid, 2 with one line per problem when it is not.
+    """
+    run(_validate(file, json_out))
+
+
+async def _validate(file: Path | None, json_out: bool) -> None:
+    path = find_config(file)
+    if path is None:
+        raise ConfigError(
+            "no config file: give FILE, set AGENTCRON_CONFIG or create ./agentcron.toml",
+            field="config",
+        )
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        if json_out:
+            echo_json({"ok": False, "path": str(path), "problems": exc.problems})
+            raise typer.Exit(2) from None
+        fail(exc)
+    _report(config, path, json_out)
+
+
+def _report(config: Config, path: Path, json_out: bool) -> None:
+    names = [b.spec.name for b in config.schedules]
+    if json_out:
+        echo_json(
+            {"ok": True, "path": str(path), "problems": [], "tasks": list(config.settings.tasks),
+             "schedules": names}
+        )  # fmt: skip
+        return
+    modules = ", ".join(config.settings.tasks) or "none"
+    typer.echo(f"ok: {path}: {len(names)} schedules; task modules: {modules}")
