@@ -84,9 +84,21 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
+    def wait_started(self, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+        """Wait until ``proc`` logged that its loop started (past imports and store setup)."""
+        log = self.root / f"{self._role_of(proc)}-{self.procs.index(proc)}.log"
+        wait_for(lambda: " started" in log.read_text(errors="replace"), timeout, f"{log.name}")
+
+    def _role_of(self, proc: subprocess.Popen[bytes]) -> str:
+        return str(proc.args[3])  # type: ignore[index]
+
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+
+    def terminate(self, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(timeout=timeout)
 
     def stop_all(self, timeout: float = 60) -> list[int | None]:
         for proc in self.procs:

@@ -56,7 +56,8 @@ def _ended(url: str) -> int:
 
 
 def _chaos(tmp_path: Path, url: str, seconds: float, runs: int) -> None:
-    cluster = Cluster(root=tmp_path, db=url, settings={"concurrency": 32, "lease": "2s"})
+    # Few slots per worker, so that runs are in flight during the whole window and kills hit them.
+    cluster = Cluster(root=tmp_path, db=url, settings={"concurrency": 4, "lease": "2s"})
     schedules = [
         {"name": f"c{i:03d}", "task": "tick", "trigger": "every 1s", "misfire": "all",
          "overlap": "allow"}
@@ -69,10 +70,11 @@ def _chaos(tmp_path: Path, url: str, seconds: float, runs: int) -> None:
     rng = random.Random(42)
     end = time.monotonic() + seconds
     kills = 0
-    while time.monotonic() < end:  # the window under test: kill one process every 1-3 s
+    while time.monotonic() < end:  # the window under test: kill a process every 1-3 s
         time.sleep(rng.uniform(1, 3))
-        victim = rng.choice(list(live))
-        role = live.pop(victim)
+        role = ("worker", "scheduler")[kills % 2]  # alternate roles, a random one of each
+        victim = rng.choice([proc for proc, r in live.items() if r == role])
+        del live[victim]
         cluster.kill(victim)
         kills += 1
         live[cluster.start(role)] = role
@@ -82,6 +84,12 @@ def _chaos(tmp_path: Path, url: str, seconds: float, runs: int) -> None:
         f"all {runs} enqueued runs to end",
         interval=0.5,
     )
+    for proc in live:  # a process killed by SIGTERM while importing exits -15: let it start
+        cluster.wait_started(proc)
+    for proc, role in live.items():  # no new slots; then the workers reap what the killed held
+        if role == "scheduler":
+            cluster.terminate(proc)
+    wait_for(lambda: status_counts(url)["running"] == 0, 30, "every lease reaped or finished")
     cluster.stop_all()
     assert [p.returncode for p in live] == [0] * len(live), cluster.logs()
 
@@ -96,6 +104,7 @@ def _chaos(tmp_path: Path, url: str, seconds: float, runs: int) -> None:
     assert {s for s, _ in rows} <= {"succeeded", "dead"}
     assert all(a >= 1 for _, a in rows)
     retried = sum(1 for _, a in rows if a > 1)
+    assert retried > 0, "some runs should have been in flight when their worker was killed"
     print(f"chaos: {kills} kills, {total} slots, {len(rows)} runs, {retried} retried after a kill")
 
 

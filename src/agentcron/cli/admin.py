@@ -12,7 +12,7 @@ from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_jso
 from agentcron.clock import utcnow
 from agentcron.config import find_config, load_settings, resolve_db
 from agentcron.models import iso
-from agentcron.store import Store, StoreStats, create_store
+from agentcron.store import StoreStats, create_store
 
 __all__ = ["db_app", "stats", "workers"]
 
@@ -81,10 +81,9 @@ async def _upgrade(db: str | None, config: Path | None) -> None:
     path = find_config(config)
     url = resolve_db(db, load_settings(path) if path else None)
     store = create_store(url)
-    applied = _record_migrations(store)
-    await store.open()
+    await store.open()  # applies what is pending
     try:
-        applied += await store.migrate()
+        applied = store.applied_migrations + await store.migrate()
         version = await store.schema_version()
     finally:
         await store.close()
@@ -92,18 +91,3 @@ async def _upgrade(db: str | None, config: Path | None) -> None:
         typer.echo(f"applied {', '.join(applied)} (schema {version})")
     else:
         typer.echo(f"up to date (schema {version})")
-
-
-def _record_migrations(store: Store) -> list[str]:
-    """`Store.open` applies pending migrations itself and keeps no record of them: wrap its
-    ``migrate`` so that the names it applied are collected in the returned list."""
-    applied: list[str] = []
-    original = store.migrate
-
-    async def recording() -> list[str]:
-        names = await original()
-        applied.extend(names)
-        return names
-
-    store.__dict__["migrate"] = recording
-    return applied

@@ -80,6 +80,8 @@ class Store(Protocol):
     """
 
     url: str
+    applied_migrations: list[str]
+    """The migrations the last ``open()`` applied (empty when the schema was up to date)."""
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

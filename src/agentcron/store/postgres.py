@@ -55,6 +55,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
         self._listener: asyncio.Task[None] | None = None
         self._events: dict[str, asyncio.Event] = {}
         self._listening = asyncio.Event()
+        self.applied_migrations: list[str] = []  # what open() applied
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:

@@ -54,6 +54,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
         self._events: dict[str, asyncio.Event] = {}
         self._poller: asyncio.Task[None] | None = None
         self._writes = 0
+        self.applied_migrations: list[str] = []  # what open() applied
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -66,7 +67,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
             self._connect(), path=self.path, busy_timeout_s=self._busy_timeout_s
         )
         if self._auto_migrate:
-            await self.migrate()
+            self.applied_migrations = await self.migrate()
         else:
             await self._check_schema()
         if not memory:
