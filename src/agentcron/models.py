@@ -9,9 +9,11 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "FanOut",
     "Misfire",
     "NewRun",
     "Overlap",
+    "Quota",
     "Run",
     "RunOutcome",
     "RunStatus",
@@ -76,6 +78,29 @@ def iso(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Quota:
+    """At most ``count`` runs per subject per ``period`` (``day``, ``hour``, ``week``), in the
+    schedule's time zone: ``limit = "3 per day"``."""
+
+    count: int
+    period: str  # "hour" | "day" | "week"
+
+    def __str__(self) -> str:
+        return f"{self.count} per {self.period}"
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """``for_each_subject``: a time-triggered schedule enqueues one run per matching subject."""
+
+    subjects: str | None = None  # glob filter; None: every subject of the namespace
+    batch_size: int = 500
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subjects": self.subjects, "batch_size": self.batch_size}
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleSpec:
     """Everything a caller decides about a schedule (what `Store.put_schedule` writes)."""
 
@@ -95,6 +120,9 @@ class ScheduleSpec:
     jitter: timedelta | None = None
     source: ScheduleSource = ScheduleSource.CODE
     description: str = ""
+    limit: Quota | None = None
+    for_each_subject: FanOut | None = None
+    timezone: str = "UTC"  # the zone quotas count days in (cron triggers carry their own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +149,9 @@ class Schedule:
     parked: bool  # task not registered in the running code: kept, not fired
     created_at: datetime
     updated_at: datetime
+    limit: Quota | None = None
+    for_each_subject: FanOut | None = None
+    timezone: str = "UTC"
 
     @property
     def spec(self) -> ScheduleSpec:
@@ -141,6 +172,9 @@ class Schedule:
             jitter=self.jitter,
             source=self.source,
             description=self.description,
+            limit=self.limit,
+            for_each_subject=self.for_each_subject,
+            timezone=self.timezone,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,6 +199,9 @@ class Schedule:
             "priority": self.priority,
             "queue": self.queue,
             "jitter": _seconds(self.jitter),
+            "limit": str(self.limit) if self.limit else None,
+            "for_each_subject": self.for_each_subject.to_dict() if self.for_each_subject else None,
+            "timezone": self.timezone,
             "source": self.source.value,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),

@@ -30,7 +30,7 @@ from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule
 from agentcron.store.base import FirePlan
 from agentcron.triggers import Trigger, latest_slot_at_or_before
 
-__all__ = ["MAX_CATCHUP", "SKIP_GRACE", "RunDefaults", "dedup_key", "plan_fire"]
+__all__ = ["MAX_CATCHUP", "SKIP_GRACE", "RunDefaults", "dedup_key", "plan_fire", "subject_run"]
 
 MAX_CATCHUP = 1000
 SKIP_GRACE = timedelta(seconds=60)
@@ -127,6 +127,36 @@ def _run_for(
         serial_key=serial,
         status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
         error={"type": "Skipped", "message": reason} if reason else None,
+    )
+
+
+def subject_run(
+    schedule: Schedule,
+    subject: str | None,
+    slot: datetime,
+    info: dict[str, Any],
+    defaults: RunDefaults,
+    *,
+    key: str | None = None,
+) -> NewRun:
+    """The run of a per-subject or event fire: the schedule's task and args, the subject,
+    ``info`` in its trigger info, deduplicated per (schedule, ``key`` or slot, subject)."""
+    return NewRun(
+        task=schedule.task,
+        args=schedule.args,
+        namespace=schedule.namespace,
+        queue=schedule.queue or defaults.queue,
+        priority=schedule.priority if schedule.priority is not None else defaults.priority,
+        available_at=slot,
+        dedup_key=f"{schedule.id}@{key}/{subject or ''}"
+        if key
+        else dedup_key(schedule.id, slot, subject),
+        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
+        timeout=schedule.timeout or defaults.timeout,
+        subject=subject,
+        schedule_id=schedule.id,
+        scheduled_for=slot,
+        trigger_info={"schedule": schedule.name, **info},
     )
 
 

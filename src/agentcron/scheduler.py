@@ -12,16 +12,17 @@ import json
 import logging
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from agentcron.clock import Clock, SystemClock
 from agentcron.errors import AgentcronError, StoreError
-from agentcron.models import Run, Schedule
-from agentcron.policies import RunDefaults, plan_fire
+from agentcron.models import NewRun, Run, Schedule
+from agentcron.policies import RunDefaults, plan_fire, subject_run
 from agentcron.store.base import FirePlan, Store
 from agentcron.tasks import TaskRegistry
 from agentcron.triggers import Trigger, trigger_from_dict
 
-__all__ = ["Scheduler"]
+__all__ = ["RunPlanner", "Scheduler"]
 
 log = logging.getLogger("agentcron.scheduler")
 
@@ -55,8 +56,8 @@ class Scheduler:
         self.fired = 0
         self.last_loop_at: datetime | None = None
 
-    def planner(self, now: datetime) -> _Planner:
-        return _Planner(self.registry, now)
+    def planner(self, now: datetime) -> RunPlanner:
+        return RunPlanner(self.registry, now)
 
     async def tick(self) -> list[Run]:
         """Fire everything due now; return the runs created."""
@@ -98,7 +99,7 @@ class Scheduler:
         return until
 
 
-class _Planner:
+class RunPlanner:
     """Plans one firing transaction; a schedule that cannot be planned is retried later."""
 
     def __init__(self, registry: TaskRegistry, now: datetime) -> None:
@@ -112,6 +113,12 @@ class _Planner:
         except (AgentcronError, ValueError, OverflowError) as exc:
             log.error("schedule %s (%s) cannot fire: %s", schedule.name, schedule.id, exc)
             return FirePlan(runs=[], next_run_at=self.now + RETRY_BROKEN)
+
+    def for_subject(
+        self, schedule: Schedule, subject: str | None, slot: datetime, info: dict[str, Any]
+    ) -> NewRun:
+        key = info.pop("key", None)
+        return subject_run(schedule, subject, slot, info, self._defaults(schedule.task), key=key)
 
     def _defaults(self, task_name: str) -> RunDefaults:
         if task_name not in self.registry:

@@ -319,7 +319,7 @@ def test_validate_example_config_and_missing_file(tmp_path: Path) -> None:
 
 def test_stats_workers_and_db_upgrade(project: Project) -> None:
     db = ("--db", project.db)
-    assert ok("db", "upgrade", *db).stdout.startswith("applied 0001_initial (schema ")
+    assert ok("db", "upgrade", *db).stdout.startswith("applied 0001_initial, ")
     assert ok("db", "upgrade", *db).stdout.startswith("up to date (schema ")
     ok("schedules", "add", "cli_echo", "--trigger", "manual", *db, "--config", project.config)
     ok("schedules", "trigger", "cli_echo", *db)

@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentcron.models import (
+    FanOut,
     Misfire,
     NewRun,
     Overlap,
+    Quota,
     Run,
     RunStatus,
     Schedule,
@@ -79,8 +81,35 @@ def policies_json(spec: ScheduleSpec) -> str:
             "priority": spec.priority,
             "queue": spec.queue,
             "jitter": seconds(spec.jitter),
+            "limit": [spec.limit.count, spec.limit.period] if spec.limit else None,
+            "for_each_subject": spec.for_each_subject.to_dict() if spec.for_each_subject else None,
+            "timezone": spec.timezone,
         }
     )
+
+
+PER_SUBJECT_KINDS = ("idle", "messages", "event")
+
+
+def trigger_columns(trigger: dict[str, Any]) -> tuple[str, str | None, float | None, int | None]:
+    """``(trigger_kind, subject_glob, wait_s, every_n)``: what the store filters on in SQL."""
+    from agentcron.durations import parse_duration
+    from agentcron.triggers.subject import subject_glob
+
+    for kind in ("cron", "every", "at", "manual", "idle", "messages", "event"):
+        if kind in trigger:
+            break
+    else:
+        return "time", None, None, None
+    name = {"every": "interval", "at": "date"}.get(kind, kind)
+    glob = subject_glob(trigger.get("subjects"))
+    if kind == "idle":
+        return name, glob, parse_duration(trigger["idle"]).total_seconds(), None
+    if kind == "messages":
+        return name, glob, None, int(trigger["messages"])
+    if kind == "event" and trigger.get("debounce"):
+        return name, glob, parse_duration(trigger["debounce"]).total_seconds(), None
+    return name, glob, None, None
 
 
 def trigger_json(trigger: dict[str, Any]) -> str:
@@ -114,6 +143,9 @@ def schedule_from_row(row: tuple[Any, ...] | Any) -> Schedule:
         priority=pol.get("priority"),
         queue=pol.get("queue"),
         jitter=delta(pol.get("jitter")),
+        limit=Quota(*pol["limit"]) if pol.get("limit") else None,
+        for_each_subject=FanOut(**pol["for_each_subject"]) if pol.get("for_each_subject") else None,
+        timezone=pol.get("timezone", "UTC"),
         source=ScheduleSource(source),
         parked=bool(parked),
         created_at=datetime.fromtimestamp(created_at, UTC),

@@ -11,7 +11,7 @@ import psycopg
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import Run, Schedule, ScheduleSource, ScheduleSpec
-from agentcron.store import _codec
+from agentcron.store import _codec, _pg_subjects
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
 from agentcron.store._sqlite_schedules import new_schedule_id
 from agentcron.store.base import FirePlan, Planner
@@ -64,6 +64,7 @@ class PgScheduleVerbs(_PgOps):
                     )  # fmt: skip
             except psycopg.errors.UniqueViolation:
                 raise ScheduleExists(spec.name, spec.namespace) from None
+            await _set_trigger_columns(conn, schedule_id, spec)
             return await _get(conn, schedule_id)
 
         schedule = await self._tx(op)
@@ -89,6 +90,7 @@ class PgScheduleVerbs(_PgOps):
                 raise ScheduleExists(spec.name, spec.namespace) from None
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
+            await _set_trigger_columns(conn, schedule_id, spec)
             return await _get(conn, schedule_id)
 
         schedule = await self._tx(op)
@@ -211,9 +213,18 @@ class PgScheduleVerbs(_PgOps):
             if not rows:
                 return []
             schedules = [_codec.schedule_from_row(r) for r in rows]
-            busy = await _busy(conn, [s.id for s in schedules])
-            plans = [(s, planner(s, s.id in busy)) for s in schedules]
-            inserted = await insert_runs(conn, [r for _, p in plans for r in p.runs], now_s)
+            special = [s for s in schedules if _special(s)]
+            timed = [s for s in schedules if not _special(s)]
+            inserted = await _fire_special(conn, special, planner, now_s)
+            if not timed:
+                return inserted
+            busy = await _busy(conn, [s.id for s in timed])
+            plans = [(s, planner(s, s.id in busy)) for s in timed]
+            plain = [(s, p) for s, p in plans if s.for_each_subject is None]
+            inserted += await insert_runs(conn, [r for _, p in plain for r in p.runs], now_s)
+            for s, p in plans:
+                if s.for_each_subject is not None:
+                    inserted += await _pg_subjects.fan_out(conn, s, p, planner, now_s)
             await _advance(conn, plans)
             return inserted
 
@@ -221,6 +232,25 @@ class PgScheduleVerbs(_PgOps):
         if runs:
             self.notify("runs")
         return runs
+
+
+def _special(schedule: Schedule) -> bool:
+    """Idle, messages and event schedules fire per subject, not on a clock."""
+    return _codec.trigger_columns(schedule.trigger)[0] in _codec.PER_SUBJECT_KINDS
+
+
+async def _fire_special(
+    conn: Conn, schedules: list[Schedule], planner: Planner, now_s: float
+) -> list[Run]:
+    from agentcron.store import _pg_events
+
+    out: list[Run] = []
+    for schedule in schedules:
+        if _codec.trigger_columns(schedule.trigger)[0] == "event":
+            out += await _pg_events.fire_debounced(conn, schedule, planner, now_s)
+        else:
+            out += await _pg_subjects.fire_subject_schedule(conn, schedule, planner, now_s)
+    return out
 
 
 async def insert_runs(conn: Conn, runs: list[Any], now_s: float) -> list[Run]:
@@ -260,6 +290,13 @@ async def _advance(conn: Conn, plans: list[tuple[Schedule, FirePlan]]) -> None:
             [_codec.ts(p.next_run_at) for _, p in plans],
             [_codec.ts(p.last_run_at) for _, p in plans],
         ),
+    )
+
+
+async def _set_trigger_columns(conn: Conn, schedule_id: str, spec: ScheduleSpec) -> None:
+    await conn.execute(
+        "UPDATE schedules SET trigger_kind=%s, subject_glob=%s, wait_s=%s, every_n=%s WHERE id=%s",
+        (*_codec.trigger_columns(spec.trigger), schedule_id),
     )
 
 

@@ -52,6 +52,7 @@ class ScheduleVerbs(_Ops):
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 raise ScheduleExists(spec.name, spec.namespace) from None
+            _set_trigger_columns(conn, schedule_id, spec)
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -76,6 +77,7 @@ class ScheduleVerbs(_Ops):
                 raise ScheduleExists(spec.name, spec.namespace) from None
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
+            _set_trigger_columns(conn, schedule_id, spec)
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -206,11 +208,20 @@ class ScheduleVerbs(_Ops):
 def _fire_one(
     conn: sqlite3.Connection, schedule: Schedule, planner: Planner, now_s: float
 ) -> list[Run]:
+    from agentcron.store import _sqlite_events, _sqlite_subjects
+
+    kind = _codec.trigger_columns(schedule.trigger)[0]
+    if kind in ("idle", "messages"):
+        return _sqlite_subjects.fire_subject_schedule(conn, schedule, planner, now_s)
+    if kind == "event":
+        return _sqlite_events.fire_debounced(conn, schedule, planner, now_s)
     busy = conn.execute(
         "SELECT 1 FROM runs WHERE schedule_id=? AND status IN ('queued', 'running') LIMIT 1",
         (schedule.id,),
     ).fetchone()
     plan = planner(schedule, busy is not None)
+    if schedule.for_each_subject is not None:
+        return _sqlite_subjects.fan_out(conn, schedule, plan, planner, now_s)
     inserted = []
     for new in plan.runs:
         row = conn.execute(_INSERT_RUN, _codec.run_insert_params(new, now_s)).fetchone()
@@ -221,6 +232,13 @@ def _fire_one(
         (_codec.ts(plan.next_run_at), _codec.ts(plan.last_run_at), schedule.id),
     )
     return inserted
+
+
+def _set_trigger_columns(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) -> None:
+    conn.execute(
+        "UPDATE schedules SET trigger_kind=?, subject_glob=?, wait_s=?, every_n=? WHERE id=?",
+        (*_codec.trigger_columns(spec.trigger), schedule_id),
+    )
 
 
 def _get(conn: sqlite3.Connection, schedule_id: str) -> Schedule:

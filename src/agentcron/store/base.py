@@ -8,7 +8,7 @@ store: they become `agentcron.errors.StoreError` subclasses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -47,8 +47,22 @@ class FirePlan:
     last_run_at: datetime | None = None
 
 
-Planner = Callable[[Schedule, bool], FirePlan]
-"""``planner(schedule, has_unfinished_run) -> FirePlan``: pure, called in the firing transaction."""
+class Planner(Protocol):
+    """Plans runs inside a firing transaction (pure: no I/O). ``now`` is the firing time."""
+
+    now: datetime
+
+    def __call__(self, schedule: Schedule, busy: bool) -> FirePlan:
+        """A due time-triggered schedule: its runs and next fire time (``busy``: a run of
+        it is queued or running)."""
+        ...
+
+    def for_subject(
+        self, schedule: Schedule, subject: str | None, slot: datetime, info: dict[str, Any]
+    ) -> NewRun:
+        """One run of ``schedule`` for ``subject`` (idle, messages, event, fan-out), with
+        ``info`` merged into its trigger info and a dedup key per (schedule, slot, subject)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
