@@ -485,7 +485,8 @@ class App:
 
 _OPTIONS = frozenset(
     {"name", "args", "timezone", "misfire", "misfire_grace", "overlap", "retries", "timeout",
-     "priority", "queue", "jitter", "enabled", "namespace", "description"}
+     "priority", "queue", "jitter", "enabled", "namespace", "description", "limit",
+     "for_each_subject"}
 )  # fmt: skip
 
 
@@ -495,7 +496,8 @@ def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
         "enabled": spec.enabled, "misfire": spec.misfire, "misfire_grace": spec.misfire_grace,
         "overlap": spec.overlap, "retries": spec.retries, "timeout": spec.timeout,
         "priority": spec.priority, "queue": spec.queue, "jitter": spec.jitter,
-        "namespace": spec.namespace, "description": None,
+        "namespace": spec.namespace, "description": None, "limit": spec.limit,
+        "for_each_subject": spec.for_each_subject, "timezone": spec.timezone,
     }  # fmt: skip
 
 

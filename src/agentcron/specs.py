@@ -13,8 +13,16 @@ from typing import Any
 
 from agentcron.durations import parse_duration
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
-from agentcron.models import DEFAULT_NAMESPACE, Misfire, Overlap, ScheduleSource, ScheduleSpec
-from agentcron.triggers import DateTrigger, Trigger, parse_trigger
+from agentcron.models import (
+    DEFAULT_NAMESPACE,
+    FanOut,
+    Misfire,
+    Overlap,
+    Quota,
+    ScheduleSource,
+    ScheduleSpec,
+)
+from agentcron.triggers import DateTrigger, Trigger, parse_trigger, subject_glob
 
 __all__ = [
     "MAX_ARGS_BYTES",
@@ -31,7 +39,8 @@ MAX_PRIORITY = 1_000_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
 SCHEDULE_FIELDS = frozenset(
     {"name", "task", "trigger", "timezone", "args", "enabled", "misfire", "misfire_grace",
-     "overlap", "retries", "timeout", "priority", "queue", "jitter", "namespace", "description"}
+     "overlap", "retries", "timeout", "priority", "queue", "jitter", "namespace", "description",
+     "limit", "for_each_subject"}
 )  # fmt: skip
 
 
@@ -93,6 +102,8 @@ def build_schedule(
     jitter: Any = None,
     namespace: Any = None,
     description: Any = None,
+    limit: Any = None,
+    for_each_subject: Any = None,
     source: ScheduleSource = ScheduleSource.CODE,
     new: bool = True,
 ) -> Built:
@@ -125,8 +136,61 @@ def build_schedule(
         jitter=_duration(jitter, "jitter", allow_zero=True),
         source=source,
         description=str(description) if description else parsed.describe(),
+        limit=parse_quota(limit),
+        for_each_subject=_fan_out(for_each_subject, parsed),
+        timezone=getattr(parsed, "timezone", None) or timezone or "UTC",
     )
     return Built(spec, parsed)
+
+
+_QUOTA = re.compile(r"^\s*(\d+)\s*(?:per|/|a|an|every)\s*(hour|day|week)s?\s*$", re.IGNORECASE)
+
+
+def parse_quota(value: Any) -> Quota | None:
+    """``"3 per day"`` or ``{"count": 3, "per": "day"}``: at most N runs per subject per period."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Quota):
+        return value
+    if isinstance(value, Mapping):
+        text = f"{value.get('count')} per {value.get('per', value.get('period'))}"
+    else:
+        text = str(value)
+    match = _QUOTA.match(text)
+    if match is None:
+        raise ValidationError(
+            f"{value!r} is not a quota: write it like '3 per day' (hour, day or week)",
+            field="limit",
+        )
+    count = int(match.group(1))
+    if not 1 <= count <= 1_000_000:
+        raise ValidationError("the quota count must be between 1 and 1000000", field="limit")
+    return Quota(count, match.group(2).lower())
+
+
+def _fan_out(value: Any, trigger: Trigger) -> FanOut | None:
+    if value is None or value is False:
+        return None
+    if trigger.kind not in ("cron", "interval", "date", "manual"):
+        raise ValidationError(
+            "for_each_subject goes with a cron, interval or date trigger", field="for_each_subject"
+        )
+    if isinstance(value, FanOut):
+        return value
+    if value is True:
+        return FanOut()
+    if isinstance(value, str):
+        return FanOut(subjects=subject_glob(value))
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            "expected true, a subject filter, or {subjects, batch_size}", field="for_each_subject"
+        )
+    unknown = set(value) - {"subjects", "batch_size", "filter"}
+    if unknown:
+        raise ValidationError(f"unknown key {sorted(unknown)[0]!r}", field="for_each_subject")
+    batch = _int(value.get("batch_size", 500), "for_each_subject.batch_size", 1, 100_000)
+    pattern = value.get("subjects", value.get("filter"))
+    return FanOut(subjects=subject_glob(pattern) if pattern else None, batch_size=batch)
 
 
 def _enum(kind: type[Misfire] | type[Overlap], value: Any, field: str) -> Any:

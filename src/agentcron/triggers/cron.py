@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
-from cronsim import CronSim, CronSimError
+from cronsim import CronSim
 
 from agentcron.triggers._cronexpr import is_wall_clock, normalize_cron
 from agentcron.triggers._time import load_zone, require_aware, resolve_local
+from agentcron.triggers._words import cron_words
 
 __all__ = ["CronTrigger"]
 
@@ -78,11 +79,7 @@ class CronTrigger:
         return {"cron": self.expr, "timezone": self.timezone}
 
     def describe(self) -> str:
-        try:
-            text = CronSim(self.expr, datetime(2000, 1, 1)).explain()
-        except (CronSimError, ValueError, KeyError, IndexError):  # pragma: no cover
-            text = f"cron {self.expr}"
-        return f"{text} ({self.timezone})"
+        return f"{cron_words(self.expr)} ({self.timezone})"
 
 
 def _first_after(candidates: Iterator[datetime], after: datetime) -> datetime | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcron.errors import InvalidTrigger
 from agentcron.triggers._context import ParseContext, read_duration
+from agentcron.triggers._subject_forms import OBJECT_READERS
 from agentcron.triggers._time import load_zone, parse_instant
 from agentcron.triggers.cron import CronTrigger
 from agentcron.triggers.date import DateTrigger
@@ -125,4 +126,5 @@ OBJECT_FORMS: dict[str, tuple[ObjectReader, frozenset[str]]] = {
     "at": (_read_at, frozenset({"timezone"})),
     "in": (_read_in, frozenset()),
     "manual": (_read_manual, frozenset()),
+    **OBJECT_READERS,  # idle, messages, event
 }

@@ -7,11 +7,17 @@ Strings (case-insensitive, surrounding whitespace ignored)::
     interval:300    every 5m jitter 10s
     at 2026-12-01T09:00:00+01:00      in 30m                in 2 hours
     manual
+    every weekday at 9am              first monday of every month at 10
+    tomorrow at 10                    every monday and friday at 17:30 Europe/Berlin
 
 Each string form is one small reader in `STRING_FORMS`, tried in order; a reader returns
 None when the text is not its form and raises `InvalidTrigger` when it is its form but
-wrong. New forms (idle, messages, events, natural-language phrases such as "every weekday
-at 9am") are added by inserting readers into that list, ahead of the bare cron reader.
+wrong. New forms (idle, messages, events) are added by inserting readers into that list,
+ahead of the bare cron reader. Natural language (`natural.read_natural`, see its module for
+the phrases and their rules) comes early, because phrases such as "every weekday at 9am"
+would otherwise be misread as broken ``every <duration>`` forms; it leaves alone every text
+another form reads (cron, ``every 5m``, ``at <ISO>``, ``in 30m``) and text without an
+English trigger word in it (``on user.signup``, ``idle 30m``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,12 @@ from agentcron.triggers.cron import CronTrigger
 from agentcron.triggers.date import DateTrigger
 from agentcron.triggers.interval import IntervalTrigger
 from agentcron.triggers.manual import ManualTrigger
+from agentcron.triggers._subject_forms import (
+    read_event_string,
+    read_idle_string,
+    read_messages_string,
+)
+from agentcron.triggers.natural import read_natural
 from agentcron.triggers.objects import parse_object
 
 __all__ = ["STRING_FORMS", "StringReader", "parse_trigger"]
@@ -118,4 +130,15 @@ def _bare_cron(text: str, ctx: ParseContext) -> Trigger | None:
     return CronTrigger(text, ctx.timezone) if text.startswith("@") or shaped else None
 
 
-STRING_FORMS: list[StringReader] = [_manual, _cron_prefixed, _every, _at, _in, _bare_cron]
+STRING_FORMS: list[StringReader] = [
+    _manual,
+    _cron_prefixed,
+    read_idle_string,
+    read_messages_string,
+    read_event_string,
+    read_natural,
+    _every,
+    _at,
+    _in,
+    _bare_cron,
+]
