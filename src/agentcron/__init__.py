@@ -6,6 +6,7 @@ schedule slot fires exactly once and no queued run is lost.
 
 from __future__ import annotations
 
+from agentcron.agents import tool
 from agentcron.app import App
 from agentcron.context import RunContext
 from agentcron.errors import (
@@ -49,4 +50,5 @@ __all__ = [
     "ValidationError",
     "__version__",
     "task",
+    "tool",
 ]

@@ -8,11 +8,28 @@ This is the only module that reads ``os.environ`` (see `ENV_VARS`). A file looks
     concurrency = 32
     timezone = "UTC"
 
+    [agentcron.llm]                   # defaults of agent tasks (all optional)
+    base_url = "http://127.0.0.1:8089/v1"
+    api_key_env = "OPENAI_API_KEY"
+    model = "gpt-4o-mini"
+
+    [[task]]                          # a declarative agent task (see agentcron.agents)
+    name = "grader"
+    kind = "agent"                    # or "graph", with graph = "mypkg.graphs:graph"
+    system = "You grade a learner's progress."
+    prompt = "Grade {subject}. Notes: {args.notes}"
+    tools = ["lookup_progress"]       # @agentcron.tool / @agentcron.task functions
+
     [[schedule]]
     name = "weekday-digest"
     task = "digest"
     trigger = "0 9 * * 1-5"
     timezone = "Europe/Berlin"
+
+An agent task's endpoint: its ``base_url``, else ``AGENTCRON_LLM_BASE_URL``, else
+``[agentcron.llm] base_url``, else ``OPENAI_BASE_URL``, else OpenAI's; its API key is read from
+the variable its ``api_key_env`` names (else ``[agentcron.llm] api_key_env``, else
+``OPENAI_API_KEY``) when the config is loaded; none is sent when that variable is unset.
 
 `load_config` reports every problem at once, each with its place in the file
 (``agentcron.toml:14: schedule[2] "digest": trigger: ...``), as one `ConfigError`.
@@ -34,11 +51,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from agentcron.agents.llm import DEFAULT_BASE_URL, Endpoint
+from agentcron.agents.specs import KINDS, TASK_FIELDS, build_task
 from agentcron.durations import parse_duration
 from agentcron.errors import ConfigError, InvalidTrigger, ValidationError
 from agentcron.models import ScheduleSource
 from agentcron.specs import SCHEDULE_FIELDS, Built, build_schedule, check_name
-from agentcron.tasks import default_registry
+from agentcron.tasks import Task, default_registry
 from agentcron.triggers._time import load_zone
 
 if TYPE_CHECKING:
@@ -49,6 +68,7 @@ __all__ = [
     "DEFAULT_DB",
     "ENV_VARS",
     "Config",
+    "LLMSettings",
     "Settings",
     "build_app",
     "env",
@@ -66,11 +86,16 @@ ENV_VARS = {
     "AGENTCRON_DB": f"store URL when --db is not given (default {DEFAULT_DB})",
     "AGENTCRON_CONFIG": "config file when --config is not given (default ./agentcron.toml)",
     "AGENTCRON_LOG_LEVEL": "log level of serve / scheduler / worker (default INFO)",
+    "AGENTCRON_LLM_BASE_URL": "agent tasks' LLM endpoint unless a [[task]] sets base_url",
+    "OPENAI_BASE_URL": "agent tasks' LLM endpoint when nothing else sets one",
+    "OPENAI_API_KEY": "agent tasks' API key (unless api_key_env names another variable)",
 }
 SETTINGS_FIELDS = frozenset(
-    {"db", "tasks", "concurrency", "queues", "timezone", "retention", "lease", "shutdown_timeout"}
-)
-_TOP_FIELDS = frozenset({"agentcron", "schedule"})
+    {"db", "tasks", "concurrency", "queues", "timezone", "retention", "lease", "shutdown_timeout",
+     "llm"}
+)  # fmt: skip
+LLM_FIELDS = frozenset({"base_url", "api_key_env", "model"})
+_TOP_FIELDS = frozenset({"agentcron", "task", "schedule"})
 KeyPath = tuple[str | int, ...]
 
 
@@ -79,6 +104,15 @@ def env(name: str) -> str | None:
     if name not in ENV_VARS:
         raise KeyError(f"{name} is not an agentcron environment variable")
     return os.environ.get(name) or None
+
+
+@dataclass(frozen=True, slots=True)
+class LLMSettings:
+    """The ``[agentcron.llm]`` table: defaults of the ``[[task]]`` agent tasks."""
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +127,18 @@ class Settings:
     retention: timedelta | None = timedelta(days=30)
     lease: timedelta = timedelta(seconds=30)
     shutdown_timeout: timedelta = timedelta(seconds=30)
+    llm: LLMSettings = field(default_factory=LLMSettings)
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A loaded config file: settings, the ``[[schedule]]`` entries, and where it came from."""
+    """A loaded config file: settings, the ``[[schedule]]`` entries, and where it came from.
+    ``tasks``: the ``[[task]]`` entries, built; `build_app` registers them."""
 
     settings: Settings = field(default_factory=Settings)
     schedules: list[Built] = field(default_factory=list)
     path: Path | None = None
+    tasks: list[Task] = field(default_factory=list)
 
 
 def find_config(explicit: str | Path | None = None, *, cwd: Path | None = None) -> Path | None:
@@ -128,12 +165,12 @@ def resolve_db(flag: str | None, config: Config | Settings | None = None) -> str
 
 
 def build_app(config: Config, db_override: str | None = None) -> App:
-    """An `App` with the config's settings. Before running it, store the config's schedules
-    with ``await app.sync_schedules(config.schedules)``."""
+    """An `App` with the config's settings and ``[[task]]`` tasks. Before running it, store the
+    config's schedules with ``await app.sync_schedules(config.schedules)``."""
     from agentcron.app import App
 
     s = config.settings
-    return App(
+    app = App(
         resolve_db(db_override, config),
         concurrency=s.concurrency,
         queues=list(s.queues) if s.queues else None,
@@ -142,6 +179,9 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         retention=s.retention,
         timezone=s.timezone,
     )
+    for declared in config.tasks:
+        app.registry.add(declared)
+    return app
 
 
 def error_text(exc: ValidationError) -> str:
@@ -169,9 +209,11 @@ def load_config(path: str | Path) -> Config:
     settings = _read_settings(doc)
     readable = ("agentcron", "tasks") not in doc.bad and ("agentcron",) not in doc.bad
     imported = _import_modules(doc, settings) if readable else False
-    schedules = _read_schedules(doc, settings, check_tasks=imported)
+    tasks = _read_tasks(doc, settings, check_names=imported)
+    declared = {t.name for t in tasks}
+    schedules = _read_schedules(doc, settings, check_tasks=imported, declared=declared)
     doc.raise_problems()
-    return Config(settings, schedules, doc.path)
+    return Config(settings, schedules, doc.path, tasks)
 
 
 def import_tasks(settings: Settings, path: str | Path) -> None:
@@ -236,8 +278,6 @@ class _Doc:
 
 
 def _unknown(key: str, allowed: Iterable[str], at: KeyPath) -> str:
-    if at == () and key == "task":
-        return "[[task]] (declarative agent tasks) is not supported yet"
     text = f"unknown key {key!r}"
     close = difflib.get_close_matches(key, sorted(allowed), n=1)
     return f"{text} (did you mean {close[0]!r}?)" if close else text
@@ -336,8 +376,8 @@ def _read_settings(doc: _Doc) -> Settings:
             continue
         try:
             values[key] = _SETTING_READERS[key](value, key)
-        except ValidationError as exc:
-            doc.add(("agentcron", key), error_text(exc))
+        except ValidationError as exc:  # a field "llm.model" is at ("agentcron", "llm", "model")
+            doc.add(("agentcron", *(exc.field or key).split(".")), error_text(exc))
     db = values.get("db")
     if isinstance(db, str):
         values["db"] = _relative_db(db, doc.path.parent)
@@ -396,6 +436,17 @@ def _retention(value: Any, key: str) -> timedelta | None:
     return None if value is False else _duration(value, key)
 
 
+def _llm(value: Any, key: str) -> LLMSettings:
+    if not isinstance(value, Mapping):
+        raise ValidationError("must be a table ([agentcron.llm])", field=key)
+    for name in value:
+        if name not in LLM_FIELDS:
+            close = difflib.get_close_matches(name, sorted(LLM_FIELDS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValidationError(f"unknown key{hint}", field=f"{key}.{name}")
+    return LLMSettings(**{name: _text(v, f"{key}.{name}") for name, v in value.items()})
+
+
 _SETTING_READERS = {
     "db": _text,
     "tasks": _names,
@@ -405,6 +456,7 @@ _SETTING_READERS = {
     "retention": _retention,
     "lease": _duration,
     "shutdown_timeout": _duration,
+    "llm": _llm,
 }
 
 
@@ -426,7 +478,9 @@ def _import_modules(doc: _Doc, settings: Settings) -> bool:
 
 
 # -- [[schedule]] ------------------------------------------------------------------------------
-def _read_schedules(doc: _Doc, settings: Settings, *, check_tasks: bool) -> list[Built]:
+def _read_schedules(
+    doc: _Doc, settings: Settings, *, check_tasks: bool, declared: set[str]
+) -> list[Built]:
     entries = doc.data.get("schedule", [])
     if not isinstance(entries, list):
         doc.add(("schedule",), "schedule: must be a list of tables ([[schedule]])")
@@ -444,8 +498,9 @@ def _read_schedules(doc: _Doc, settings: Settings, *, check_tasks: bool) -> list
         fields = {k: v for k, v in entry.items() if k in SCHEDULE_FIELDS}
         result, errors = _build_entry(fields, settings.timezone, now)
         task = fields.get("task")
-        if check_tasks and "task" not in dict(errors) and task not in default_registry:
-            errors.append(("task", f"task: {_task_unknown(str(task))}"))
+        known = task in default_registry or task in declared
+        if check_tasks and "task" not in dict(errors) and not known:
+            errors.append(("task", f"task: {_task_unknown(str(task), declared)}"))
         for key, text in errors:
             doc.add((*at, key), f"{where}{text}")
         if result is None:
@@ -491,7 +546,73 @@ def _build_entry(
         return (None if errors else built), errors
 
 
-def _task_unknown(name: str) -> str:
+def _task_unknown(name: str, declared: Iterable[str] = ()) -> str:
     text = f"task {name!r} is not registered (is its module in [agentcron] tasks?)"
-    close = difflib.get_close_matches(name, default_registry.names(), n=1)
+    close = difflib.get_close_matches(name, [*default_registry.names(), *declared], n=1)
     return f"{text}; did you mean {close[0]!r}?" if close else text
+
+
+# -- [[task]] ----------------------------------------------------------------------------------
+def _read_tasks(doc: _Doc, settings: Settings, *, check_names: bool) -> list[Task]:
+    """Build the declarative tasks; ``check_names``: the task modules imported, so tool names
+    and clashes with registered tasks can be checked."""
+    entries = doc.data.get("task", [])
+    if not isinstance(entries, list):
+        doc.add(("task",), "task: must be a list of tables ([[task]])")
+        return []
+    tasks: list[Task] = []
+    for index, entry in enumerate(entries):
+        at: KeyPath = ("task", index)
+        where = _task_where(index, entry)
+        if not isinstance(entry, Mapping):
+            doc.add(at, f"{where}must be a table of task fields")
+            continue
+        kind = entry.get("kind", "agent")
+        doc.check_keys(entry, at, KINDS.get(kind, TASK_FIELDS) if isinstance(kind, str)
+                       else TASK_FIELDS, where)  # fmt: skip
+        errors: list[tuple[str, str]] = []
+        endpoint = _endpoint(entry, settings.llm, errors) if kind == "agent" else Endpoint()
+        built, problems = build_task(entry, endpoint=endpoint, default_model=settings.llm.model,
+                                     check_tools=check_names)  # fmt: skip
+        errors += problems
+        if built is not None and check_names and built.name in default_registry:
+            errors.append(("name", f"name: {built.name!r} is already a registered task"))
+        if built is not None and any(t.name == built.name for t in tasks):
+            errors.append(("name", f"name: {built.name!r} is used twice"))
+        for key, text in errors:
+            doc.add((*at, key), f"{where}{text}")
+        if built is not None and not errors:
+            tasks.append(built)
+    return tasks
+
+
+def _task_where(index: int, entry: Any) -> str:
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    label = f"task[{index + 1}]"
+    return f'{label} "{name}": ' if isinstance(name, str) else f"{label}: "
+
+
+def _endpoint(entry: Mapping[str, Any], llm: LLMSettings,
+              errors: list[tuple[str, str]]) -> Endpoint:  # fmt: skip
+    """Where an agent task sends requests, and its API key, from the entry, the environment
+    and ``[agentcron.llm]`` (see the module docstring for the order)."""
+    own: dict[str, str] = {}
+    for key in ("base_url", "api_key_env"):
+        if key in entry:
+            try:
+                own[key] = _text(entry[key], key)
+            except ValidationError as exc:
+                errors.append((key, str(exc)))
+    candidates = [
+        (own.get("base_url"), "base_url"),
+        (env("AGENTCRON_LLM_BASE_URL"), "AGENTCRON_LLM_BASE_URL"),
+        (llm.base_url, "[agentcron.llm] base_url"),
+        (env("OPENAI_BASE_URL"), "OPENAI_BASE_URL"),
+    ]
+    base_url, source = next(((v, s) for v, s in candidates if v), (DEFAULT_BASE_URL, ""))
+    if not base_url.startswith(("http://", "https://")):
+        origin = f" (from {source})" if source != "base_url" else ""
+        errors.append(("base_url", f"base_url: {base_url!r}{origin} is not an http(s) URL"))
+    key_env = own.get("api_key_env") or llm.api_key_env or "OPENAI_API_KEY"
+    return Endpoint(base_url=base_url, api_key=os.environ.get(key_env) or None,
+                    api_key_env=key_env)  # fmt: skip

@@ -320,8 +320,9 @@ def test_missing_file_and_declarative_tasks(tmp_path: Path) -> None:
     path.write_text('[[task]]\nname = "x"\n')
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    assert info.value.problems == [f"{path}:1: [[task]] (declarative agent tasks) is not "
-                                   "supported yet"]  # fmt: skip
+    assert info.value.problems == [
+        f'{path}:1: task[1] "x": model: required (or set a default model in [agentcron.llm])'
+    ]
 
 
 def test_db_precedence_and_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

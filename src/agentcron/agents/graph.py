@@ -1,0 +1,89 @@
+"""``kind = "graph"``: invoke a LangGraph compiled graph named by import path.
+
+The graph gets ``{"messages": [("user", prompt)]}`` (``ainvoke``, or ``invoke`` in a thread
+when it has no ``ainvoke``); the run's result is the content of the last message of the state
+it returns and the number of messages. Only config written by the operator names graphs, so
+importing by path is fine here (the API never can). ``pip install 'agentcron[langgraph]'``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentcron.agents.agent import user_prompt
+from agentcron.agents.errors import GraphError
+from agentcron.agents.result import fit
+from agentcron.context import RunContext
+from agentcron.errors import ValidationError
+
+__all__ = ["GraphSpec", "import_graph", "run_graph"]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSpec:
+    name: str
+    path: str  # "pkg.mod:attr"
+    graph: Any
+    prompt: str | None = None
+
+
+def import_graph(path: str) -> Any:
+    """The object at ``pkg.mod:attr`` (``attr`` may be dotted); it must have ``ainvoke`` or
+    ``invoke``. Raises `ValidationError` (field ``graph``)."""
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValidationError(f"{path!r} is not an import path like 'mypkg.graphs:graph'",
+                              field="graph")  # fmt: skip
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:  # any error raised while importing the operator's module
+        reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        raise ValidationError(f"cannot import module {module_name!r}: {reason}",
+                              field="graph") from None  # fmt: skip
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValidationError(f"{module_name!r} has no attribute {attr!r}", field="graph")
+        obj = getattr(obj, part)
+    if not hasattr(obj, "ainvoke") and not hasattr(obj, "invoke"):
+        hint = "; call .compile() on the StateGraph" if hasattr(obj, "compile") else ""
+        raise ValidationError(
+            f"{path!r} is a {type(obj).__name__}, not a compiled graph (no invoke/ainvoke){hint}",
+            field="graph",
+        )
+    return obj
+
+
+async def run_graph(spec: GraphSpec, args: Mapping[str, Any], ctx: RunContext) -> dict[str, Any]:
+    """Invoke the graph for one run; the answer and the message count, under the size cap."""
+    state_in = {"messages": [("user", user_prompt(spec.prompt, args, ctx))]}
+    if hasattr(spec.graph, "ainvoke"):
+        state = await spec.graph.ainvoke(state_in)
+    else:
+        state = await asyncio.to_thread(spec.graph.invoke, state_in)
+    messages = state.get("messages") if isinstance(state, Mapping) else None
+    if not isinstance(messages, list) or not messages:
+        raise GraphError(
+            f"graph {spec.path!r} returned {type(state).__name__} without messages; "
+            "it must return a state with a 'messages' list"
+        )
+    return fit({"answer": _content(messages[-1]), "messages": len(messages), "graph": spec.path})
+
+
+def _content(message: Any) -> str:
+    if isinstance(message, tuple) and len(message) == 2:
+        content = message[1]
+    elif isinstance(message, Mapping):
+        content = message.get("content")
+    else:
+        content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks: keep the text ones
+        texts = [b.get("text") if isinstance(b, Mapping) else b for b in content]
+        return "".join(t for t in texts if isinstance(t, str))
+    return json.dumps(content, ensure_ascii=False, default=str)
