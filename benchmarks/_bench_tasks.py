@@ -17,6 +17,7 @@ import argparse
 import importlib.util
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,12 @@ def process_command(mode: str, store: str, concurrency: int, workdir: str,
     config = os.path.join(workdir, f"agentcron-bench-{mode}-{concurrency}.toml")
     with open(config, "w") as f:
         f.write(f'[agentcron]\ntasks = ["_bench_cli_tasks"]\nconcurrency = {concurrency}\n')
-    return ["-m", "agentcron", mode, "--config", config, "--db", store, "--log-level", "WARNING"]
+    cmd = ["-m", "agentcron", mode, "--config", config, "--db", store, "--log-level", "WARNING"]
+    if mode == "serve":  # its HTTP API on a free port, not the default 8000
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            cmd += ["--port", str(sock.getsockname()[1])]
+    return cmd
 
 
 def main(argv: list[str] | None = None) -> int:

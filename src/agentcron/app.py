@@ -9,14 +9,17 @@ import logging
 import signal
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from agentcron.backfill import Backfill, backfill_slots, plan_backfill
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
 from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
 from agentcron.maintenance import maintenance_schedules, register_maintenance
 from agentcron.models import (
     DEFAULT_NAMESPACE,
+    Event,
+    NewEvent,
     NewRun,
     Run,
     RunStatus,
@@ -24,6 +27,7 @@ from agentcron.models import (
     ScheduleSource,
     ScheduleSpec,
 )
+from agentcron.policies import RunDefaults
 from agentcron.reaper import reap_loop
 from agentcron.scheduler import Scheduler, trigger_of
 from agentcron.specs import (
@@ -35,8 +39,12 @@ from agentcron.specs import (
     check_name,
 )
 from agentcron.store import RunFilter, Store, StoreStats, create_store
+from agentcron.subjects import Subject
 from agentcron.tasks import TaskRegistry, default_registry
 from agentcron.worker import Worker
+
+if TYPE_CHECKING:
+    from agentcron.events import Subscription
 
 __all__ = ["App"]
 
@@ -228,6 +236,22 @@ class App:
         )
         (created,) = await self.store.enqueue([run], now)
         return created
+
+    async def backfill(
+        self, key: str, start: datetime, end: datetime, *, namespace: str | None = None
+    ) -> Backfill:
+        """Queue one run per slot of the schedule's (time) trigger in ``[start, end]``, in one
+        transaction. A slot that already has a run (fired, or backfilled before) keeps it:
+        repeating a backfill adds nothing. Raises `ValidationError` (a trigger without time
+        slots, a reversed window, more than `MAX_BACKFILL_SLOTS` slots), `ScheduleNotFound`."""
+        s = await self.get_schedule(key, namespace=namespace)
+        slots = backfill_slots(trigger_of(s), start, end)
+        d = self._task_defaults(s.task)
+        t = self.registry.get(s.task) if s.task in self.registry else None
+        defaults = RunDefaults(d["queue"], d["priority"], d["retries"], t.timeout if t else None)
+        batch, news = plan_backfill(s, slots, defaults)
+        runs = await self.store.enqueue(news, self.clock.now()) if news else []
+        return Backfill(batch, runs)
 
     async def sync_schedules(
         self, built: Iterable[Built], *, source: ScheduleSource = ScheduleSource.CONFIG
@@ -426,6 +450,64 @@ class App:
     async def retry_run(self, run_id: int) -> Run:
         return await self.store.retry_run(run_id, self.clock.now())
 
+    # -- subjects --------------------------------------------------------------------------------
+    async def record_activity(
+        self,
+        subject: str,
+        kind: str = "message",
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        at: datetime | None = None,
+    ) -> Subject:
+        """Record activity of ``subject`` (``kind="message"`` counts towards ``messages``
+        triggers) at ``at`` (default now); wakes its idle and messages schedules. Returns the
+        subject as recorded. Raises `ValidationError` (subject: 1-256 characters; kind: a
+        short lower-case word)."""
+        if at is not None and at.tzinfo is None:
+            raise ValidationError("must be a timezone-aware datetime", field="at")
+        when = at if at is not None else self.clock.now()
+        return await self.store.record_activity(namespace, subject, kind, when)
+
+    async def list_subjects(
+        self, *, namespace: str = DEFAULT_NAMESPACE, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Subject], str | None]:
+        """Subjects of ``namespace`` by name, a page at a time (``cursor``: the last answer's)."""
+        return await self.store.list_subjects(
+            namespace, limit=_bounded(limit, "limit", 1, 10_000), cursor=cursor
+        )
+
+    # -- events ----------------------------------------------------------------------------------
+    async def publish(
+        self,
+        type: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        subject: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> Event:
+        """Store an event and fire the ``event`` schedules it matches, in one transaction
+        (see `Store.publish`); returns it. Raises `ValidationError` naming the field: ``type``
+        (a dotted lower-case name like ``user.signup``), ``subject`` (1-256 characters),
+        ``data`` (a JSON object of at most 64 KiB)."""
+        from agentcron.scheduler import RunPlanner
+
+        now = self.clock.now()
+        body = dict(data) if isinstance(data, Mapping) else data
+        new = NewEvent(type, body, subject=subject, namespace=namespace)  # type: ignore[arg-type]
+        (event,), _ = await self.store.publish([new], now, RunPlanner(self.registry, now))
+        return event
+
+    def subscribe(
+        self, pattern: str = "*", *, after: int | None = None, namespace: str | None = None
+    ) -> Subscription:
+        """Events whose type matches the glob ``pattern``, in id order, from any process:
+        ``async for event in app.subscribe("user.*"): ...``. ``after``: the id to resume
+        after (None: only events from now on; 0: from the first). The app must be open while
+        iterating. See `agentcron.events.Subscription`."""
+        from agentcron.events import subscribe
+
+        return subscribe(self.store, pattern, after=after, namespace=namespace)
+
     async def stats(self, namespace: str | None = None) -> StoreStats:
         return await self.store.stats(namespace)
 
@@ -459,6 +541,13 @@ class App:
     def run_sync(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True) -> None:
         """Blocking `run`, stopping gracefully on SIGINT / SIGTERM."""
         asyncio.run(self.run(burst=burst, scheduler=scheduler, worker=worker, handle_signals=True))
+
+    def lifespan(self, *, scheduler: bool = True, worker: bool = True) -> Any:
+        """A FastAPI / Starlette lifespan that runs this app alongside a web app:
+        ``FastAPI(lifespan=app.lifespan())``; see `agentcron.api.lifespan` and `.mount`."""
+        from agentcron.api.lifespan import lifespan
+
+        return lifespan(self, scheduler=scheduler, worker=worker)
 
     def stop(self) -> None:
         """Ask `run` to stop: no new claims, running tasks finish (up to the shutdown timeout)."""

@@ -1,8 +1,9 @@
 """Built-in upkeep, run as ordinary schedules that show up in ``agentcron schedules list``:
-run-history retention (default 30 days) and store vacuum."""
+run-history retention (finished runs and events, default 30 days) and store vacuum."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,16 +18,22 @@ if TYPE_CHECKING:
 
 __all__ = ["RETENTION_TASK", "VACUUM_TASK", "maintenance_schedules", "register_maintenance"]
 
+log = logging.getLogger("agentcron.maintenance")
+
 RETENTION_TASK = "agentcron.retention"
 VACUUM_TASK = "agentcron.vacuum"
 
 
 def register_maintenance(registry: TaskRegistry, store: Store) -> None:
     async def retention(days: float = 30) -> dict[str, Any]:
-        """Delete finished runs older than ``days``."""
+        """Delete finished runs and events older than ``days``."""
         from agentcron.clock import utcnow
 
-        deleted = await store.purge_runs(utcnow() - timedelta(days=days))
+        before = utcnow() - timedelta(days=days)
+        deleted = await store.purge_runs(before)
+        events = await store.purge_events(before)
+        log.info("retention: %d runs and %d events older than %g days deleted", deleted, events,
+                 days)  # fmt: skip
         return {"deleted": deleted, "days": days}
 
     async def vacuum() -> dict[str, Any]:
@@ -46,7 +53,8 @@ def maintenance_schedules(retention: timedelta, now: datetime) -> list[Built]:
             task=RETENTION_TASK,
             trigger="17 3 * * *",
             args={"days": days},
-            description=f"Delete finished runs older than {days:g} days (daily at 03:17 UTC)",
+            description=f"Delete finished runs and events older than {days:g} days (daily at "
+            "03:17 UTC)",
             source=ScheduleSource.SYSTEM,
             now=now,
         ),

@@ -34,6 +34,16 @@ __all__ = ["MAX_CATCHUP", "SKIP_GRACE", "RunDefaults", "dedup_key", "plan_fire",
 
 MAX_CATCHUP = 1000
 SKIP_GRACE = timedelta(seconds=60)
+MAX_LEAD_S = 1.0
+
+
+def lead(next_at: datetime, after_next: datetime | None, previous: datetime | None) -> float:
+    """Seconds before ``next_at`` its run may be inserted (pre-firing), so that a burst of
+    slots starts on time: at most `MAX_LEAD_S`, and at most a quarter of the gap to the
+    neighbouring slot, so that a run is never queued long before its slot and the overlap
+    check still sees the previous run as it will be at the slot."""
+    gaps = [abs((t - next_at).total_seconds()) for t in (after_next, previous) if t is not None]
+    return min([MAX_LEAD_S, *(g / 4 for g in gaps if g > 0)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +72,9 @@ def plan_fire(
     """The runs to insert for a due ``schedule`` and its next fire time. ``busy``: a run of
     the schedule is queued or running."""
     due = schedule.next_run_at
-    if due is None or due > now:
-        raise ValueError(f"schedule {schedule.id} is not due at {now.isoformat()}")
+    if due is None:
+        raise ValueError(f"schedule {schedule.id} has no next fire time")
+    now = max(now, due)  # pre-firing: the slot is planned as at its own time
     latest = latest_slot_at_or_before(trigger, due, now) or due
     if schedule.misfire is Misfire.ALL:
         slots = _slots_between(trigger, due, latest)
@@ -78,7 +89,9 @@ def plan_fire(
         _run_for(schedule, trigger, slot, now, busy, grace, defaults, rand, missed, index)
         for index, slot in enumerate(slots)
     ]
-    return FirePlan(runs=runs, next_run_at=trigger.next_after(latest), last_run_at=latest)
+    nxt = trigger.next_after(latest)
+    lead_s = lead(nxt, None, latest) if nxt is not None else 0.0
+    return FirePlan(runs=runs, next_run_at=nxt, last_run_at=latest, lead_s=lead_s)
 
 
 def _run_for(

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +36,12 @@ def slow_sync(ms: int = 100) -> int:
     time.sleep(ms / 1000)
     return ms
 """
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(
@@ -79,6 +86,8 @@ class Cluster:
         log = open(self.root / f"{role}-{len(self.procs)}.log", "wb")  # noqa: SIM115
         config = str(self.root / "agentcron.toml")
         cmd = [sys.executable, "-m", "agentcron", role, "--config", config, "--db", self.db, *extra]
+        if role == "serve" and "--port" not in extra:  # each serve has its own HTTP port
+            cmd += ["--port", str(free_port())]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, env=env)
         self.procs.append(proc)

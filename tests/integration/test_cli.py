@@ -377,13 +377,21 @@ def examples(tmp_path: Path) -> Iterator[Path]:
     return target
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_serve_the_example_then_stop_gracefully_on_sigterm(examples: Path) -> None:
     db = f"sqlite:///{examples.parent / 'serve.db'}"
     log_path = examples.parent / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentcron", "serve", "--config", "examples/agentcron.toml",
-             "--db", db],
+             "--db", db, "--port", str(_free_port())],
             cwd=examples.parent, env=_env(), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

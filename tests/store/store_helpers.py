@@ -19,6 +19,11 @@ LEASE = timedelta(seconds=30)
 MISSING_ID = 987_654_321  # no test makes that many runs (ids may keep growing across tests)
 
 
+LEAD = timedelta(seconds=1)
+"""How early a schedule with `make_spec`'s default trigger (``every 1m``) is due for firing:
+a time-triggered slot is fired up to min(1 s, a quarter of its period) before it."""
+
+
 def make_spec(name: str = "digest", **fields: Any) -> ScheduleSpec:
     fields.setdefault("task", "digest")
     fields.setdefault("trigger", {"every": "1m"})

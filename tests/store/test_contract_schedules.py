@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from store_helpers import MINUTE, T0, RecordingPlanner, enqueue_one, make_spec
+from store_helpers import LEAD, MINUTE, T0, RecordingPlanner, enqueue_one, make_spec
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound, ValidationError
 from agentcron.models import Misfire, Overlap, ScheduleSource
@@ -196,7 +196,7 @@ async def test_set_schedule_enabled_pauses_and_resumes(store: Store) -> None:
     assert resumed.enabled is True
     assert resumed.next_run_at == T0 + MINUTE
     assert await store.get_schedule(schedule.id) == resumed
-    assert await store.next_due_at() == T0 + MINUTE
+    assert await store.next_due_at() == T0 + MINUTE - LEAD
 
 
 async def test_disabled_schedule_with_next_run_at_is_not_due(store: Store) -> None:
@@ -240,7 +240,7 @@ async def test_parked_schedules_are_not_due(store: Store) -> None:
     await store.add_schedule(make_spec("early", task="gone"), T0)
     await store.add_schedule(make_spec("late", task="here"), T0 + MINUTE)
     await store.park_schedules(["here"])
-    assert await store.next_due_at() == T0 + MINUTE
+    assert await store.next_due_at() == T0 + MINUTE - LEAD
     planner = RecordingPlanner()
     fired = await store.fire_due(T0 + MINUTE, planner)
     assert planner.names == ["late"]
@@ -256,15 +256,15 @@ async def test_next_due_at_is_earliest_enabled_unparked(store: Store) -> None:
     assert await store.next_due_at() is None
     await store.add_schedule(make_spec("later"), T0 + 2 * MINUTE)
     await store.add_schedule(make_spec("soon"), T0 + MINUTE)
-    assert await store.next_due_at() == T0 + MINUTE
+    assert await store.next_due_at() == T0 + MINUTE - LEAD
     disabled = await store.add_schedule(make_spec("off", enabled=False), T0 - MINUTE)
     assert disabled.enabled is False
-    assert await store.next_due_at() == T0 + MINUTE
+    assert await store.next_due_at() == T0 + MINUTE - LEAD
     await store.add_schedule(make_spec("parked", task="unknown"), T0 - 2 * MINUTE)
     await store.park_schedules(["digest"])
-    assert await store.next_due_at() == T0 + MINUTE
+    assert await store.next_due_at() == T0 + MINUTE - LEAD
     await store.add_schedule(make_spec("past"), T0 - 3 * MINUTE)  # overdue still counts
-    assert await store.next_due_at() == T0 - 3 * MINUTE
+    assert await store.next_due_at() == T0 - 3 * MINUTE - LEAD
 
 
 async def test_list_schedules_pages_across_namespaces(store: Store) -> None:

@@ -165,3 +165,18 @@ async def test_wait_is_woken_by_an_enqueue_in_another_store(
     await enqueue_one(producer)
     assert await waiter is True
     assert time.monotonic() - started < WAKE_DEADLINE_S
+
+
+async def test_synchronous_full_is_chosen_in_the_url(tmp_path: Path) -> None:
+    """``?synchronous=full`` fsyncs every commit (power-loss safe); the default is normal."""
+    plain = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}")
+    full = SqliteStore(f"sqlite:///{tmp_path / 'b.db'}?synchronous=full")
+    for store, expected in ((plain, 1), (full, 2)):
+        await store.open()
+        try:
+            assert store._writer is not None
+            assert store._writer.conn.execute("PRAGMA synchronous").fetchone()[0] == expected
+        finally:
+            await store.close()
+    with pytest.raises(StoreError, match="synchronous"):
+        SqliteStore(f"sqlite:///{tmp_path / 'c.db'}?synchronous=sometimes")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule, ScheduleSource
-from agentcron.policies import MAX_CATCHUP, SKIP_GRACE, RunDefaults, dedup_key, plan_fire
+from agentcron.policies import MAX_CATCHUP, SKIP_GRACE, RunDefaults, dedup_key, lead, plan_fire
 from agentcron.store import FirePlan
 from agentcron.triggers import CronTrigger, DateTrigger, IntervalTrigger, Trigger
 
@@ -84,10 +84,28 @@ def test_late_but_no_later_slot() -> None:
     assert fire.next_run_at == T0 + 5 * MIN
 
 
-@pytest.mark.parametrize("next_run_at", [None, T0 + MIN])
-def test_not_due_is_a_programming_error(next_run_at: datetime | None) -> None:
-    with pytest.raises(ValueError, match="not due"):
-        plan(T0, next_run_at=next_run_at)
+def test_no_next_fire_time_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="no next fire time"):
+        plan(T0, next_run_at=None)
+
+
+def test_a_slot_fired_early_is_planned_as_at_its_own_time() -> None:
+    """Pre-firing: the slot's run is made before the slot and waits for it."""
+    fire = plan(T0, next_run_at=T0 + MIN)
+    run = only(fire)
+    assert run.scheduled_for == T0 + MIN
+    assert run.available_at == T0 + MIN
+    assert run.status is RunStatus.QUEUED
+    assert "missed" not in (run.trigger_info or {})
+    assert fire.lead_s == 1.0  # min(1 s, a quarter of the 5 min period)
+
+
+@pytest.mark.parametrize(
+    ("gap", "expected"), [(timedelta(hours=1), 1.0), (timedelta(seconds=2), 0.5),
+                          (timedelta(milliseconds=200), 0.05)],
+)  # fmt: skip
+def test_lead_is_at_most_a_quarter_of_the_period(gap: timedelta, expected: float) -> None:
+    assert lead(T0 + gap, T0 + 2 * gap, T0) == pytest.approx(expected)
 
 
 # -- misfire ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from agentcron.cli import admin, parse, run, runs, schedules, validate
+from agentcron.cli import admin, mcp, parse, run, runs, schedules, tokens, validate
 from agentcron.cli._common import CONFIG_HELP, DB_HELP
 from agentcron.config import ENV_VARS
 
@@ -41,6 +41,8 @@ app.command()(validate.validate)
 app.command()(admin.stats)
 app.command()(admin.workers)
 app.add_typer(admin.db_app, name="db")
+app.add_typer(tokens.app, name="tokens")
+app.command()(mcp.mcp)
 
 
 def _version(value: bool) -> None:

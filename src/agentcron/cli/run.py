@@ -14,6 +14,14 @@ import typer
 
 from agentcron.app import App
 from agentcron.cli._common import ConfigOpt, DbOpt, load_for_run, run
+from agentcron.cli.serve_http import (
+    AccessLogOpt,
+    HostOpt,
+    HttpOptions,
+    InsecureOpt,
+    PortOpt,
+    serving,
+)
 from agentcron.config import Config, build_app, env
 from agentcron.errors import ValidationError
 from agentcron.specs import check_name
@@ -33,9 +41,19 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 log = logging.getLogger("agentcron")
 
 
-def serve(config: ConfigOpt = None, db: DbOpt = None, log_level: LogLevelOpt = None) -> None:
-    """Run the scheduler and a worker in one process (SIGINT / SIGTERM stop it gracefully)."""
-    run(_run("serve", config, db, log_level))
+def serve(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    log_level: LogLevelOpt = None,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    insecure_no_auth: InsecureOpt = False,
+    access_log: AccessLogOpt = False,
+) -> None:
+    """Run the scheduler, a worker and the HTTP API in one process (SIGINT / SIGTERM stop it
+    gracefully). Without any API token the API is open, and only on a loopback address."""
+    http = HttpOptions(host, port, insecure_no_auth, access_log)
+    run(_run("serve", config, db, log_level, http=http))
 
 
 def scheduler(config: ConfigOpt = None, db: DbOpt = None, log_level: LogLevelOpt = None) -> None:
@@ -62,14 +80,16 @@ def worker(
 
 async def _run(mode: str, config_path: Path | None, db: str | None, log_level: str | None, *,
                burst: bool = False, concurrency: int | None = None,
-               queues: str | None = None) -> None:  # fmt: skip
+               queues: str | None = None, http: HttpOptions | None = None) -> None:  # fmt: skip
     signals = _StartupSignals()
     _setup_logging(log_level)
     config = _override(load_for_run(config_path), concurrency, queues)
     signals.app = app = build_app(config, db)
-    async with app:
+    async with app, serving(app, http) as url:
         synced = await _sync(app, config, mode)
         await _banner(app, mode, synced)
+        if url is not None:
+            typer.echo(f"dashboard and API at {url}")
         if signals.received:
             log.info("stopped before starting (signal received during start-up)")
             return
@@ -118,11 +138,11 @@ async def _sync(app: App, config: Config, mode: str) -> str:
 
 async def _banner(app: App, mode: str, synced: str) -> None:
     tasks = [t.name for t in app.registry if not t.name.startswith("agentcron.")]
-    schedules, _ = await app.list_schedules(limit=100_000)
+    count = (await app.stats()).schedules  # a count, not a list: memory stays flat
     shown = ", ".join(sorted(tasks)) or "none"
     typer.echo(
         f"agentcron {mode}: db {app.store.url}; {len(tasks)} tasks ({shown}); "
-        f"{len(schedules)} schedules{synced}"
+        f"{count} schedules{synced}"
     )
 
 

@@ -112,6 +112,17 @@ def trigger_columns(trigger: dict[str, Any]) -> tuple[str, str | None, float | N
     return name, glob, None, None
 
 
+def lead_seconds(trigger: dict[str, Any], next_run_at: datetime | None) -> float:
+    """How long before ``next_run_at`` the slot may be fired (see `agentcron.policies.lead`)."""
+    from agentcron.policies import lead
+    from agentcron.triggers import trigger_from_dict
+
+    if next_run_at is None or trigger_columns(trigger)[0] not in ("cron", "interval", "date"):
+        return 0.0
+    parsed = trigger_from_dict(trigger)
+    return lead(next_run_at, parsed.next_after(next_run_at), None)
+
+
 def trigger_json(trigger: dict[str, Any]) -> str:
     return dumps({"version": 1, **{k: v for k, v in trigger.items() if k != "version"}})
 

@@ -12,10 +12,21 @@ from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
+from agentcron.store._event_rules import Emitted, finished_event, run_event
+from agentcron.store._pg_events import PgEventVerbs, emit
 from agentcron.store._pg_schedules import INSERT_RUN, Conn, _PgOps, fetchall, fetchone, insert_runs
 from agentcron.store._sqlite_runs import _finish_params, _worker, valid_id
 from agentcron.store.base import RunFilter, StoreStats
 
+_FINISH = (
+    "UPDATE runs SET status = v.status, result = v.result, error = v.error, "
+    "finished_at = v.finished_at, available_at = coalesce(v.available_at, runs.available_at), "
+    "lease_owner = NULL, lease_expires_at = NULL FROM unnest(%s::text[], %s::jsonb[], "
+    "%s::jsonb[], %s::float8[], %s::float8[], %s::bigint[]) "
+    "AS v(status, result, error, finished_at, available_at, id) "
+    "WHERE runs.id = v.id AND runs.lease_owner = %s AND runs.status = 'running' "
+    "RETURNING runs.id, runs.namespace, runs.task, runs.schedule_id, runs.subject, runs.attempts"
+)
 _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
 
 
@@ -25,19 +36,26 @@ def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
     return f" AND {column} = ANY(%s)", [list(values)]
 
 
-class PgRunVerbs(_PgOps):
+class PgRunVerbs(PgEventVerbs, _PgOps):
+    """Every state change also writes its lifecycle event (``run.queued``, ``run.started``...)
+    in the same transaction, one statement per batch (see `_pg_events.emit`)."""
+
     async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         now_s = now.timestamp()
 
-        async def op(conn: Conn) -> list[Run]:
+        async def op(conn: Conn) -> tuple[list[Run], Emitted]:
             if len(runs) == 1:
                 row = await fetchone(conn, INSERT_RUN, _codec.run_insert_params(runs[0], now_s))
                 inserted = [_codec.run_from_row(row)] if row else []
             else:
                 inserted = await insert_runs(conn, list(runs), now_s)
-            return await _with_existing(conn, runs, inserted)
+            emitted = await emit(conn, [run_event(r) for r in inserted], now_s, None)
+            return await _with_existing(conn, runs, inserted), emitted
 
-        return await self._tx(op)
+        result: list[Run]
+        result, emitted = await self._tx(op)
+        self.emitted(emitted)
+        return result
 
     async def claim_runs(
         self,
@@ -68,7 +86,7 @@ class PgRunVerbs(_PgOps):
         )
         lease_params = [now_s, worker_id, worker_id, now_s + lease.total_seconds()]
 
-        async def op(conn: Conn) -> list[Run]:
+        async def op(conn: Conn) -> tuple[list[Run], Emitted]:
             picked = await fetchall(conn, pick, [now_s, *queue_params, *task_params, limit])
             ids = _one_per_serial_key(picked)
             try:
@@ -78,9 +96,12 @@ class PgRunVerbs(_PgOps):
                 # Another worker started a run of one of these serial keys meanwhile.
                 plain = [run_id for run_id, serial in picked if serial is None]
                 rows = await fetchall(conn, take, [*lease_params, plain])
-            return [_codec.run_from_row(r) for r in rows]
+            runs = [_codec.run_from_row(r) for r in rows]
+            return runs, await emit(conn, [run_event(r) for r in runs], now_s, None)
 
-        claimed = await self._tx(op)
+        claimed: list[Run]
+        claimed, emitted = await self._tx(op)
+        self.emitted(emitted)
         claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
         return claimed
 
@@ -105,20 +126,24 @@ class PgRunVerbs(_PgOps):
     async def finish_runs(
         self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
     ) -> int:
-        params = [_finish_params(o, worker_id, now.timestamp()) for o in outcomes]
+        now_s = now.timestamp()
+        params = [_finish_params(o, worker_id, now_s) for o in outcomes if valid_id(o.run_id)]
+        columns = [list(c) for c in zip(*params, strict=True)][:6] if params else []
 
-        async def op(conn: Conn) -> int:
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    "UPDATE runs SET status = %s, result = %s::jsonb, error = %s::jsonb, "
-                    "finished_at = %s, available_at = coalesce(%s, available_at), "
-                    "lease_owner = NULL, lease_expires_at = NULL "
-                    "WHERE id = %s AND lease_owner = %s AND status = 'running'",
-                    params,
-                )
-                return cur.rowcount
+        async def op(conn: Conn) -> tuple[int, Emitted]:
+            held = {r[0]: r for r in await fetchall(conn, _FINISH, (*columns, worker_id))}
+            events = [
+                finished_event(held.pop(p[5]), p[0], o.error, p[4])
+                for o, p in zip(outcomes, params, strict=False)
+                if p[5] in held
+            ]
+            return len(events), await emit(conn, events, now_s, None)
 
-        written = await self._tx(op)
+        if not params:
+            return 0
+        written: int
+        written, emitted = await self._tx(op)
+        self.emitted(emitted)
         if any(o.status is RunStatus.QUEUED for o in outcomes):
             self.notify("runs")
         return written
@@ -126,7 +151,7 @@ class PgRunVerbs(_PgOps):
     async def reap_expired(self, now: datetime) -> list[Run]:
         now_s = now.timestamp()
 
-        async def op(conn: Conn) -> list[Run]:
+        async def op(conn: Conn) -> tuple[list[Run], Emitted]:
             rows = await fetchall(
                 conn,
                 "WITH expired AS (SELECT id FROM runs WHERE status = 'running' "
@@ -139,9 +164,13 @@ class PgRunVerbs(_PgOps):
                 f"RETURNING {_prefixed(RUN_COLUMNS)}",
                 (now_s, now_s, now_s, _LEASE_LOST),
             )
-            return [_codec.run_from_row(r) for r in rows]
+            reaped = [_codec.run_from_row(r) for r in rows]
+            return reaped, await emit(conn, [run_event(r) for r in reaped], now_s, None)
 
-        return await self._tx(op)
+        reaped: list[Run]
+        reaped, emitted = await self._tx(op)
+        self.emitted(emitted)
+        return reaped
 
     async def next_available_at(
         self, queues: Sequence[str] | None = None, tasks: Sequence[str] | None = None
@@ -191,25 +220,31 @@ class PgRunVerbs(_PgOps):
         return items, None
 
     async def cancel_run(self, run_id: int, now: datetime) -> Run:
-        async def op(conn: Conn) -> Run:
+        async def op(conn: Conn) -> tuple[Run, Emitted]:
             run = await _get_run(conn, run_id, lock=True)
+            emitted = Emitted()
             if run.status is RunStatus.QUEUED:
                 await conn.execute(
                     "UPDATE runs SET status = 'cancelled', finished_at = %s WHERE id = %s",
                     (now.timestamp(), run_id),
                 )
+                event = run_event(run, status=RunStatus.CANCELLED, error=None)
+                emitted = await emit(conn, [event], now.timestamp(), None)
             elif run.status is RunStatus.RUNNING:
                 await conn.execute(
                     "UPDATE runs SET cancel_requested = true WHERE id = %s", (run_id,)
                 )
             else:
                 raise InvalidRunState(f"run {run_id} is already {run.status.value}")
-            return await _get_run(conn, run_id)
+            return await _get_run(conn, run_id), emitted
 
-        return await self._tx(op)
+        run: Run
+        run, emitted = await self._tx(op)
+        self.emitted(emitted)
+        return run
 
     async def retry_run(self, run_id: int, now: datetime) -> Run:
-        async def op(conn: Conn) -> Run:
+        async def op(conn: Conn) -> tuple[Run, Emitted]:
             run = await _get_run(conn, run_id, lock=True)
             if run.status not in (RunStatus.DEAD, RunStatus.FAILED, RunStatus.CANCELLED):
                 raise InvalidRunState(
@@ -221,9 +256,12 @@ class PgRunVerbs(_PgOps):
                 "max_attempts = attempts + 1, cancel_requested = false WHERE id = %s",
                 (now.timestamp(), run_id),
             )
-            return await _get_run(conn, run_id)
+            event = run_event(run, status=RunStatus.QUEUED, error=None)
+            return await _get_run(conn, run_id), await emit(conn, [event], now.timestamp(), None)
 
-        run = await self._tx(op)
+        run: Run
+        run, emitted = await self._tx(op)
+        self.emitted(emitted)
         self.notify("runs")
         return run
 

@@ -11,8 +11,9 @@ import psycopg
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import Run, Schedule, ScheduleSource, ScheduleSpec
-from agentcron.store import _codec, _pg_subjects
+from agentcron.store import _codec, _event_rules, _pg_events, _pg_subjects
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store._event_rules import Emitted
 from agentcron.store._sqlite_schedules import new_schedule_id
 from agentcron.store.base import FirePlan, Planner
 
@@ -91,6 +92,8 @@ class PgScheduleVerbs(_PgOps):
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
             await _set_trigger_columns(conn, schedule_id, spec)
+            await _pg_subjects.resume(conn, schedule_id)
+            await _pg_events.restore_due(conn, schedule_id)
             return await _get(conn, schedule_id)
 
         schedule = await self._tx(op)
@@ -150,6 +153,8 @@ class PgScheduleVerbs(_PgOps):
             cur = await conn.execute("DELETE FROM schedules WHERE id=%s", (schedule_id,))
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
+            await _pg_subjects.forget_schedule(conn, schedule_id)
+            await _pg_events.forget_schedule(conn, schedule_id)
 
         await self._tx(op)
         self.notify("schedules")
@@ -164,6 +169,8 @@ class PgScheduleVerbs(_PgOps):
             )
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
+            await _pg_subjects.resume(conn, schedule_id)
+            await _pg_events.restore_due(conn, schedule_id)
             return await _get(conn, schedule_id)
 
         schedule = await self._tx(op)
@@ -192,7 +199,7 @@ class PgScheduleVerbs(_PgOps):
         async def op(conn: Conn) -> float | None:
             row = await fetchone(
                 conn,
-                "SELECT min(next_run_at) FROM schedules "
+                "SELECT min(next_run_at - lead_s) FROM schedules "
                 "WHERE enabled AND NOT parked AND next_run_at IS NOT NULL",
             )
             return row[0] if row else None
@@ -202,12 +209,16 @@ class PgScheduleVerbs(_PgOps):
     async def fire_due(self, now: datetime, planner: Planner, limit: int = 500) -> list[Run]:
         now_s = now.timestamp()
 
-        async def op(conn: Conn) -> list[Run]:
+        async def op(conn: Conn) -> tuple[list[Run], Emitted]:
+            fired = await fire(conn)
+            return fired, await _pg_events.fired_runs(conn, fired, now_s, planner)
+
+        async def fire(conn: Conn) -> list[Run]:
             rows = await fetchall(
                 conn,
                 f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled AND NOT parked "
-                "AND next_run_at IS NOT NULL AND next_run_at <= %s ORDER BY next_run_at "
-                "LIMIT %s FOR UPDATE SKIP LOCKED",
+                "AND next_run_at IS NOT NULL AND next_run_at - lead_s <= %s "
+                "ORDER BY next_run_at - lead_s LIMIT %s FOR UPDATE SKIP LOCKED",
                 (now_s, limit),
             )
             if not rows:
@@ -228,7 +239,9 @@ class PgScheduleVerbs(_PgOps):
             await _advance(conn, plans)
             return inserted
 
-        runs = await self._tx(op)
+        runs, emitted = await self._tx(op)
+        _event_rules.wake(self.notify, emitted)
+        runs += emitted.runs
         if runs:
             self.notify("runs")
         return runs
@@ -282,21 +295,25 @@ async def _busy(conn: Conn, ids: list[str]) -> set[str]:
 
 async def _advance(conn: Conn, plans: list[tuple[Schedule, FirePlan]]) -> None:
     await conn.execute(
-        "UPDATE schedules SET next_run_at = v.next, last_run_at = coalesce(v.last, last_run_at) "
-        "FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS v(id, next, last) "
-        "WHERE schedules.id = v.id",
+        "UPDATE schedules SET next_run_at = v.next, last_run_at = coalesce(v.last, last_run_at), "
+        "lead_s = v.lead FROM unnest(%s::text[], %s::float8[], %s::float8[], %s::float8[]) "
+        "AS v(id, next, last, lead) WHERE schedules.id = v.id",
         (
             [s.id for s, _ in plans],
             [_codec.ts(p.next_run_at) for _, p in plans],
             [_codec.ts(p.last_run_at) for _, p in plans],
+            [p.lead_s for _, p in plans],
         ),
     )
 
 
 async def _set_trigger_columns(conn: Conn, schedule_id: str, spec: ScheduleSpec) -> None:
+    row = await fetchone(conn, "SELECT next_run_at FROM schedules WHERE id=%s", (schedule_id,))
+    lead_s = _codec.lead_seconds(spec.trigger, _codec.dt(row[0] if row else None))
     await conn.execute(
-        "UPDATE schedules SET trigger_kind=%s, subject_glob=%s, wait_s=%s, every_n=%s WHERE id=%s",
-        (*_codec.trigger_columns(spec.trigger), schedule_id),
+        "UPDATE schedules SET trigger_kind=%s, subject_glob=%s, wait_s=%s, every_n=%s, "
+        "lead_s=%s WHERE id=%s",
+        (*_codec.trigger_columns(spec.trigger), lead_s, schedule_id),
     )
 
 

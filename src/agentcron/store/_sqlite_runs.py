@@ -11,7 +11,8 @@ from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
-from agentcron.store._sqlite_schedules import _Ops
+from agentcron.store._event_rules import finished_event, run_event
+from agentcron.store._sqlite_events import Emitted, EventVerbs, emit
 from agentcron.store.base import RunFilter, StoreStats
 
 _INSERT = (
@@ -27,23 +28,29 @@ def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
     return f" AND {column} IN ({', '.join('?' * len(values)) or 'NULL'})", list(values)
 
 
-class RunVerbs(_Ops):
+class RunVerbs(EventVerbs):
+    """Every state change also writes its lifecycle event (``run.queued``, ``run.started``...)
+    in the same transaction, one ``executemany`` per batch (see `_sqlite_events.emit`)."""
+
     async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         now_s = now.timestamp()
         params = [_codec.run_insert_params(run, now_s) for run in runs]
 
-        def op(conn: sqlite3.Connection) -> list[Run]:
-            out = []
+        def op(conn: sqlite3.Connection) -> tuple[list[Run], Emitted]:
+            out, events = [], []
             for run, values in zip(runs, params, strict=True):
                 cur = conn.execute(_INSERT, values)
                 if cur.rowcount == 1:
                     out.append(_codec.run_from_new(cur.lastrowid or 0, run, now_s, values))
+                    events.append(run_event(out[-1]))
                 else:  # dedup key taken: hand back the existing run
                     row = conn.execute(_SELECT_BY_DEDUP, (run.dedup_key,)).fetchone()
                     out.append(_codec.run_from_row(row))
-            return out
+            return out, emit(conn, events, now_s, None)
 
-        result: list[Run] = await self._write(op)
+        result: list[Run]
+        result, emitted = await self._write(op)
+        self.emitted(emitted)
         self.notify("runs")
         return result
 
@@ -65,7 +72,8 @@ class RunVerbs(_Ops):
         sql = (
             "UPDATE runs SET status='running', attempts=attempts+1, started_at=?, "
             "lease_owner=?, worker=?, lease_expires_at=? WHERE id IN ("
-            "SELECT id FROM runs WHERE status='queued' AND available_at <= ?"
+            # The planner would otherwise pick runs_status and sort every queued row.
+            "SELECT id FROM runs INDEXED BY runs_claim WHERE status='queued' AND available_at <= ?"
             f"{queue_sql}{task_sql} AND (serial_key IS NULL OR serial_key NOT IN "
             "(SELECT serial_key FROM runs WHERE status='running' AND serial_key IS NOT NULL)) "
             f"ORDER BY priority DESC, available_at, id LIMIT ?) RETURNING {RUN_COLUMNS}, serial_key"
@@ -73,11 +81,14 @@ class RunVerbs(_Ops):
         values = [now_s, worker_id, worker_id, now_s + lease.total_seconds(), now_s,
                   *queue_params, *task_params, limit]  # fmt: skip
 
-        def op(conn: sqlite3.Connection) -> list[Run]:
+        def op(conn: sqlite3.Connection) -> tuple[list[Run], Emitted]:
             rows = conn.execute(sql, values).fetchall()
-            return _release_serial_duplicates(conn, rows)
+            kept = _release_serial_duplicates(conn, rows)
+            return kept, emit(conn, [run_event(r) for r in kept], now_s, None)
 
-        claimed: list[Run] = await self._write(op)
+        claimed: list[Run]
+        claimed, emitted = await self._write(op)
+        self.emitted(emitted)
         claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
         return claimed
 
@@ -105,17 +116,35 @@ class RunVerbs(_Ops):
     ) -> int:
         now_s = now.timestamp()
         params = [_finish_params(o, worker_id, now_s) for o in outcomes]
+        marks = ", ".join("?" * len(outcomes))
 
-        def op(conn: sqlite3.Connection) -> int:
+        def op(conn: sqlite3.Connection) -> tuple[int, Emitted]:
+            held = {  # the runs this worker still holds: those the update changes
+                row[0]: row
+                for row in conn.execute(
+                    "SELECT id, namespace, task, schedule_id, subject, attempts FROM runs "
+                    f"WHERE lease_owner=? AND status='running' AND id IN ({marks})",
+                    (worker_id, *(o.run_id for o in outcomes)),
+                )
+            }
             cur = conn.executemany(
                 "UPDATE runs SET status=?, result=?, error=?, finished_at=?, available_at="
                 "coalesce(?, available_at), lease_owner=NULL, lease_expires_at=NULL "
                 "WHERE id=? AND lease_owner=? AND status='running'",
                 params,
             )
-            return cur.rowcount
+            events = [
+                finished_event(held.pop(o.run_id), o.status.value, o.error, p[4])
+                for o, p in zip(outcomes, params, strict=True)
+                if o.run_id in held
+            ]
+            return cur.rowcount, emit(conn, events, now_s, None)
 
-        written: int = await self._write(op)
+        if not outcomes:
+            return 0
+        written: int
+        written, emitted = await self._write(op)
+        self.emitted(emitted)
         if any(o.status is RunStatus.QUEUED for o in outcomes):
             self.notify("runs")
         return written
@@ -124,7 +153,7 @@ class RunVerbs(_Ops):
         now_s = now.timestamp()
         lost = _codec.dumps(_LEASE_LOST)
 
-        def op(conn: sqlite3.Connection) -> list[Run]:
+        def op(conn: sqlite3.Connection) -> tuple[list[Run], Emitted]:
             rows = conn.execute(
                 "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
                 "WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
@@ -134,9 +163,12 @@ class RunVerbs(_Ops):
                 f"RETURNING {RUN_COLUMNS}",
                 (now_s, now_s, lost, now_s),
             ).fetchall()
-            return [_codec.run_from_row(r) for r in rows]
+            reaped = [_codec.run_from_row(r) for r in rows]
+            return reaped, emit(conn, [run_event(r) for r in reaped], now_s, None)
 
-        reaped: list[Run] = await self._write(op)
+        reaped: list[Run]
+        reaped, emitted = await self._write(op)
+        self.emitted(emitted)
         if any(r.status is RunStatus.QUEUED for r in reaped):
             self.notify("runs")
         return reaped
@@ -177,24 +209,29 @@ class RunVerbs(_Ops):
         return items, None
 
     async def cancel_run(self, run_id: int, now: datetime) -> Run:
-        def op(conn: sqlite3.Connection) -> Run:
+        def op(conn: sqlite3.Connection) -> tuple[Run, Emitted]:
             run = _get_run(conn, run_id)
+            emitted = Emitted()
             if run.status is RunStatus.QUEUED:
                 conn.execute(
                     "UPDATE runs SET status='cancelled', finished_at=? WHERE id=?",
                     (now.timestamp(), run_id),
                 )
+                event = run_event(run, status=RunStatus.CANCELLED, error=None)
+                emitted = emit(conn, [event], now.timestamp(), None)
             elif run.status is RunStatus.RUNNING:
                 conn.execute("UPDATE runs SET cancel_requested=1 WHERE id=?", (run_id,))
             else:
                 raise InvalidRunState(f"run {run_id} is already {run.status.value}")
-            return _get_run(conn, run_id)
+            return _get_run(conn, run_id), emitted
 
-        run: Run = await self._write(op)
+        run: Run
+        run, emitted = await self._write(op)
+        self.emitted(emitted)
         return run
 
     async def retry_run(self, run_id: int, now: datetime) -> Run:
-        def op(conn: sqlite3.Connection) -> Run:
+        def op(conn: sqlite3.Connection) -> tuple[Run, Emitted]:
             run = _get_run(conn, run_id)
             if run.status not in (RunStatus.DEAD, RunStatus.FAILED, RunStatus.CANCELLED):
                 raise InvalidRunState(
@@ -206,9 +243,12 @@ class RunVerbs(_Ops):
                 "max_attempts=attempts+1, cancel_requested=0 WHERE id=?",
                 (now.timestamp(), run_id),
             )
-            return _get_run(conn, run_id)
+            event = run_event(run, status=RunStatus.QUEUED, error=None)
+            return _get_run(conn, run_id), emit(conn, [event], now.timestamp(), None)
 
-        run: Run = await self._write(op)
+        run: Run
+        run, emitted = await self._write(op)
+        self.emitted(emitted)
         self.notify("runs")
         return run
 

@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound
-from agentcron.models import Run, Schedule, ScheduleSource, ScheduleSpec
-from agentcron.store import _codec
-from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
+from agentcron.store import _codec, _sqlite_events, _sqlite_subjects
+from agentcron.store._codec import RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
 from agentcron.store.base import Planner
 
-_INSERT_RUN = (
-    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
-    f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
+_INSERT_PLAIN = (
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
 )
 
 
@@ -78,6 +77,8 @@ class ScheduleVerbs(_Ops):
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
             _set_trigger_columns(conn, schedule_id, spec)
+            _sqlite_events.restore_due(conn, schedule_id)
+            _sqlite_subjects.resume(conn, schedule_id)
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -137,6 +138,8 @@ class ScheduleVerbs(_Ops):
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM schedules WHERE id=?", (schedule_id,)).rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
+            _sqlite_subjects.forget_schedule(conn, schedule_id)
+            _sqlite_events.forget_schedule(conn, schedule_id)
 
         await self._write(op)
         self.notify("schedules")
@@ -151,6 +154,8 @@ class ScheduleVerbs(_Ops):
             )
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
+            _sqlite_events.restore_due(conn, schedule_id)
+            _sqlite_subjects.resume(conn, schedule_id)
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -178,7 +183,7 @@ class ScheduleVerbs(_Ops):
     async def next_due_at(self) -> datetime | None:
         def op(conn: sqlite3.Connection) -> float | None:
             row = conn.execute(
-                "SELECT min(next_run_at) FROM schedules "
+                "SELECT min(next_run_at - lead_s) FROM schedules "
                 "WHERE enabled=1 AND parked=0 AND next_run_at IS NOT NULL"
             ).fetchone()
             return row[0] if row else None
@@ -188,57 +193,102 @@ class ScheduleVerbs(_Ops):
     async def fire_due(self, now: datetime, planner: Planner, limit: int = 500) -> list[Run]:
         now_s = now.timestamp()
 
-        def op(conn: sqlite3.Connection) -> list[Run]:
+        def op(conn: sqlite3.Connection) -> tuple[list[Run], Any]:
             rows = conn.execute(
                 f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled=1 AND parked=0 "
-                "AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
+                "AND next_run_at IS NOT NULL AND next_run_at - lead_s <= ? "
+                "ORDER BY next_run_at - lead_s LIMIT ?",
                 (now_s, limit),
             ).fetchall()
+            schedules = [_codec.schedule_from_row(row) for row in rows]
+            timed = [s for s in schedules if not _per_subject(s)]
             fired: list[Run] = []
-            for row in rows:
-                fired += _fire_one(conn, _codec.schedule_from_row(row), planner, now_s)
-            return fired
+            for schedule in schedules:
+                if _per_subject(schedule):
+                    fired += _fire_per_subject(conn, schedule, planner, now_s)
+            fired += _fire_timed(conn, timed, planner, now_s)
+            return fired, _sqlite_events.fired_runs(conn, fired, now_s, planner)
 
-        runs: list[Run] = await self._write(op)
+        runs: list[Run]
+        runs, emitted = await self._write(op)
+        _sqlite_events.wake(self.notify, emitted)
+        runs += emitted.runs
         if runs:
             self.notify("runs")
         return runs
 
 
-def _fire_one(
+def _per_subject(schedule: Schedule) -> bool:
+    return _codec.trigger_columns(schedule.trigger)[0] in _codec.PER_SUBJECT_KINDS
+
+
+def _fire_per_subject(
     conn: sqlite3.Connection, schedule: Schedule, planner: Planner, now_s: float
 ) -> list[Run]:
     from agentcron.store import _sqlite_events, _sqlite_subjects
 
-    kind = _codec.trigger_columns(schedule.trigger)[0]
-    if kind in ("idle", "messages"):
-        return _sqlite_subjects.fire_subject_schedule(conn, schedule, planner, now_s)
-    if kind == "event":
+    if _codec.trigger_columns(schedule.trigger)[0] == "event":
         return _sqlite_events.fire_debounced(conn, schedule, planner, now_s)
-    busy = conn.execute(
-        "SELECT 1 FROM runs WHERE schedule_id=? AND status IN ('queued', 'running') LIMIT 1",
-        (schedule.id,),
-    ).fetchone()
-    plan = planner(schedule, busy is not None)
-    if schedule.for_each_subject is not None:
-        return _sqlite_subjects.fan_out(conn, schedule, plan, planner, now_s)
-    inserted = []
-    for new in plan.runs:
-        row = conn.execute(_INSERT_RUN, _codec.run_insert_params(new, now_s)).fetchone()
-        if row is not None:
-            inserted.append(_codec.run_from_row(row))
-    conn.execute(
-        "UPDATE schedules SET next_run_at=?, last_run_at=coalesce(?, last_run_at) WHERE id=?",
-        (_codec.ts(plan.next_run_at), _codec.ts(plan.last_run_at), schedule.id),
+    return _sqlite_subjects.fire_subject_schedule(conn, schedule, planner, now_s)
+
+
+def _fire_timed(
+    conn: sqlite3.Connection, schedules: list[Schedule], planner: Planner, now_s: float
+) -> list[Run]:
+    """Fire time-triggered schedules: one query for which are busy, plain inserts (a taken
+    dedup key is ignored), one statement moving them all forward."""
+    from agentcron.store import _sqlite_subjects
+
+    if not schedules:
+        return []
+    marks = ", ".join("?" * len(schedules))
+    busy = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT schedule_id FROM runs WHERE schedule_id IN ({marks}) "
+            "AND status IN ('queued', 'running')",
+            [s.id for s in schedules],
+        )
+    }
+    inserted: list[Run] = []
+    moves = []
+    for schedule in schedules:
+        plan = planner(schedule, schedule.id in busy)
+        if schedule.for_each_subject is not None:
+            inserted += _sqlite_subjects.fan_out(conn, schedule, plan, planner, now_s)
+        else:
+            inserted += insert_new_runs(conn, plan.runs, now_s)
+        moves.append((_codec.ts(plan.next_run_at), _codec.ts(plan.last_run_at), plan.lead_s,
+                      schedule.id))  # fmt: skip
+    conn.executemany(
+        "UPDATE schedules SET next_run_at=?, last_run_at=coalesce(?, last_run_at), lead_s=? "
+        "WHERE id=?",
+        moves,
     )
     return inserted
 
 
+def insert_new_runs(conn: sqlite3.Connection, runs: list[NewRun], now_s: float) -> list[Run]:
+    """Insert runs, ignoring those whose dedup key is taken; return the ones inserted."""
+    out = []
+    for new in runs:
+        params = _codec.run_insert_params(new, now_s)
+        cur = conn.execute(_INSERT_PLAIN, params)
+        if cur.rowcount == 1:
+            out.append(_codec.run_from_new(cur.lastrowid or 0, new, now_s, params))
+    return out
+
+
 def _set_trigger_columns(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) -> None:
+    next_run_at = conn.execute(
+        "SELECT next_run_at FROM schedules WHERE id=?", (schedule_id,)
+    ).fetchone()[0]
     conn.execute(
-        "UPDATE schedules SET trigger_kind=?, subject_glob=?, wait_s=?, every_n=? WHERE id=?",
-        (*_codec.trigger_columns(spec.trigger), schedule_id),
-    )
+        "UPDATE schedules SET trigger_kind=?, subject_glob=?, wait_s=?, every_n=?, lead_s=? "
+        "WHERE id=?",
+        (*_codec.trigger_columns(spec.trigger),
+         _codec.lead_seconds(spec.trigger, _codec.dt(next_run_at)), schedule_id),
+    )  # fmt: skip
 
 
 def _get(conn: sqlite3.Connection, schedule_id: str) -> Schedule:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentcron.models import (
+    Event,
+    NewEvent,
     NewRun,
     Run,
     RunOutcome,
@@ -23,14 +25,24 @@ from agentcron.models import (
     ScheduleSpec,
     WorkerInfo,
 )
+from agentcron.subjects import Subject
+
+if TYPE_CHECKING:
+    from agentcron.auth import ApiToken
 
 __all__ = [
+    "FAN_OUT_RETURNED",
+    "FinishedRun",
     "FirePlan",
     "Planner",
     "RunFilter",
     "Store",
     "StoreStats",
 ]
+
+FAN_OUT_RETURNED = 1000
+"""At most this many runs of one fanned-out slot are returned by `Store.fire_due` (all are
+inserted): reading back 100,000 runs would cost more than inserting them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,7 @@ class FirePlan:
     runs: list[NewRun]
     next_run_at: datetime | None
     last_run_at: datetime | None = None
+    lead_s: float = 0.0  # the next slot may be fired this long before it
 
 
 class Planner(Protocol):
@@ -72,6 +85,18 @@ class RunFilter:
     status: RunStatus | None = None
     schedule_id: str | None = None
     subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """What ``/metrics`` needs of a finished run (see `Store.finished_runs`)."""
+
+    id: int
+    task: str
+    status: RunStatus
+    finished_at: datetime
+    duration_s: float | None  # finished_at - started_at
+    lag_s: float | None  # started_at - scheduled_for (or queued_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +174,36 @@ class Store(Protocol):
         ...
 
     async def next_due_at(self) -> datetime | None:
-        """Earliest ``next_run_at`` of enabled, unparked schedules (index lookup, O(log n))."""
+        """When the next schedule must be fired: the earliest ``next_run_at - lead_s`` of
+        enabled, unparked schedules (an index lookup, O(log n)). A time-triggered slot is
+        fired up to its lead (at most 1 s) early; its run waits for the slot."""
         ...
 
     async def fire_due(self, now: datetime, planner: Planner, limit: int = 500) -> list[Run]:
-        """Fire up to ``limit`` schedules with ``next_run_at <= now``, earliest first.
+        """Fire up to ``limit`` schedules with ``next_run_at - lead_s <= now``, earliest first.
 
         Exactly once: for each due schedule, in one transaction with the lock that excludes
         other schedulers (SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``FOR UPDATE SKIP LOCKED``),
         the planner's runs are inserted (a run whose dedup key exists is ignored) and the
         schedule moves to the planner's ``next_run_at``. Returns the runs inserted.
+
+        Per-subject schedules (each run made by ``planner.for_subject``, deduplicated per
+        subject; a run over the schedule's ``limit`` quota is inserted ``skipped`` with the
+        reason):
+
+        - ``idle``: one run per subject of the namespace matching the filter whose deadline
+          ``last_activity_at + idle`` passed since the last evaluation (read through the
+          activity index: cost O(due subjects)); not again until the subject was active again;
+          a fire within ``cooldown`` of the previous one for that subject is deferred to the
+          cooldown's end. The schedule then moves to the earliest deadline still ahead, or
+          None (`record_activity` wakes it). Subjects already idle when the schedule first
+          sees activity do not fire until they are active again.
+        - ``messages``: one run per multiple of N reached since the last fire (the newest 100),
+          with ``{"kind": "messages", "count": k*N}``; then None until woken.
+        - ``for_each_subject`` (time triggers): each queued slot run of the plan becomes one run
+          per matching subject (in batches of ``batch_size``); skipped slot runs are inserted
+          as planned. The runs returned are capped at `FAN_OUT_RETURNED` per slot (all are
+          inserted).
         """
         ...
 
@@ -238,6 +283,92 @@ class Store(Protocol):
         """Delete finished runs older than ``finished_before``; returns how many."""
         ...
 
+    # -- events ---------------------------------------------------------------------------------
+    # Every run state change above also stores its lifecycle event, in the transaction of the
+    # change and one statement per batch: ``run.queued`` (enqueue, fire, retry, reaped back
+    # to the queue, handed back on shutdown), ``run.started`` (claim), ``run.succeeded``,
+    # ``run.failed`` (an attempt failed: ``final`` false with ``retry_at``, or true for a
+    # permanent failure), ``run.dead``, ``run.cancelled``, ``run.skipped``. Data: ``{"run_id",
+    # "task", "status", "schedule_id", "attempts", "error": {"type", "message"} | null}``;
+    # subject and namespace are the run's. Those events fire event schedules like published
+    # ones, in the same transaction, except: never the run's own schedule; never when the run
+    # was itself fired by an event schedule in that transaction; not beyond a chain of 16 runs
+    # fired by run events.
+    async def publish(
+        self, events: Sequence[NewEvent], now: datetime, planner: Planner
+    ) -> tuple[list[Event], list[Run]]:
+        """Store ``events`` and, in the same transaction, fire the enabled, unparked ``event``
+        schedules of each event's namespace whose pattern (a glob on the type) and subject
+        filter match it. Returns the stored events (in input order, ids increasing) and the
+        runs fired.
+
+        Without debounce: one run per (schedule, event), made by ``planner.for_subject`` with
+        ``{"kind": "event", "event": {"id", "type", "namespace", "subject", "data",
+        "created_at"}, "key": "e<id>"}`` (deduplicated per event), subject the event's.
+        With debounce: the (schedule, subject) group keeps its first time, becomes due at
+        ``min(now + debounce, first + max_wait)`` and lists the event; the schedule's
+        ``next_run_at`` moves to that time if earlier. `fire_due` then fires each due group as
+        one run with ``{"kind": "event", "events": [...], "event": <the last>, "count": n}``
+        (the latest 200 events) and moves ``next_run_at`` to the earliest group left (or None).
+
+        Raises `ValidationError` naming the field (``type`` not a dotted lower-case name,
+        ``subject`` empty or over 256 characters, ``data`` not a JSON object or over 64 KiB,
+        ``namespace``); then nothing is stored.
+        """
+        ...
+
+    async def read_events(
+        self,
+        after_id: int,
+        *,
+        namespace: str | None = None,
+        pattern: str | None = None,
+        limit: int = 500,
+        until: int | None = None,
+    ) -> list[Event]:
+        """Events with ``after_id < id <= until`` ordered by id, at most ``limit``: of
+        ``namespace`` (None: all), whose type matches the glob ``pattern`` (None or ``*``:
+        all). Raises `ValidationError` (``after``, ``pattern``).
+
+        On PostgreSQL ids are taken at insert and become visible at commit, so an id may
+        appear after a larger one (`agentcron.events.Subscription` waits for such gaps)."""
+        ...
+
+    async def event_ids(self, after_id: int, limit: int = 1000) -> list[int]:
+        """The ids of stored events above ``after_id``, ascending, at most ``limit`` (an
+        index-only scan: how a subscriber sees gaps, ids not yet visible)."""
+        ...
+
+    async def last_event_id(self) -> int:
+        """The largest event id stored (0 when there is none)."""
+        ...
+
+    async def purge_events(self, before: datetime) -> int:
+        """Delete events created before ``before`` (in batches); returns how many."""
+        ...
+
+    # -- subjects -------------------------------------------------------------------------------
+    async def record_activity(
+        self, namespace: str, subject: str, kind: str, now: datetime
+    ) -> Subject:
+        """Record activity of ``subject`` at ``now``; return the subject as it is now.
+
+        Upserts the subject: ``first_seen_at`` on first sight, ``last_activity_at`` the latest
+        activity recorded (an older ``now`` does not move it back), ``message_count`` + 1 when
+        ``kind`` is ``"message"``. In the same transaction it wakes, through an index (never a
+        scan), the per-subject schedules of ``namespace`` this concerns, enabled and whose
+        subject filter matches: an ``idle`` schedule is due at the latest ``now + idle``; a
+        ``messages`` schedule is due ``now`` when the new count is a multiple of its N.
+        Raises `ValidationError` (field ``subject``, ``kind`` or ``namespace``).
+        """
+        ...
+
+    async def list_subjects(
+        self, namespace: str = "default", *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Subject], str | None]:
+        """Subjects of ``namespace`` ordered by name; the page and the next page's cursor."""
+        ...
+
     # -- workers, tasks, stats, maintenance ----------------------------------------------------
     async def register_tasks(self, tasks: dict[str, dict[str, Any]], now: datetime) -> None:
         """Record the tasks a process registered (name -> description), so that processes
@@ -254,9 +385,43 @@ class Store(Protocol):
         """Reclaim space (SQLite ``VACUUM``/``optimize``; PostgreSQL ``ANALYZE``)."""
         ...
 
+    async def finished_runs(
+        self, after: datetime, after_id: int, until: datetime, limit: int
+    ) -> list[FinishedRun]:
+        """Runs with ``(finished_at, id) > (after, after_id)`` and ``finished_at <= until``,
+        ordered by ``(finished_at, id)``, at most ``limit`` (an index range scan): what a
+        scrape feeds its counters and histograms with, from where the last one stopped."""
+        ...
+
+    # -- API tokens (agentcron.auth) -----------------------------------------------------------
+    async def add_token(self, token: ApiToken, token_hash: str) -> None:
+        """Store a token with the SHA-256 of its secret (the secret itself is never stored)."""
+        ...
+
+    async def find_token(self, token_hash: str) -> ApiToken | None:
+        """The token whose secret hashes to ``token_hash`` (revoked ones too), or None."""
+        ...
+
+    async def list_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones too, oldest first."""
+        ...
+
+    async def revoke_token(self, token_id: str, now: datetime) -> ApiToken:
+        """Mark revoked (idempotent: the first revocation time stays). Raises `TokenNotFound`."""
+        ...
+
+    async def touch_token(self, token_id: str, now: datetime) -> None:
+        """Set ``last_used_at`` (callers do it at most once a minute per token)."""
+        ...
+
+    async def has_tokens(self) -> bool:
+        """Whether any unrevoked token exists (then the API requires one)."""
+        ...
+
     # -- wake-ups --------------------------------------------------------------------------------
     def notify(self, channel: str) -> None:
-        """Wake waiters on ``channel`` ("runs", "schedules") in this process and others."""
+        """Wake waiters on ``channel`` ("runs", "schedules", "events") in this process and
+        others."""
         ...
 
     async def wait(self, channel: str, timeout: float) -> bool:

@@ -20,19 +20,26 @@ from psycopg_pool import AsyncConnectionPool
 
 from agentcron.errors import SchemaError, StoreError, StoreUnavailable
 from agentcron.store import migrate
+from agentcron.store._pg_activity import PgSubjectVerbs
+from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
+from agentcron.store._pg_tokens import PgTokenVerbs
 
 __all__ = ["PostgresStore"]
 
 log = logging.getLogger("agentcron.store")
 
 T = TypeVar("T")
-_CHANNELS = {"agentcron_runs": "runs", "agentcron_schedules": "schedules"}
+_CHANNELS = {
+    "agentcron_runs": "runs",
+    "agentcron_schedules": "schedules",
+    "agentcron_events": "events",
+}
 _MIGRATION_LOCK = 0x61676E74  # pg_advisory_xact_lock key: serializes concurrent migrators
 
 
-class PostgresStore(PgScheduleVerbs, PgRunVerbs):
+class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs):
     """``postgresql://user@host:5432/db``."""
 
     dialect = "postgres"
@@ -107,12 +114,22 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs):
         await self.close()
 
     # -- running operations --------------------------------------------------------------------
-    async def _tx(self, op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-        """Run ``op`` in a transaction on a pooled connection; translate the driver's errors."""
+    async def _tx(
+        self, op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]], *, durable: bool = True
+    ) -> T:
+        """Run ``op`` in a transaction on a pooled connection; translate the driver's errors.
+
+        ``durable=False`` commits without waiting for the WAL flush (``synchronous_commit =
+        off``): for the worker's claims, results, leases and reaping, whose loss in a server
+        crash only means a run is leased, reaped and run again (at-least-once, as after a
+        worker crash). Enqueues, schedules and firing stay durable.
+        """
         if self._pool is None:
             raise StoreError("store is not open")
         try:
             async with self._pool.connection() as conn, conn.transaction():
+                if not durable:
+                    await conn.execute("SET LOCAL synchronous_commit = off")
                 return await op(conn)
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None

@@ -18,9 +18,12 @@ from typing import Any, TypeVar
 
 from agentcron.errors import SchemaError, StoreError, StoreUnavailable
 from agentcron.store import _codec, migrate
+from agentcron.store._sqlite_activity import SubjectVerbs
+from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_thread import SqliteThread
+from agentcron.store._sqlite_tokens import TokenVerbs
 from agentcron.store._sqlite_writer import SqliteWriter
 
 __all__ = ["SqliteStore"]
@@ -31,7 +34,7 @@ _WRITES_PER_CHECKPOINT = 1000
 _WRITES_PER_YIELD = 16
 
 
-class SqliteStore(ScheduleVerbs, RunVerbs):
+class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``."""
 
     dialect = "sqlite"
@@ -46,6 +49,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
+        self.synchronous = sqlite_synchronous(url)
         self._auto_migrate = migrate
         self._busy_timeout_s = busy_timeout_s
         self._poll_interval_s = poll_interval_s
@@ -102,7 +106,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs):
             if self.path != ":memory:":
                 _check_foreign(conn, self.path)
                 conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA temp_store=MEMORY")
         except sqlite3.DatabaseError as exc:
@@ -208,6 +212,19 @@ def sqlite_path(url: str) -> str:
         rest = rest[1:]
     rest = rest.split("?", 1)[0]
     return rest or ":memory:"
+
+
+def sqlite_synchronous(url: str) -> str:
+    """``?synchronous=full`` in the URL: fsync every commit (survives power loss, slower).
+    The default, ``normal`` in WAL mode, survives any process crash (SIGKILL included); an OS
+    crash or power loss may lose the last commits, never corrupt the file."""
+    from urllib.parse import parse_qs
+
+    query = url.split("?", 1)[1] if "?" in url else ""
+    value = parse_qs(query).get("synchronous", ["normal"])[-1].upper()
+    if value not in ("NORMAL", "FULL", "EXTRA"):
+        raise StoreError(f"synchronous must be normal, full or extra, not {value.lower()!r}")
+    return value
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:

@@ -1,23 +1,26 @@
 """String and object forms of the per-subject and event triggers.
 
-    idle 30m                          {"idle": "30m"}
-    idle 30m cooldown 2h for user:*   {"idle": "30m", "cooldown": "2h", "subjects": "user:*"}
-    after 20 messages                 {"messages": 20}
-    on user.signup                    {"event": "user.signup"}
-    on run.*                          {"event": "run.*"}
-    on user.message debounce 30s max 5m
-                                      {"event": "user.message", "debounce": "30s", "max_wait": "5m"}
+idle 30m                          {"idle": "30m"}
+idle 30m cooldown 2h for user:*   {"idle": "30m", "cooldown": "2h", "subjects": "user:*"}
+after 20 messages                 {"messages": 20}
+on user.signup                    {"event": "user.signup"}
+on run.*                          {"event": "run.*"}
+on user.message debounce 30s max 5m
+                                  {"event": "user.message", "debounce": "30s", "max_wait": "5m"}
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from agentcron.errors import InvalidTrigger
 from agentcron.triggers._context import ParseContext, read_duration
 from agentcron.triggers.subject import EventTrigger, IdleTrigger, MessagesTrigger
+
+if TYPE_CHECKING:
+    from agentcron.triggers.base import Trigger
 
 __all__ = [
     "OBJECT_READERS",
@@ -115,7 +118,9 @@ def _event_object(data: Mapping[str, Any], ctx: ParseContext) -> EventTrigger:
     )
 
 
-OBJECT_READERS = {
+OBJECT_READERS: dict[
+    str, tuple[Callable[[Mapping[str, Any], ParseContext], Trigger], frozenset[str]]
+] = {
     "idle": (_idle_object, frozenset({"cooldown", "subjects"})),
     "messages": (_messages_object, frozenset({"subjects"})),
     "event": (_event_object, frozenset({"debounce", "max_wait", "subjects"})),

@@ -29,17 +29,17 @@ from typing import Any
 
 from agentcron.errors import InvalidTrigger
 from agentcron.triggers._context import ParseContext, read_duration
+from agentcron.triggers._subject_forms import (
+    read_event_string,
+    read_idle_string,
+    read_messages_string,
+)
 from agentcron.triggers._time import load_zone, parse_instant, require_aware
 from agentcron.triggers.base import Trigger
 from agentcron.triggers.cron import CronTrigger
 from agentcron.triggers.date import DateTrigger
 from agentcron.triggers.interval import IntervalTrigger
 from agentcron.triggers.manual import ManualTrigger
-from agentcron.triggers._subject_forms import (
-    read_event_string,
-    read_idle_string,
-    read_messages_string,
-)
 from agentcron.triggers.natural import read_natural
 from agentcron.triggers.objects import parse_object
 

@@ -11,6 +11,12 @@ UPDATE schedules SET trigger_kind = CASE
     WHEN trigger ? 'at' THEN 'date'
     WHEN trigger ? 'manual' THEN 'manual'
     ELSE 'time' END;
+-- Pre-firing: a time-triggered slot's run is inserted up to lead_s before the slot (its
+-- available_at is the slot), so that a burst of schedules due in one second starts on time.
+ALTER TABLE schedules ADD COLUMN lead_s double precision NOT NULL DEFAULT 0;
+DROP INDEX schedules_due;
+CREATE INDEX schedules_fire ON schedules ((next_run_at - lead_s))
+    WHERE enabled AND NOT parked AND next_run_at IS NOT NULL;
 CREATE INDEX schedules_kind ON schedules (namespace, trigger_kind)
     WHERE trigger_kind IN ('idle', 'messages', 'event');
 

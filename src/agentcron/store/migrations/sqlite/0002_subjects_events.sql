@@ -12,6 +12,12 @@ UPDATE schedules SET trigger_kind = CASE
     WHEN json_extract(trigger, '$.at') IS NOT NULL THEN 'date'
     WHEN json_extract(trigger, '$.manual') IS NOT NULL THEN 'manual'
     ELSE 'time' END;
+-- Pre-firing: a time-triggered slot's run is inserted up to lead_s before the slot (its
+-- available_at is the slot), so that a burst of schedules due in one second starts on time.
+ALTER TABLE schedules ADD COLUMN lead_s REAL NOT NULL DEFAULT 0;
+DROP INDEX schedules_due;
+CREATE INDEX schedules_fire ON schedules ((next_run_at - lead_s))
+    WHERE enabled = 1 AND parked = 0 AND next_run_at IS NOT NULL;
 CREATE INDEX schedules_kind ON schedules (namespace, trigger_kind)
     WHERE trigger_kind IN ('idle', 'messages', 'event');
 

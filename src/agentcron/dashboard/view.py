@@ -1,0 +1,129 @@
+"""What the dashboard shows, read from the store for one principal (its namespaces only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agentcron.api.health import HealthPolicy, assess
+from agentcron.app import App
+from agentcron.auth import Principal
+from agentcron.models import Run, RunStatus, Schedule, WorkerInfo
+from agentcron.store import RunFilter, Store
+
+__all__ = ["Panels", "ScheduleRow", "WorkerRow", "gather"]
+
+MAX_SCHEDULES = 200
+MAX_RUNS = 50
+MAX_FAILURES = 20
+MAX_LOOKUPS = 50  # schedules whose last run is not among the recent runs: looked up one by one
+_FAILURES = (RunStatus.DEAD, RunStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    schedule: Schedule
+    last_status: RunStatus | None
+
+    @property
+    def state(self) -> str:
+        """``parked`` (its task is not registered), ``paused``, or ``enabled``."""
+        if self.schedule.parked:
+            return "parked"
+        return "enabled" if self.schedule.enabled else "paused"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    worker: WorkerInfo
+    alive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Panels:
+    now: datetime
+    health: dict[str, Any]
+    counts: dict[str, int]  # runs by status, in `RunStatus` order
+    schedules: list[ScheduleRow]
+    schedule_names: dict[str, str]  # id -> name, to label runs
+    runs: list[Run]
+    failures: list[Run]
+    workers: list[WorkerRow]
+
+
+async def gather(app: App, who: Principal, policy: HealthPolicy) -> Panels:
+    """Everything one page shows: schedules, recent runs, failed and dead runs, workers,
+    run counts and health. A token sees only its namespaces (workers and health are global,
+    as in ``/v1/workers`` and ``/healthz``)."""
+    spaces = _namespaces(who)
+    schedules = [s for ns in spaces for s in await _schedules(app, ns)]
+    runs = await _runs(app.store, spaces, None, MAX_RUNS)
+    failures = await _runs(app.store, spaces, _FAILURES, MAX_FAILURES)
+    last = await _last_statuses(app.store, schedules, runs)
+    return Panels(
+        now=app.clock.now(),
+        health=await assess(app, policy),
+        counts=await _counts(app, spaces),
+        schedules=[ScheduleRow(s, last.get(s.id)) for s in schedules],
+        schedule_names={s.id: s.name for s in schedules},
+        runs=runs,
+        failures=failures,
+        workers=await _workers(app, policy),
+    )
+
+
+def _namespaces(who: Principal) -> list[str | None]:
+    return [None] if who.all_namespaces else list(who.namespaces)
+
+
+async def _schedules(app: App, namespace: str | None) -> list[Schedule]:
+    page, _ = await app.list_schedules(namespace=namespace, limit=MAX_SCHEDULES)
+    return page
+
+
+async def _runs(
+    store: Store, spaces: list[str | None], statuses: tuple[RunStatus, ...] | None, limit: int
+) -> list[Run]:
+    """The newest ``limit`` runs of ``spaces`` (with one of ``statuses``), newest first."""
+    found: list[Run] = []
+    for ns in spaces:
+        for status in statuses or (None,):
+            page, _ = await store.list_runs(RunFilter(namespace=ns, status=status), limit=limit)
+            found += page
+    found.sort(key=lambda r: r.id, reverse=True)
+    return found[:limit]
+
+
+async def _last_statuses(
+    store: Store, schedules: list[Schedule], recent: list[Run]
+) -> dict[str, RunStatus]:
+    """The status of each schedule's latest run: from the recent runs, else looked up (for at
+    most `MAX_LOOKUPS` schedules that have fired)."""
+    last: dict[str, RunStatus] = {}
+    for run in recent:  # newest first
+        if run.schedule_id is not None:
+            last.setdefault(run.schedule_id, run.status)
+    missing = [s for s in schedules if s.id not in last and s.last_run_at is not None]
+    for s in missing[:MAX_LOOKUPS]:
+        page, _ = await store.list_runs(RunFilter(schedule_id=s.id), limit=1)
+        if page:
+            last[s.id] = page[0].status
+    return last
+
+
+async def _counts(app: App, spaces: list[str | None]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for ns in spaces:
+        total.update((await app.stats(ns)).runs_by_status)
+    return {status.value: total[status.value] for status in RunStatus}
+
+
+async def _workers(app: App, policy: HealthPolicy) -> list[WorkerRow]:
+    now = app.clock.now()
+    stale_s = policy.worker_stale_s(app)
+    return [
+        WorkerRow(w, (now - w.last_heartbeat_at).total_seconds() <= stale_s)
+        for w in await app.store.list_workers()
+    ]
