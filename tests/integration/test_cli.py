@@ -458,3 +458,17 @@ def test_sigterm_during_start_up_exits_0_without_starting(tmp_path: Path) -> Non
     assert proc.returncode == 0, err
     assert "stopped before starting" in err
     assert "worker started" not in err
+
+
+def test_health_reports_the_store_and_exits_by_status(tmp_path: Path) -> None:
+    db = ("--db", f"sqlite:///{tmp_path / 'agentcron.db'}")
+    assert ok("health", *db).stdout.strip() == "healthy"
+    report = data("health", *db)
+    assert report["status"] == "healthy"
+    assert report["checks"]["store"]["ok"] is True
+    assert {"workers", "failures", "queue"} <= set(report["checks"])
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"not a database at all" * 100)
+    result = cli("health", "--db", f"sqlite:///{broken}")
+    assert result.exit_code == 2
+    assert broken.read_bytes() == b"not a database at all" * 100

@@ -14,7 +14,7 @@ from agentcron.config import find_config, load_settings, resolve_db
 from agentcron.models import iso
 from agentcron.store import StoreStats, create_store
 
-__all__ = ["db_app", "stats", "workers"]
+__all__ = ["db_app", "health", "stats", "workers"]
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -91,3 +91,27 @@ async def _upgrade(db: str | None, config: Path | None) -> None:
         typer.echo(f"applied {', '.join(applied)} (schema {version})")
     else:
         typer.echo(f"up to date (schema {version})")
+
+
+_HEALTH_EXIT = {"healthy": 0, "degraded": 1, "critical": 2}
+
+
+def health(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Health as /healthz sees it: store reachable, worker heartbeats, failure rate, queue
+    lag. Exit code 0 healthy, 1 degraded, 2 critical (for monitoring scripts)."""
+    status = run(_health(db, config, json_out))
+    raise typer.Exit(_HEALTH_EXIT.get(str(status), 2))
+
+
+async def _health(db: str | None, config: Path | None, json_out: bool) -> str:
+    from agentcron.api.health import HealthPolicy, assess
+
+    async with admin_app(db, config) as a:
+        report = await assess(a, HealthPolicy())
+    if json_out:
+        echo_json(report)
+    else:
+        typer.echo(report["status"])
+        for reason in report["reasons"]:
+            typer.echo(f"- {reason}")
+    return str(report["status"])
