@@ -61,7 +61,7 @@ FROM s
 
 
 class _PgOps:
-    async def _tx(self, op: Callable[[Conn], Awaitable[T]]) -> T:
+    async def _tx(self, op: Callable[[Conn], Awaitable[T]], *, durable: bool = True) -> T:
         raise NotImplementedError
 
     def notify(self, channel: str) -> None:

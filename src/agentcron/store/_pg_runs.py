@@ -100,7 +100,7 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             return runs, await emit(conn, [run_event(r) for r in runs], now_s, None)
 
         claimed: list[Run]
-        claimed, emitted = await self._tx(op)
+        claimed, emitted = await self._tx(op, durable=False)
         self.emitted(emitted)
         claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
         return claimed
@@ -121,7 +121,7 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             )
             return {r[0] for r in rows if r[1]}
 
-        return await self._tx(op)
+        return await self._tx(op, durable=False)
 
     async def finish_runs(
         self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
@@ -142,7 +142,7 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         if not params:
             return 0
         written: int
-        written, emitted = await self._tx(op)
+        written, emitted = await self._tx(op, durable=False)
         self.emitted(emitted)
         if any(o.status is RunStatus.QUEUED for o in outcomes):
             self.notify("runs")
@@ -168,7 +168,7 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             return reaped, await emit(conn, [run_event(r) for r in reaped], now_s, None)
 
         reaped: list[Run]
-        reaped, emitted = await self._tx(op)
+        reaped, emitted = await self._tx(op, durable=False)
         self.emitted(emitted)
         return reaped
 
@@ -325,7 +325,8 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             lambda conn: conn.execute(
                 "UPDATE workers SET last_heartbeat_at = %s, running = %s WHERE id = %s",
                 (now.timestamp(), running, worker_id),
-            )
+            ),
+            durable=False,
         )
 
     async def remove_worker(self, worker_id: str) -> None:
