@@ -31,6 +31,7 @@ from agentcron.errors import StoreError
 from agentcron.models import Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store.base import Store
 from agentcron.tasks import Task, TaskRegistry
+from agentcron.tracing import record_outcome, run_span
 
 __all__ = ["Worker"]
 
@@ -202,13 +203,16 @@ class Worker:
     async def _execute(self, task: Task, run: Run, ctx: RunContext | None) -> None:
         outcome: RunOutcome | None = None
         try:
-            outcome = await execute(
-                task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
-            )
-        except asyncio.CancelledError:
-            cancelled_on_request = ctx is not None and ctx.cancelled.is_set()
-            if cancelled_on_request or run.id in self._cancel_requested:
-                outcome = RunOutcome(run.id, RunStatus.CANCELLED, error=_cancelled())
+            with run_span(run) as span:
+                try:
+                    outcome = await execute(
+                        task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
+                    )
+                except asyncio.CancelledError:
+                    cancelled_on_request = ctx is not None and ctx.cancelled.is_set()
+                    if cancelled_on_request or run.id in self._cancel_requested:
+                        outcome = RunOutcome(run.id, RunStatus.CANCELLED, error=_cancelled())
+                record_outcome(span, outcome)
         finally:
             self._active.pop(run.id, None)
             self._per_task[run.task] -= 1
