@@ -224,3 +224,27 @@ async def test_token_verbs(store: Store) -> None:
     assert not await store.has_tokens()
     with pytest.raises(TokenNotFound):
         await store.revoke_token("nope", later)
+
+
+def test_schedules_backfill_cli(tmp_path: Path) -> None:
+    (tmp_path / "bf_tasks.py").write_text(
+        "import agentcron\n\n@agentcron.task\nasync def report() -> None: ...\n"
+    )
+    config = tmp_path / "agentcron.toml"
+    config.write_text(f'[agentcron]\ndb = "sqlite:///{tmp_path / "bf.db"}"\ntasks = ["bf_tasks"]\n')
+    env = _env() | {"PYTHONPATH": os.pathsep.join([str(tmp_path), _env()["PYTHONPATH"]])}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agentcron", "-c", str(config), *args],
+                              capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+
+    assert cli("schedules", "add", "report", "--trigger", "0 6 * * *").returncode == 0
+    window = ("--from", "2026-01-01T00:00:00Z", "--to", "2026-01-03T06:00:00Z")
+    first = cli("schedules", "backfill", "report", *window, "--json")
+    assert first.returncode == 0, first.stderr
+    assert '"created": 3' in first.stdout
+    again = cli("schedules", "backfill", "report", *window)
+    assert again.stdout.strip() == "backfilled report: 3 slots, 0 runs queued, 3 already had one"
+    bad = cli("schedules", "backfill", "report", "--from", "soon", "--to", "2026-01-03")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: from: ")
