@@ -2,6 +2,9 @@
 
     python benchmarks/throughput.py [--store URL] [--n 20000] [--workers 1] [--concurrency 32]
                                     [--repeat 3] [--only agentcron,huey,apscheduler]
+    python benchmarks/throughput.py --store postgresql://... [--workers 2] [--producers 16]
+                                    [--procrastinate-db URL] [--only agentcron,procrastinate]
+                                    [--profile DIR]
 
 Rows (each repeated ``--repeat`` times, interleaved so every system sees the same noise;
 the table shows the median):
@@ -26,17 +29,49 @@ last run recorded as done (agentcron: max(finished_at) of the runs on SQLite, th
 saw the last success on other stores; Huey: the consumer's completion timestamp).
 Workers/consumers are started and ready before the clock starts. Not an assertion: read the
 numbers next to the targets printed under the table.
+
+On PostgreSQL (``--store postgresql://...``) the rows are agentcron and Procrastinate side by
+side, each with the same three producer setups, interleaved (agentcron, then Procrastinate,
+per setup, per repeat):
+
+- one by one, 1 producer: ``await app.enqueue("noop", {"i": i})`` / ``await
+  noop.defer_async(i=i)`` N times in sequence: every call is one transaction, so this row is
+  bound by one WAL flush per commit;
+- one by one, ``--producers`` P producers (default 16): P asyncio tasks in this process, each
+  calling the same public API one run at a time (PostgreSQL group-commits the concurrent
+  transactions); both producer pools have agentcron's default size, 10 connections;
+- batch: ``app.enqueue_many`` / ``noop.batch_defer_async`` with 1000 runs per call.
+
+agentcron runs ``--workers`` (default 2) ``agentcron worker`` processes on the ``--store``
+database (used as is: rows are counted above the highest id seen before the clock starts);
+Procrastinate runs as many ``procrastinate --app _procrastinate_tasks.app worker
+--concurrency C`` processes (its standard setup: ``PsycopgConnector``, LISTEN/NOTIFY, the
+connector's default pool) on its own database on the same server: ``--procrastinate-db``, or
+by default a scratch database ``procrastinate_bench_<pid>`` created next to the store and
+dropped at the end. "total s" is read from the database: agentcron ``max(finished_at)`` of
+the new runs, Procrastinate ``max(at)`` of their ``succeeded`` events. ``--profile DIR``
+runs the worker processes under cProfile (slower!), keeps the ``.prof`` files in DIR and
+prints the top functions per row.
+
+Before each attempt, off the clock, each system's tables are ``VACUUM (ANALYZE)``d, and
+during it the queue table (``runs`` / ``procrastinate_jobs``) is ``ANALYZE``d every second:
+the server may have autovacuum off (a CI server), and then dead row versions pile up across
+attempts and statistics never follow a table that grows from empty (a plan a worker session
+cached on the tiny table stays: Procrastinate's fetch goes quadratic). With autovacuum on,
+that is what PostgreSQL does in the background.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sqlite3
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +94,12 @@ from _common import (
 TARGET_JOBS_S = 5000
 TARGET_VS_HUEY = 3.0
 BATCH = 1000
+# PostgreSQL
+TARGET_PG_JOBS_S = 4000
+TARGET_VS_PROCRASTINATE = 10.0
+PG_PRODUCERS = 16
+PG_WORKERS = 2
+PRODUCER_POOL = 10  # agentcron's default pool size, given to Procrastinate's producer too
 
 
 @dataclass
@@ -70,6 +111,7 @@ class Row:
     enqueue_s: list[float] = field(default_factory=list)
     total_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    setup: str = ""  # PostgreSQL: the producer setup, pairing agentcron and Procrastinate rows
 
     @property
     def total(self) -> float:
@@ -182,6 +224,288 @@ def _sqlite_last_finish(url: str) -> float | None:
         conn.close()
 
 
+# -- PostgreSQL: agentcron and Procrastinate -----------------------------------------------------
+def _profiled(args: list[str], profile: str | None) -> list[str]:
+    """``python <args>`` under cProfile, writing ``profile`` (a .prof path), when given."""
+    return ["-m", "cProfile", "-o", profile, *args] if profile else args
+
+
+def _profile_paths(profile_dir: str | None, label: str, workers: int) -> list[str | None]:
+    if not profile_dir:
+        return [None] * workers
+    stamp = time.monotonic_ns()
+    return [os.path.join(profile_dir, f"{label}-{stamp}-w{w}.prof") for w in range(workers)]
+
+
+async def _scalar(conn: Any, sql: str, params: Any = ()) -> Any:
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+ANALYZE_EVERY_S = 1.0
+
+
+@contextlib.asynccontextmanager
+async def _autoanalyze(conninfo: str, table: str) -> AsyncIterator[None]:
+    """Stand in for autovacuum's ANALYZE while an attempt runs: ``ANALYZE table`` every
+    second. The server may have autovacuum off (a CI server); then nothing ever refreshes the
+    statistics of a queue table that grows from empty, and a plan cached by a worker session
+    while the table was tiny stays in use (Procrastinate's fetch function then goes quadratic:
+    seq scan + nested-loop anti-join, 0.5 s a fetch at 3,000 jobs). Both systems get it."""
+    import psycopg
+
+    async def loop() -> None:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            while True:
+                await asyncio.sleep(ANALYZE_EVERY_S)
+                await conn.execute(f"ANALYZE {table}")
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def _wait_ready(conn: Any, sql: str, want: int, procs: list[Any]) -> None:
+    deadline = time.monotonic() + 60
+    while await _scalar(conn, sql) < want:
+        _check_alive(procs)
+        if time.monotonic() > deadline:
+            raise TimeoutError("workers did not register within 60s")
+        await asyncio.sleep(0.02)
+
+
+async def _wait_drained(conn: Any, sql: str, base_id: int, n: int, procs: list[Any]) -> None:
+    """Until no run above ``base_id`` is left unfinished (a cheap partial-index count, polled
+    every 20 ms only once every run is enqueued: the end time itself is read from the db)."""
+    deadline = time.monotonic() + max(300.0, n / 20)
+    while left := await _scalar(conn, sql, (base_id,)):
+        _check_alive(procs)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{left}/{n} runs still unfinished")
+        await asyncio.sleep(0.02)
+
+
+async def _produce(n: int, producers: int, batch: int | None, one: Any, many: Any) -> None:
+    """Enqueue ``n`` runs: ``await one(i)`` from ``producers`` concurrent tasks, each one run
+    at a time, or ``await many(range)`` in batches of ``batch`` (one producer)."""
+    if batch is not None:
+        for start in range(0, n, batch):
+            await many(range(start, min(n, start + batch)))
+        return
+
+    async def producer(first: int) -> None:
+        for i in range(first, n, producers):
+            await one(i)
+
+    await asyncio.gather(*(producer(k) for k in range(producers)))
+
+
+async def bench_agentcron_pg(
+    url: str,
+    n: int,
+    workers: int,
+    concurrency: int,
+    producers: int,
+    batch: int | None,
+    logdir: str,
+    runner: str,
+    profile_dir: str | None,
+    label: str,
+) -> tuple[float, float]:
+    """agentcron on PostgreSQL; returns (enqueue seconds, total seconds)."""
+    import psycopg
+
+    app = await _open_app(url, concurrency)
+    watch = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    procs: list[Any] = []
+    try:
+        await watch.execute("VACUUM (ANALYZE) runs, events")  # off the clock: see the docstring
+        base_id = await _scalar(watch, "SELECT coalesce(max(id), 0) FROM runs")
+        base_workers = await _scalar(watch, "SELECT count(*) FROM workers")
+        for w, prof in enumerate(_profile_paths(profile_dir, label, workers)):
+            log = os.path.join(logdir, f"agentcron-worker-{w}-{time.monotonic_ns()}.log")
+            cmd = _profiled(process_command("worker", url, concurrency, logdir, runner), prof)
+            procs.append((spawn(cmd, log_path=log), log))
+        await _wait_ready(watch, "SELECT count(*) FROM workers", base_workers + workers, procs)
+
+        async def one(i: int) -> None:
+            await app.enqueue("noop", {"i": i})
+
+        async def many(ids: range) -> None:
+            await app.enqueue_many([{"task": "noop", "args": {"i": i}} for i in ids])
+
+        async with _autoanalyze(url, "runs"):
+            t0 = time.time()
+            await _produce(n, producers, batch, one, many)
+            t_enq = time.time()
+            await _wait_drained(
+                watch,
+                "SELECT count(*) FROM runs WHERE status IN ('queued', 'running') AND id > %s",
+                base_id, n, procs,
+            )  # fmt: skip
+        cur = await watch.execute(
+            "SELECT count(*) FILTER (WHERE status = 'succeeded'), count(*), "
+            "max(finished_at) FILTER (WHERE status = 'succeeded') FROM runs WHERE id > %s",
+            (base_id,),
+        )
+        ok, total, last = await cur.fetchone() or (0, 0, None)
+        if ok != n or total != n:
+            raise RuntimeError(f"{ok} of {total} new runs succeeded, expected {n}")
+        return t_enq - t0, float(last) - t0
+    finally:
+        for proc, log in procs:
+            if stop(proc) not in (0, None):
+                print(f"  worker exited with {proc.returncode}:\n{tail(log)}", file=sys.stderr)
+        await watch.close()
+        await app.close()
+
+
+def _have_procrastinate() -> bool:
+    try:
+        import procrastinate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+async def bench_procrastinate(
+    conninfo: str,
+    n: int,
+    workers: int,
+    concurrency: int,
+    producers: int,
+    batch: int | None,
+    logdir: str,
+    profile_dir: str | None,
+    label: str,
+) -> tuple[float, float]:
+    """Procrastinate on PostgreSQL; returns (enqueue seconds, total seconds)."""
+    import _procrastinate_tasks as ptasks
+    import psycopg
+
+    papp = ptasks.make_app(conninfo, min_size=1, max_size=PRODUCER_POOL)
+    watch = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    procs: list[Any] = []
+    try:
+        async with papp.open_async():
+            task = papp.tasks[ptasks.TASK]
+            await watch.execute("VACUUM (ANALYZE) procrastinate_jobs, procrastinate_events")
+            base_id = await _scalar(watch, "SELECT coalesce(max(id), 0) FROM procrastinate_jobs")
+            count_workers = "SELECT count(*) FROM procrastinate_workers"
+            base_workers = await _scalar(watch, count_workers)
+            env = {ptasks.ENV_DB: conninfo}
+            for w, prof in enumerate(_profile_paths(profile_dir, label, workers)):
+                log = os.path.join(logdir, f"procrastinate-worker-{w}-{time.monotonic_ns()}.log")
+                cmd = ["-m", "procrastinate", "--app", "_procrastinate_tasks.app",
+                       "--log-level", "warning",  # as agentcron's workers (WARNING)
+                       "worker", "--concurrency", str(concurrency)]  # fmt: skip
+                procs.append((spawn(_profiled(cmd, prof), env=env, log_path=log), log))
+            await _wait_ready(watch, count_workers, base_workers + workers, procs)
+            await asyncio.sleep(0.2)  # registered just before its LISTEN: let it settle
+
+            async def one(i: int) -> None:
+                await task.defer_async(i=i)
+
+            async def many(ids: range) -> None:
+                await task.batch_defer_async(*({"i": i} for i in ids))
+
+            async with _autoanalyze(conninfo, "procrastinate_jobs"):
+                t0 = time.time()
+                await _produce(n, producers, batch, one, many)
+                t_enq = time.time()
+                await _wait_drained(
+                    watch,
+                    "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
+                    "AND id > %s",
+                    base_id, n, procs,
+                )  # fmt: skip
+            ok = await _scalar(
+                watch,
+                "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded' AND id > %s",
+                (base_id,),
+            )
+            if ok != n:
+                raise RuntimeError(f"{ok} of the {n} new jobs succeeded")
+            last = await _scalar(
+                watch,
+                "SELECT extract(epoch FROM max(at)) FROM procrastinate_events "
+                "WHERE type = 'succeeded' AND job_id > %s",
+                (base_id,),
+            )
+            return t_enq - t0, float(last) - t0
+    finally:
+        for proc, log in procs:
+            if stop(proc) not in (0, None):
+                print(f"  procrastinate worker exited with {proc.returncode}:\n{tail(log)}",
+                      file=sys.stderr)  # fmt: skip
+        await watch.close()
+
+
+class ScratchDb:
+    """A database created next to ``url``'s (same server) and dropped by `drop`."""
+
+    def __init__(self, url: str, name: str) -> None:
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        self.admin = url
+        self.name = name
+        self.conninfo = make_conninfo(url, dbname=name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+async def _procrastinate_schema(conninfo: str) -> None:
+    """Apply Procrastinate's schema unless the database has it."""
+    import _procrastinate_tasks as ptasks
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        if await _scalar(conn, "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"):
+            return
+    papp = ptasks.make_app(conninfo, min_size=1, max_size=1)
+    async with papp.open_async():
+        await papp.schema_manager.apply_schema_async()
+
+
+def profile_summary(profile_dir: str, rows: list[Row], top: int = 18) -> str:
+    """The functions with the most own time in the worker processes, per row (all repeats
+    and workers of the row merged)."""
+    import glob
+    import io
+    import pstats
+
+    out = []
+    for row in rows:
+        files = sorted(glob.glob(os.path.join(profile_dir, f"{_label(row)}-*.prof")))
+        if not files:
+            continue
+        buf = io.StringIO()
+        stats = pstats.Stats(*files, stream=buf)
+        stats.strip_dirs().sort_stats("tottime").print_stats(top)
+        text = buf.getvalue()
+        body = text[text.find("   ncalls") :] if "   ncalls" in text else text
+        out.append(f"--- profile: {row.system} [{row.setup}], {len(files)} worker runs ---")
+        out.append(body.rstrip())
+    return "\n".join(out)
+
+
+def _label(row: Row) -> str:
+    return "".join(c if c.isalnum() else "_" for c in f"{row.system}-{row.setup}")
+
+
 # -- Huey --------------------------------------------------------------------------------------
 def bench_huey(path: str, n: int, sync: str, logdir: str) -> tuple[float, float]:
     done = path + ".done"
@@ -292,11 +616,44 @@ def main(argv: list[str] | None = None) -> int:
         help="agentcron store URL (default: a fresh SQLite file per repeat)",
     )
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=1, help="agentcron worker processes")
-    parser.add_argument("--concurrency", type=int, default=32, help="per agentcron worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes per system (default: 1 on SQLite, {PG_WORKERS} on PostgreSQL)",
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="per worker process")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--only", default="agentcron,huey,apscheduler", help="comma-separated systems to run"
+        "--only",
+        default=None,
+        help="comma-separated systems to run (default: agentcron,huey,apscheduler on SQLite, "
+        "agentcron,procrastinate on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--producers",
+        type=int,
+        default=PG_PRODUCERS,
+        help="PostgreSQL: concurrent producers of the one-by-one row (1: no such row)",
+    )
+    parser.add_argument(
+        "--setups",
+        default="single,producers,batch",
+        help="PostgreSQL: producer setups to run: single (1 producer, one by one), producers "
+        "(--producers tasks, one by one), batch (batches of 1000)",
+    )
+    parser.add_argument(
+        "--procrastinate-db",
+        default=None,
+        help="PostgreSQL: Procrastinate's database (default: a scratch database "
+        "procrastinate_bench_<pid> on the --store server, dropped at the end)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        default=None,
+        help="PostgreSQL: run the worker processes under cProfile, keep the .prof files in DIR "
+        "and print the top functions per row (the numbers are then much lower)",
     )
     parser.add_argument(
         "--runner",
@@ -312,13 +669,11 @@ def main(argv: list[str] | None = None) -> int:
         help="N for APScheduler + SQLAlchemyJobStore (0: skip)",
     )
     args = parser.parse_args(argv)  # fmt: skip
-    only = {s.strip() for s in args.only.split(",") if s.strip()}
     if args.runner == "auto":
         args.runner = "cli" if has_cli() else "script"
 
     sqlite_mode = args.store is None or args.store.startswith("sqlite:")
     if not sqlite_mode:
-        only &= {"agentcron"}  # the other systems are compared on SQLite only
         try:
             from agentcron.store import create_store
 
@@ -326,6 +681,13 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             print(f"throughput: cannot use --store {args.store}: {exc}", file=sys.stderr)
             return 2
+        if args.store.split(":", 1)[0].lower() in ("postgresql", "postgres"):
+            return main_pg(args)
+    only = {s.strip() for s in (args.only or "agentcron,huey,apscheduler").split(",") if s.strip()}
+    if not sqlite_mode:
+        only &= {"agentcron"}  # the other systems are compared on SQLite only
+    if args.workers is None:
+        args.workers = 1
 
     tmp = make_tmpdir("agentcron-bench-")
     tmpdir = tmp.name
@@ -412,6 +774,139 @@ def main(argv: list[str] | None = None) -> int:
 
     print(render(rows, args, ac))
     return 0
+
+
+def main_pg(args: argparse.Namespace) -> int:
+    """``--store postgresql://...``: agentcron and Procrastinate, the same producer setups."""
+    only = {s.strip() for s in (args.only or "agentcron,procrastinate").split(",") if s.strip()}
+    only &= {"agentcron", "procrastinate"}
+    if "procrastinate" in only and not _have_procrastinate():
+        print("(procrastinate not installed: pip install procrastinate; skipping it)",
+              file=sys.stderr)  # fmt: skip
+        only.discard("procrastinate")
+    workers = args.workers or PG_WORKERS
+    wanted = {s.strip() for s in args.setups.split(",")}
+    setups: list[tuple[str, int, int | None]] = []
+    if "single" in wanted:
+        setups.append(("1 producer", 1, None))
+    if "producers" in wanted and args.producers > 1:
+        setups.append((f"{args.producers} producers", args.producers, None))
+    if "batch" in wanted:
+        setups.append((f"batch {BATCH}", 1, BATCH))
+    how = "agentcron worker" if args.runner == "cli" else "_bench_tasks.py worker"
+    rows: list[tuple[Row, Any]] = []
+    for setup, producers, batch in setups:
+        if "agentcron" in only:
+            name = "agentcron (batch API)" if batch else "agentcron (one by one)"
+            note = f"{workers} proc x {args.concurrency} ({how})"
+            rows.append(
+                (
+                    Row(name, "postgresql", args.n, note, setup=setup),
+                    ("agentcron", producers, batch),
+                )
+            )
+        if "procrastinate" in only:
+            name = "procrastinate (batch_defer_async)" if batch else "procrastinate (defer_async)"
+            note = f"{workers} proc x {args.concurrency} (procrastinate worker)"
+            rows.append(
+                (
+                    Row(name, "postgresql", args.n, note, setup=setup),
+                    ("procrastinate", producers, batch),
+                )
+            )
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+
+    tmp = make_tmpdir("agentcron-bench-")
+    scratch: ScratchDb | None = None
+    try:
+        conninfo = args.procrastinate_db
+        if "procrastinate" in only:
+            if conninfo is None:
+                scratch = ScratchDb(args.store, f"procrastinate_bench_{os.getpid()}")
+                conninfo = scratch.conninfo
+            asyncio.run(_procrastinate_schema(conninfo))
+
+        def run_one(row: Row, spec: Any) -> tuple[float, float]:
+            system, producers, batch = spec
+            label = _label(row)
+            if system == "agentcron":
+                return asyncio.run(bench_agentcron_pg(
+                    args.store, args.n, workers, args.concurrency, producers, batch, tmp.name,
+                    args.runner, args.profile, label))  # fmt: skip
+            return asyncio.run(bench_procrastinate(
+                conninfo, args.n, workers, args.concurrency, producers, batch, tmp.name,
+                args.profile, label))  # fmt: skip
+
+        for r in range(args.repeat):
+            print(f"repeat {r + 1}/{args.repeat}", file=sys.stderr)
+            for row, spec in rows:
+                try:
+                    enq, total = run_one(row, spec)
+                except StoreUnusable as exc:
+                    print(f"throughput: {exc}", file=sys.stderr)
+                    return 2
+                except Exception as exc:  # reported, not fatal for the other rows
+                    row.errors.append(f"{type(exc).__name__}: {exc}")
+                    print(f"  {row.system} [{row.setup}] failed: {exc}", file=sys.stderr)
+                    continue
+                row.enqueue_s.append(enq)
+                row.total_s.append(total)
+                rate = row.n / total
+                print(f"  {row.system:<34} {row.setup:<13} enqueue {enq:7.3f}s  "
+                      f"total {total:7.3f}s  {rate:9,.0f} jobs/s", file=sys.stderr)  # fmt: skip
+    finally:
+        tmp.cleanup()
+        if scratch is not None:
+            scratch.drop()
+
+    print(render_pg([row for row, _ in rows], args, workers))
+    if args.profile:
+        print()
+        print(profile_summary(args.profile, [row for row, _ in rows]))
+    return 0
+
+
+def render_pg(rows: list[Row], args: argparse.Namespace, workers: int) -> str:
+    by = {(r.system.split()[0], r.setup): r for r in rows}
+
+    def vs(row: Row) -> str:
+        other = by.get(("procrastinate", row.setup))
+        if row.system.startswith("procrastinate") or other is None:
+            return "-"
+        if not (row.total_s and other.total_s):
+            return "-"
+        return f"{row.jobs_s / other.jobs_s:.1f}x"
+
+    body = []
+    for row in rows:
+        done = bool(row.total_s)
+        note = row.note + (f"; FAILED {len(row.errors)}x" if row.errors else "")
+        body.append([row.system, row.setup, row.n, median(row.enqueue_s) if done else None,
+                     row.total if done else None, row.jobs_s if done else None, vs(row),
+                     note])  # fmt: skip
+    title = (f"throughput on PostgreSQL: N={args.n:,} no-op runs, {workers} worker processes "
+             f"per system, median of {args.repeat} (host: {os.cpu_count()} CPUs, Python "
+             f"{sys.version.split()[0]})")  # fmt: skip
+    out = [table(title, ["system", "producers", "n", "enqueue s", "total s", "jobs/s",
+                         "vs procrastinate", "notes"], body)]  # fmt: skip
+    out.append("")
+    for row in rows:
+        if not row.system.startswith("agentcron") or not row.total_s:
+            continue
+        verdict = "met" if row.jobs_s >= TARGET_PG_JOBS_S else "NOT met"
+        line = (f"target: agentcron >= {TARGET_PG_JOBS_S:,} jobs/s [{row.setup}] -> "
+                f"{row.jobs_s:,.0f} jobs/s ({verdict})")  # fmt: skip
+        other = by.get(("procrastinate", row.setup))
+        if other is not None and other.total_s:
+            ratio = row.jobs_s / other.jobs_s
+            verdict = "met" if ratio >= TARGET_VS_PROCRASTINATE else "NOT met"
+            line += (f"; >= {TARGET_VS_PROCRASTINATE:g}x Procrastinate -> {ratio:.1f}x "
+                     f"({verdict})")  # fmt: skip
+        out.append(line)
+    for row in rows:
+        out += [f"error: {row.system} [{row.setup}]: {e.splitlines()[0]}" for e in row.errors]
+    return "\n".join(out)
 
 
 def render(rows: list[Row], args: argparse.Namespace, ac: Row | None) -> str:

@@ -104,6 +104,8 @@ async def test_read_events_filters(store: Store) -> None:
         (NewEvent("user.signup", {"x": float("nan")}), "data"),
         (NewEvent("user.signup", {"x": "y" * 70_000}), "data"),
         (NewEvent("user.signup", namespace=""), "namespace"),
+        (NewEvent("user.signup", namespace="a b"), "namespace"),
+        (NewEvent("user.signup", {"x": ["nul\x00"]}), "data"),
     ],
 )
 async def test_publish_rejects_bad_events_and_stores_nothing(

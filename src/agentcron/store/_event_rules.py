@@ -30,6 +30,7 @@ from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError
 from agentcron.models import Event, NewEvent, NewRun, Run, RunStatus, Schedule
 from agentcron.policies import RunDefaults, subject_run
+from agentcron.specs import check_name
 from agentcron.store import _codec
 from agentcron.subjects import check_subject, glob_to_like
 from agentcron.triggers.subject import check_event_type, subject_glob
@@ -103,9 +104,7 @@ def checked(event: NewEvent) -> Pending:
     subject = event.subject
     if subject is not None:
         check_subject(subject)
-    namespace = event.namespace
-    if not isinstance(namespace, str) or not namespace or len(namespace) > 200:
-        raise ValidationError("a namespace is text of 1-200 characters", field="namespace")
+    namespace = check_name(event.namespace, "namespace")
     data = {} if event.data is None else event.data
     if not isinstance(data, dict):
         raise ValidationError(
@@ -120,7 +119,20 @@ def checked(event: NewEvent) -> Pending:
         raise ValidationError(
             f"event data is {size} bytes, more than {MAX_EVENT_DATA_BYTES}", field="data"
         )
-    return Pending(namespace, event.type, subject, text, json.loads(text))
+    decoded = json.loads(text)
+    if "\\u0000" in text and _has_nul(decoded):  # PostgreSQL's jsonb cannot hold one
+        raise ValidationError("event data must not contain NUL characters", field="data")
+    return Pending(namespace, event.type, subject, text, decoded)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def event_from_row(row: tuple[Any, ...] | Any) -> Event:

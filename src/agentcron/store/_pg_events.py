@@ -9,6 +9,7 @@ Writing a batch of events is one statement, which also reads the enabled event s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -49,14 +50,20 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["PgEventVerbs", "emit", "fire_debounced", "fired_runs"]
+__all__ = ["PgEventVerbs", "emit", "fire_debounced", "fired_runs", "forget_schedule", "restore_due"]
 
 log = logging.getLogger("agentcron.events")
+_quote = json.encoder.encode_basestring  # a str as a JSON string (C-accelerated)
 
 GROUPS_PER_FIRE = 500
 
-_ROWS = "unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::float8[])"
-_INSERT = f"INSERT INTO events (namespace, type, subject, data, created_at) SELECT * FROM {_ROWS}"
+# The rows travel as one JSON array of [namespace, type, subject, data] (2-3x cheaper than
+# one array parameter per column, which psycopg adapts element by element).
+_INSERT = (
+    "INSERT INTO events (namespace, type, subject, data, created_at) "
+    "SELECT e->>0, e->>1, e->>2, e->3, %s FROM jsonb_array_elements(%s::jsonb) "
+    "WITH ORDINALITY AS x(e, n) ORDER BY n"
+)
 # Insert, and in the same round trip the enabled event schedules (a row of NULLs: none).
 _INSERT_AND_RULES = (
     f"WITH ev AS ({_INSERT} RETURNING id) "
@@ -75,7 +82,7 @@ _UNCAPPED = _UPSERT_GROUP.format(due="excluded.due_at")
 
 
 class _PgOps:  # what the store provides (as `_pg_schedules._PgOps`, without importing it)
-    async def _tx(self, op: Callable[[Conn], Awaitable[T]]) -> T:
+    async def _tx(self, op: Callable[[Conn], Awaitable[T]], *, durable: bool = True) -> T:
         raise NotImplementedError
 
     def notify(self, channel: str) -> None:
@@ -170,10 +177,7 @@ async def emit(
     something matches. ``planner`` None: runs are planned from the ``tasks`` table."""
     if not pending:
         return Emitted()
-    columns = (
-        [p.namespace for p in pending], [p.type for p in pending],
-        [p.subject for p in pending], [p.data_json for p in pending], [now_s] * len(pending),
-    )  # fmt: skip
+    columns = (now_s, _rows_json(pending))
     if not with_events and not any(p.fires for p in pending):
         await conn.execute(_INSERT, columns)
         return Emitted(wrote=True)
@@ -352,3 +356,12 @@ async def restore_due(conn: Conn, schedule_id: str) -> None:
 async def forget_schedule(conn: Conn, schedule_id: str) -> None:
     """Drop the debounce groups of a deleted schedule."""
     await conn.execute("DELETE FROM debounces WHERE schedule_id = %s", (schedule_id,))
+
+
+def _rows_json(pending: Sequence[Pending]) -> str:
+    rows = ",".join(
+        f"[{_quote(p.namespace)},{_quote(p.type)},"
+        f"{'null' if p.subject is None else _quote(p.subject)},{p.data_json}]"
+        for p in pending
+    )
+    return f"[{rows}]"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from agentcron.models import Event, NewEvent, Run, Schedule
+from agentcron.models import Event, NewEvent, NewRun, Run, Schedule
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
 from agentcron.store._event_rules import (
@@ -41,7 +41,15 @@ from agentcron.store._event_rules import (
 )
 from agentcron.store.base import Planner
 
-__all__ = ["Emitted", "EventVerbs", "emit", "fire_debounced", "fired_runs", "runs_inserted", "wake"]
+__all__ = [
+    "EventVerbs",
+    "emit",
+    "fire_debounced",
+    "fired_runs",
+    "forget_schedule",
+    "restore_due",
+    "runs_inserted",
+]
 
 log = logging.getLogger("agentcron.events")
 
@@ -234,7 +242,7 @@ def _fire(
     return out
 
 
-def _insert(conn: sqlite3.Connection, schedule: Schedule, new: Any, now_s: float) -> list[Run]:
+def _insert(conn: sqlite3.Connection, schedule: Schedule, new: NewRun, now_s: float) -> list[Run]:
     if schedule.limit is not None:
         from agentcron.store._sqlite_subjects import with_quota
 

@@ -11,8 +11,8 @@ from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
-from agentcron.store._event_rules import finished_event, run_event
-from agentcron.store._sqlite_events import Emitted, EventVerbs, emit
+from agentcron.store._event_rules import Emitted, finished_event, run_event
+from agentcron.store._sqlite_events import EventVerbs, emit
 from agentcron.store.base import RunFilter, StoreStats
 
 _INSERT = (

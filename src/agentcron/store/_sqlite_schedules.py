@@ -10,7 +10,7 @@ from typing import Any
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
-from agentcron.store import _codec, _sqlite_events, _sqlite_subjects
+from agentcron.store import _codec, _event_rules, _sqlite_events, _sqlite_subjects
 from agentcron.store._codec import RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
 from agentcron.store.base import Planner
 
@@ -211,7 +211,7 @@ class ScheduleVerbs(_Ops):
 
         runs: list[Run]
         runs, emitted = await self._write(op)
-        _sqlite_events.wake(self.notify, emitted)
+        _event_rules.wake(self.notify, emitted)
         runs += emitted.runs
         if runs:
             self.notify("runs")

@@ -85,7 +85,6 @@ CREATE TABLE events (
     data       jsonb NOT NULL DEFAULT '{}',
     created_at double precision NOT NULL
 );
-CREATE INDEX events_type ON events (type, id);
 CREATE INDEX events_created ON events (created_at);
 
 CREATE TABLE tasks (

@@ -85,7 +85,6 @@ CREATE TABLE events (
     data       TEXT NOT NULL DEFAULT '{}',
     created_at REAL NOT NULL
 );
-CREATE INDEX events_type ON events (type, id);
 CREATE INDEX events_created ON events (created_at);
 
 CREATE TABLE tasks (                       -- tasks some process registered (for validation)

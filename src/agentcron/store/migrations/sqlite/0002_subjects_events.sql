@@ -49,4 +49,3 @@ CREATE INDEX debounces_due ON debounces (schedule_id, due_at);
 
 CREATE INDEX runs_quota ON runs (schedule_id, subject, scheduled_for)
     WHERE schedule_id IS NOT NULL AND subject IS NOT NULL;
-CREATE INDEX events_ns ON events (namespace, id);
