@@ -91,13 +91,17 @@ class Worker:
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         try:
             while not stop.is_set():
-                claimed = await self._claim_safely()
-                if burst and not claimed and not self._active and await self._queue_empty():
-                    break
-                if not claimed or len(self._active) >= self.concurrency:
-                    await self._wait(stop)
-                else:
-                    await self._gather_slots()
+                try:
+                    claimed = await self._claim()
+                    if burst and not claimed and not self._active and await self._queue_empty():
+                        break
+                    if not claimed or len(self._active) >= self.concurrency:
+                        await self._wait(stop)
+                    else:
+                        await self._gather_slots()
+                except StoreError as exc:  # the store is down: keep running, retry
+                    log.warning("store unavailable, retrying in 1s: %s", exc)
+                    await asyncio.sleep(1)
         finally:
             try:
                 await self._drain()
@@ -106,14 +110,6 @@ class Worker:
                 await asyncio.wait([heartbeat], timeout=5)
                 heartbeat.cancel()
                 await self._close()
-
-    async def _claim_safely(self) -> int:
-        try:
-            return await self._claim()
-        except StoreError as exc:
-            log.warning("store unavailable, retrying in 1s: %s", exc)
-            await asyncio.sleep(1)
-            return 0
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._active)

@@ -164,7 +164,9 @@ def test_processes_recover_from_a_postgres_restart(tmp_path: Path, pg_url: str) 
     _enqueue(cluster, 300)
     wait_for(lambda: status_counts(pg_url)["succeeded"] >= 50, 60, "work in progress")
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", *found, "restart"], check=True, timeout=120
+        ["pg_ctlcluster", "--skip-systemctl-redirect", "-m", "fast", *found, "restart"],
+        check=True,
+        timeout=120,
     )
     _enqueue(cluster, 300)  # after the restart, through a new connection
     wait_for(
