@@ -277,7 +277,12 @@ async def test_the_example_config_runs(
     monkeypatch.setenv("AGENTCRON_LLM_BASE_URL", llm.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-example")
     config = load_config(EXAMPLES / "agent.toml")
-    assert [s.spec.task for s in config.schedules] == ["progression-grader"]
+    assert [s.spec.task for s in config.schedules] == ["progression-grader"] * 2
+    fan_out, idle = (s.spec for s in config.schedules)
+    assert fan_out.for_each_subject is not None
+    assert fan_out.for_each_subject.subjects == "user:*"
+    assert idle.trigger == {"idle": "5m", "cooldown": "30m", "subjects": "user:*"}
+    assert str(idle.limit) == "3 per day"
     app = build_app(config, db_url)
     llm.script(
         llm.tool_call(("lookup_progress", {"subject": "user:1"})),
