@@ -154,6 +154,9 @@ class Schedule:
     limit: Quota | None = None
     for_each_subject: FanOut | None = None
     timezone: str = "UTC"
+    # The REST shape, built once per instance (schedules are immutable; the store's decoder
+    # hands out one instance per stored version, so a listing serves it from here).
+    _shape: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def spec(self) -> ScheduleSpec:
@@ -180,7 +183,12 @@ class Schedule:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The REST / ``--json`` shape."""
+        """The REST / ``--json`` shape (a new top-level dict per call)."""
+        if self._shape is None:
+            object.__setattr__(self, "_shape", self._build_dict())
+        return dict(self._shape)  # type: ignore[arg-type]
+
+    def _build_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from store_helpers import LEASE, T0, claim, enqueue_one, ids, make_run
+from store_helpers import LEASE, MINUTE, T0, claim, enqueue_one, ids, make_run, make_spec
 
 from agentcron.errors import SchemaError, StoreError
 from agentcron.store import migrate
@@ -180,3 +180,49 @@ async def test_synchronous_full_is_chosen_in_the_url(tmp_path: Path) -> None:
             await store.close()
     with pytest.raises(StoreError, match="synchronous"):
         SqliteStore(f"sqlite:///{tmp_path / 'c.db'}?synchronous=sometimes")
+
+
+async def test_listings_see_changes_made_through_another_store(
+    two_stores: tuple[SqliteStore, SqliteStore],
+) -> None:
+    """Decoded schedules are reused while their row is unchanged; any change is a new row."""
+    first, second = two_stores
+    for name in ("a", "b", "c"):
+        await first.add_schedule(make_spec(name, args={"n": name}), T0)
+    before, _ = await first.list_schedules()
+    changed = next(s for s in before if s.name == "b")
+    await second.update_schedule(changed.id, make_spec("b", args={"n": "B"}), T0 + MINUTE)
+    await second.set_schedule_enabled(before[2].id, False, None)
+    after, _ = await first.list_schedules()
+    assert [s.args["n"] for s in after] == ["a", "B", "c"]
+    assert [s.enabled for s in after] == [True, True, False]
+    assert after[1].next_run_at == T0 + MINUTE
+    assert after[0] is before[0]  # unchanged row: the same immutable instance
+    assert after[1] is not before[1]
+    shown = after[1].to_dict()
+    shown["name"] = "changed by the caller"
+    assert after[1].to_dict()["name"] == "b"  # each call returns its own dict
+
+
+async def test_reads_do_not_wait_for_another_process_writing(db_path: Path) -> None:
+    """Point reads and listings run on the store's idle connection at once; a write lock held
+    by another process (with rows not yet committed) neither blocks them nor shows them."""
+    store = SqliteStore(url(db_path))
+    await store.open()
+    try:
+        await store.add_schedule(make_spec("kept"), T0)
+        run = await enqueue_one(store)
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE schedules SET name = 'renamed'")
+        other.execute("DELETE FROM runs")
+        try:
+            listed, _ = await asyncio.wait_for(store.list_schedules(), 5)
+            assert [s.name for s in listed if s.source.value != "system"] == ["kept"]
+            assert (await asyncio.wait_for(store.get_run(run.id), 5)).id == run.id
+            assert (await asyncio.wait_for(store.get_schedule("kept"), 5)).name == "kept"
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    finally:
+        await store.close()

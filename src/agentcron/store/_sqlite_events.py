@@ -84,6 +84,9 @@ class _Ops:  # what the store provides (as `_sqlite_schedules._Ops`, without imp
     async def _read(self, op: Any) -> Any:
         raise NotImplementedError
 
+    async def _read_small(self, op: Any) -> Any:
+        raise NotImplementedError
+
     def notify(self, channel: str) -> None:
         raise NotImplementedError
 

@@ -187,7 +187,7 @@ class RunVerbs(EventVerbs):
         return _codec.dt(await self._read(op))
 
     async def get_run(self, run_id: int) -> Run:
-        run: Run = await self._read(lambda conn: _get_run(conn, run_id))
+        run: Run = await self._read_small(lambda conn: _get_run(conn, run_id))
         return run
 
     async def list_runs(

@@ -30,6 +30,9 @@ class _Ops:
     async def _read(self, op: Any) -> Any:
         raise NotImplementedError
 
+    async def _read_small(self, op: Any) -> Any:
+        raise NotImplementedError
+
     def notify(self, channel: str) -> None:
         raise NotImplementedError
 
@@ -97,7 +100,7 @@ class ScheduleVerbs(_Ops):
                 raise ScheduleNotFound(key)
             return _codec.schedule_from_row(row)
 
-        schedule: Schedule = await self._read(op)
+        schedule: Schedule = await self._read_small(op)
         return schedule
 
     async def list_schedules(
@@ -128,7 +131,7 @@ class ScheduleVerbs(_Ops):
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
             return [_codec.schedule_from_row(r) for r in rows]
 
-        items: list[Schedule] = await self._read(op)
+        items: list[Schedule] = await self._read_small(op)
         if len(items) > limit:
             items = items[:limit]
             return items, _codec.encode_cursor(items[-1].namespace, items[-1].name)

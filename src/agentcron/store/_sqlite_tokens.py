@@ -29,7 +29,7 @@ class TokenVerbs(_Ops):
             ).fetchone()
             return token_from_row(row) if row else None
 
-        token: ApiToken | None = await self._read(op)
+        token: ApiToken | None = await self._read_small(op)
         return token
 
     async def list_tokens(self) -> list[ApiToken]:

@@ -44,6 +44,12 @@ class SqliteWriter:
         conn.execute("PRAGMA busy_timeout = 0")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
 
+    @property
+    def idle(self) -> bool:
+        """No transaction open (nor a commit waiting to be retried): the connection may serve a
+        read right now."""
+        return not self._lock.locked() and not self.conn.in_transaction
+
     async def call(self, op: Callable[[sqlite3.Connection], T]) -> T:
         async with self._lock:  # held across a COMMIT retry; free (no yield) otherwise
             return await self._transaction(op)

@@ -24,7 +24,7 @@ from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_thread import SqliteThread
 from agentcron.store._sqlite_tokens import TokenVerbs
-from agentcron.store._sqlite_writer import SqliteWriter
+from agentcron.store._sqlite_writer import SqliteWriter, is_busy
 
 __all__ = ["SqliteStore"]
 
@@ -142,6 +142,24 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         except OverflowError as exc:
             raise StoreError(f"value out of range: {exc}") from None
         raise StoreError("store is not open")
+
+    async def _read_small(self, op: Any) -> Any:
+        """A short, bounded read (a point lookup, one page of a listing): run at once on the
+        event loop's own connection when it is idle, since a hop to the reader thread and back
+        costs more than the read (and, under load, waits for the GIL). Scans and anything that
+        may take long go through `_read`."""
+        writer = self._writer
+        if writer is not None and self._reader is not None and writer.idle:
+            try:
+                return op(writer.conn)
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):  # busy (a WAL recovery elsewhere): the thread waits
+                    raise _translate(exc, self.path) from None
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+            except OverflowError as exc:
+                raise StoreError(f"value out of range: {exc}") from None
+        return await self._read(op)
 
     # -- schema --------------------------------------------------------------------------------
     async def migrate(self) -> list[str]:
