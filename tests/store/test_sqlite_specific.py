@@ -226,3 +226,50 @@ async def test_reads_do_not_wait_for_another_process_writing(db_path: Path) -> N
             other.close()
     finally:
         await store.close()
+
+
+async def test_concurrent_writes_commit_together_and_fail_alone(db_path: Path) -> None:
+    """Writes from many tasks in one turn of the loop share a transaction; an op that fails
+    (a taken name) fails only its caller, and the others are stored."""
+    store = SqliteStore(url(db_path))
+    await store.open()
+    begins: list[str] = []
+    assert store._writer is not None
+    store._writer.conn.set_trace_callback(
+        lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None
+    )
+    try:
+        await store.add_schedule(make_spec("taken"), T0)
+        begins.clear()
+        names = [f"s{i}" for i in range(40)] + ["taken"]
+        results = await asyncio.gather(
+            *(store.add_schedule(make_spec(n), T0) for n in names), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert [type(e).__name__ for e in errors] == ["ScheduleExists"]
+        listed, _ = await store.list_schedules(limit=1000)
+        assert {s.name for s in listed} >= {*names}
+        assert len(begins) < len(names) / 2  # grouped, not one transaction each
+        runs = await asyncio.gather(*(enqueue_one(store, args={"i": i}) for i in range(20)))
+        assert len({r.id for r in runs}) == 20
+        assert [(await store.get_run(r.id)).args for r in runs] == [{"i": i} for i in range(20)]
+    finally:
+        await store.close()
+
+
+async def test_a_write_cancelled_before_its_group_commits_is_not_applied(db_path: Path) -> None:
+    store = SqliteStore(url(db_path))
+    await store.open()
+    try:
+        first = asyncio.create_task(store.add_schedule(make_spec("first"), T0))
+        second = asyncio.create_task(store.add_schedule(make_spec("second"), T0))
+        await asyncio.sleep(0)  # both ran up to their write: the second waits for the group
+        second.cancel()
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        listed, _ = await store.list_schedules()
+        assert "second" not in {s.name for s in listed}
+        assert "first" in {s.name for s in listed}
+    finally:
+        await store.close()

@@ -21,7 +21,7 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentcron.errors import StoreUnavailable
 
@@ -44,6 +44,10 @@ class SqliteWriter:
         self._path = path
         self._busy_timeout_s = busy_timeout_s
         self._lock = asyncio.Lock()
+        self._turn_writer: asyncio.Task[Any] | None = None  # wrote in this turn of the loop
+        self._group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] | None
+        self._group = None  # ops to commit together on the next turn
+        self._group_task: asyncio.Task[None] | None = None
         conn.execute("PRAGMA busy_timeout = 0")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
 
@@ -54,8 +58,77 @@ class SqliteWriter:
         return not self._lock.locked() and not self.conn.in_transaction
 
     async def call(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in a write transaction; its result once committed.
+
+        A caller writing alone (one task, e.g. a loop of enqueues) gets a transaction of its
+        own at once. When several tasks write in the same turn of the event loop (concurrent
+        requests), the later ones are committed together on the next turn: one ``BEGIN`` /
+        ``COMMIT`` for the group, each op in a savepoint of its own, so one op's error is its
+        caller's alone."""
+        task = asyncio.current_task()
+        if self._group is not None or self._turn_writer not in (None, task):
+            return await self._join_group(op)
+        if self._turn_writer is None:
+            asyncio.get_running_loop().call_soon(self._next_turn)
+        self._turn_writer = task
         async with self._lock:  # held across a COMMIT retry; free (no yield) otherwise
             return await self._transaction(op)
+
+    def _next_turn(self) -> None:
+        self._turn_writer = None
+
+    async def _join_group(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if self._group is None:
+            self._group = []
+            self._group_task = loop.create_task(self._commit_group())
+        self._group.append((op, future))
+        return await future
+
+    async def _commit_group(self) -> None:
+        async with self._lock:
+            group, self._group = self._group or [], None
+            group = [(op, f) for op, f in group if not f.cancelled()]  # not begun: not applied
+            if not group:
+                return
+            try:
+                await self._begin()
+                done = [(future, *self._savepoint(op)) for op, future in group]
+                await self._commit()
+            except BaseException as exc:  # the whole group fails
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+        for future, result, error in done:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def _savepoint(self, op: Callable[[sqlite3.Connection], Any]) -> tuple[Any, Exception | None]:
+        self.conn.execute("SAVEPOINT agentcron_op")
+        try:
+            result = op(self.conn)
+        except Exception as exc:
+            try:
+                self.conn.execute("ROLLBACK TO agentcron_op")
+                self.conn.execute("RELEASE agentcron_op")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise exc from None
+            return None, exc
+        self.conn.execute("RELEASE agentcron_op")
+        return result, None
 
     async def _transaction(self, op: Callable[[sqlite3.Connection], T]) -> T:
         await self._begin()
