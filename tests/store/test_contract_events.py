@@ -434,3 +434,29 @@ async def test_subscription_waits_for_an_uncommitted_id(
             await aborted.rollback()
         (after,), _ = await publish(store, "after.gap", now=datetime.now(UTC))
         assert await asyncio.wait_for(anext(events), 10) == after
+
+
+async def test_an_enqueue_writes_its_queued_event_and_fires_what_matches(store: Store) -> None:
+    """A single enqueue (a fast path on some stores) writes the same ``run.queued`` event as
+    any other, and fires the event schedules it matches, but not another namespace's."""
+    start = await store.last_event_id()
+    plain = await enqueue_one(store, subject="user:1", namespace="acme")
+    (event,) = await store.read_events(start)
+    assert (event.type, event.namespace, event.subject) == ("run.queued", "acme", "user:1")
+    assert event.data == {
+        "run_id": plain.id, "task": "work", "status": "queued", "schedule_id": None,
+        "attempts": 0, "error": None,
+    }  # fmt: skip
+    assert await store.get_run(plain.id) == plain
+    elsewhere = await event_schedule(store, "elsewhere", {"event": "run.queued"})  # default ns
+    watcher = await event_schedule(store, "watch", {"event": "r*.queued"}, namespace="acme")
+    unrelated = await event_schedule(store, "other", {"event": "user.*"}, namespace="acme")
+    queued = await enqueue_one(store, namespace="acme")
+    (fired,) = await runs_of(store, watcher)
+    assert fired.trigger_info is not None
+    assert fired.trigger_info["event"]["data"]["run_id"] == queued.id
+    assert await runs_of(store, elsewhere) == []
+    assert await runs_of(store, unrelated) == []
+    again = await enqueue_one(store, namespace="acme", dedup_key="k")
+    assert await enqueue_one(store, namespace="acme", dedup_key="k") == again
+    assert len(await runs_of(store, watcher)) == 2  # the second enqueue wrote nothing

@@ -27,6 +27,26 @@ _FINISH = (
     "WHERE runs.id = v.id AND runs.lease_owner = %s AND runs.status = 'running' "
     "RETURNING runs.id, runs.namespace, runs.task, runs.schedule_id, runs.subject, runs.attempts"
 )
+# One run enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
+# trips): the run and its ``run.queued`` event. Unless an enabled event schedule of the
+# namespace might match a ``run.*`` event (its pattern starts with ``r`` or a wildcard): then
+# nothing is written, and the caller takes the transactional path, which fires them.
+_TYPED_RUN_VALUES = (
+    "%s::text, %s::text, %s::text, %s::integer, %s::text, %s::jsonb, %s::text, %s::text, "
+    "%s::float8, %s::text, %s::text, %s::jsonb, %s::integer, %s::float8, %s::float8, "
+    "%s::float8, %s::float8, %s::jsonb"
+)
+_ENQUEUE_ONE = (
+    "WITH blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
+    "AND enabled AND NOT parked AND namespace = %s AND (trigger->>'event') ~ '^[r*?[]') AS b), "
+    f"r AS (INSERT INTO runs ({_codec.RUN_INSERT_COLUMNS}) SELECT {_TYPED_RUN_VALUES} "
+    f"WHERE NOT (SELECT b FROM blocked) ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}), "
+    "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
+    "SELECT namespace, 'run.queued', subject, jsonb_build_object('run_id', id, 'task', task, "
+    "'status', status, 'schedule_id', schedule_id, 'attempts', attempts, 'error', NULL), %s "
+    "FROM r) "
+    "SELECT (SELECT b FROM blocked), r.* FROM (SELECT 1) AS one LEFT JOIN r ON true"
+)
 _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
 
 
@@ -42,6 +62,15 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
 
     async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         now_s = now.timestamp()
+        if len(runs) == 1 and runs[0].status is RunStatus.QUEUED:
+            row = await self._statement(
+                _ENQUEUE_ONE,
+                (runs[0].namespace, *_codec.run_insert_params(runs[0], now_s), now_s),
+            )
+            if not row[0] and row[1] is not None:
+                self.emitted(Emitted(wrote=True))
+                return [_codec.run_from_row(row[1:])]
+            # an event schedule to fire, or the dedup key was taken: the full path
 
         async def op(conn: Conn) -> tuple[list[Run], Emitted]:
             if len(runs) == 1:

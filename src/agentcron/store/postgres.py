@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -31,6 +33,7 @@ __all__ = ["PostgresStore"]
 log = logging.getLogger("agentcron.store")
 
 T = TypeVar("T")
+CHECK_AFTER_S = 1.0  # a pooled connection idle longer is checked before use
 _CHANNELS = {
     "agentcron_runs": "runs",
     "agentcron_schedules": "schedules",
@@ -59,6 +62,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._max_size = max_size
         self._connect_timeout_s = connect_timeout_s
         self._pool: AsyncConnectionPool | None = None
+        self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self._listener: asyncio.Task[None] | None = None
         self._events: dict[str, asyncio.Event] = {}
         self._listening = asyncio.Event()
@@ -73,7 +77,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             min_size=self._min_size,
             max_size=self._max_size,
             open=False,
-            check=AsyncConnectionPool.check_connection,
+            check=self._check,
             configure=_configure,
             name="agentcron",
         )
@@ -113,6 +117,15 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def _check(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """The pool's check of a connection it hands out: a round trip, skipped when the
+        connection worked less than `CHECK_AFTER_S` ago (under load that is every time).
+        A server lost within that window fails the operation with `StoreUnavailable`, as
+        a server lost in the middle of it would."""
+        if time.monotonic() - self._used.get(conn, -CHECK_AFTER_S) < CHECK_AFTER_S:
+            return
+        await AsyncConnectionPool.check_connection(conn)
+
     # -- running operations --------------------------------------------------------------------
     async def _tx(
         self, op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]], *, durable: bool = True
@@ -126,15 +139,59 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         """
         if self._pool is None:
             raise StoreError("store is not open")
-        try:
-            async with self._pool.connection() as conn, conn.transaction():
-                if not durable:
-                    await conn.execute("SET LOCAL synchronous_commit = off")
-                return await op(conn)
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}") from None
+        for attempt in (1, 2):
+            conn: psycopg.AsyncConnection[Any] | None = None
+            committing = False
+            try:
+                async with self._pool.connection() as conn:
+                    async with conn.transaction():
+                        if not durable:
+                            await conn.execute("SET LOCAL synchronous_commit = off")
+                        result = await op(conn)
+                        committing = True
+                    self._used[conn] = time.monotonic()
+                    return result
+            except psycopg.OperationalError as exc:
+                # A pooled connection the server dropped (a restart): nothing was committed
+                # unless the COMMIT itself was under way, so the op is run again once on a
+                # new connection.
+                if attempt == 1 and not committing and conn is not None and conn.broken:
+                    log.info("PostgreSQL connection was lost, retrying: %s", exc)
+                    self._used.clear()  # the others may be gone too: check each again
+                    continue
+                self._used.clear()
+                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    async def _statement(self, sql: str, params: Sequence[Any]) -> Any:
+        """Run one statement as its own transaction (autocommit: one round trip, no BEGIN /
+        COMMIT); its first row. Durable like `_tx`."""
+        if self._pool is None:
+            raise StoreError("store is not open")
+        for attempt in (1, 2):
+            try:
+                async with self._pool.connection() as conn:
+                    cur = await conn.execute(sql, params)
+                    row = await cur.fetchone()
+                    self._used[conn] = time.monotonic()
+                    return row
+            except psycopg.errors.AdminShutdown as exc:
+                # The server ended this session (a restart, a terminated backend) and said so
+                # instead of running the statement: run it again once on a new connection.
+                # Any other lost connection may have lost the reply to a commit: not retried.
+                if attempt == 1:
+                    log.info("PostgreSQL connection was closed by the server, retrying: %s", exc)
+                    self._used.clear()
+                    continue
+                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+            except psycopg.OperationalError as exc:
+                self._used.clear()
+                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable")
 
     # -- schema --------------------------------------------------------------------------------
     async def migrate(self) -> list[str]:
@@ -222,6 +279,8 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     """jsonb comes back as text: the shared codec decodes it (a JSON string result stays a
     string, not decoded twice)."""
     conn.adapters.register_loader("jsonb", TextLoader)
+    # A lone statement is its own transaction (`_statement`); `_tx` opens one explicitly.
+    await conn.set_autocommit(True)
 
 
 async def _read_version(conn: psycopg.AsyncConnection[Any]) -> int:
