@@ -70,14 +70,14 @@ def process_command(mode: str, store: str, concurrency: int, workdir: str,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["worker", "serve"])
+    parser.add_argument("mode", choices=["worker", "scheduler", "serve"])
     parser.add_argument("--store", required=True)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr)
     app = make_app(args.store, concurrency=args.concurrency)
-    app.run_sync(scheduler=args.mode == "serve")
+    app.run_sync(scheduler=args.mode != "worker", worker=args.mode != "scheduler")
     return 0
 
 

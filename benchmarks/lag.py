@@ -109,10 +109,11 @@ async def add_schedules(app: Any, count: int, trigger: str, prefix: str,
                  for i in range(start, min(count, start + chunk))]  # fmt: skip
         nexts = [fire_at or b.trigger.next_after(now) for b in built]
         t1 = time.perf_counter()
-        for b, nxt in zip(built, nexts, strict=True):
-            schedule = await app.store.add_schedule(b.spec, nxt)
-            if ids is not None:
-                ids.append(schedule.id)
+        # Concurrently: PostgreSQL commits them in parallel (SQLite's writer takes one at a time).
+        added = await asyncio.gather(*(app.store.add_schedule(b.spec, nxt)
+                                       for b, nxt in zip(built, nexts, strict=True)))  # fmt: skip
+        if ids is not None:
+            ids.extend(s.id for s in added)
         t2 = time.perf_counter()
         build_s += t1 - t0
         insert_s += t2 - t1
@@ -131,23 +132,34 @@ async def succeeded(app: Any) -> int:
 
 
 async def one_round(app: Any, url: str, case: Case, due: int, lead: float, tag: str,
-                    logdir: str, runner: str) -> None:  # fmt: skip
+                    logdir: str, runner: str, schedulers: int = 0) -> None:  # fmt: skip
     due_ids: list[str] = []
     base_ok = await succeeded(app)
     base_workers = (await app.stats()).workers
     log = os.path.join(logdir, f"serve-{tag}.log")
     t_spawn = time.monotonic()
-    proc = spawn(process_command("serve", url, case.concurrency, logdir, runner), log_path=log)
+    extra = []  # --schedulers N: N scheduler processes besides one worker process
+    if schedulers:
+        proc = spawn(process_command("worker", url, case.concurrency, logdir, runner),
+                     log_path=log)  # fmt: skip
+        extra = [(spawn(process_command("scheduler", url, case.concurrency, logdir, runner),
+                        log_path=f"{log}.scheduler-{i}"), f"{log}.scheduler-{i}")
+                 for i in range(schedulers)]  # fmt: skip
+    else:
+        proc = spawn(process_command("serve", url, case.concurrency, logdir, runner), log_path=log)
     try:
         while (await app.stats()).workers <= base_workers:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{tail(log)}")
+            for p, path in [(proc, log), *extra]:
+                if p.poll() is not None:
+                    raise RuntimeError(f"agentcron exited with {p.returncode}:\n{tail(path)}")
             if time.monotonic() - t_spawn > 60:
                 raise TimeoutError("server did not start within 60s")
             await asyncio.sleep(0.01)
         case.startup.append(time.monotonic() - t_spawn)
-        await asyncio.sleep(0.2)  # let the scheduler loop settle into its sleep
-        rss_idle = rss_mb(proc.pid)
+        # let the scheduler loops settle into their sleep (separate schedulers register nowhere:
+        # give them time to open the store)
+        await asyncio.sleep(1.0 if schedulers else 0.2)
+        rss_idle = sum(rss_mb(p.pid) for p, _ in [(proc, log), *extra])
 
         fire_at = datetime.fromtimestamp(math.ceil(time.time() + lead), UTC)
         iso = fire_at.isoformat().replace("+00:00", "Z")
@@ -166,10 +178,11 @@ async def one_round(app: Any, url: str, case: Case, due: int, lead: float, tag: 
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)
         case.rss_idle.append(rss_idle)
-        case.rss_after.append(rss_mb(proc.pid))
+        case.rss_after.append(sum(rss_mb(p.pid) for p, _ in [(proc, log), *extra]))
     finally:
-        if stop(proc) not in (0, None):
-            print(f"  server exited with {proc.returncode}:\n{tail(log)}", file=sys.stderr)
+        for p, path in [(proc, log), *extra]:
+            if stop(p) not in (0, None):
+                print(f"  agentcron exited with {p.returncode}:\n{tail(path)}", file=sys.stderr)
 
     lags, fires = await read_lags(app, fire_at, due)
     for schedule_id in due_ids:  # keep the stored count at the size being measured
@@ -219,7 +232,8 @@ async def run_size(stored: int, args: argparse.Namespace, concurrencies: list[in
             for case in cases:
                 tag = f"{stored}-{case.concurrency}-{r}-{time.time_ns()}"
                 try:
-                    await one_round(app, url, case, args.due, args.lead, tag, tmpdir, args.runner)
+                    await one_round(app, url, case, args.due, args.lead, tag, tmpdir, args.runner,
+                                    args.schedulers)  # fmt: skip
                 except (RuntimeError, TimeoutError) as exc:
                     case.errors.append(str(exc))
                     print(f"  stored {stored:,} conc {case.concurrency}: FAILED: {exc}",
@@ -244,8 +258,13 @@ def render(cases: list[Case], args: argparse.Namespace) -> str:
         ])  # fmt: skip
     how = "agentcron serve" if args.runner == "cli" else "_bench_tasks.py serve"
     title = (
-        f"fire lag: {args.due:,} schedules due in the same second, 1 agentcron process "
-        f"(scheduler + worker: {how}), median of {args.repeat} "
+        f"fire lag: {args.due:,} schedules due in the same second, "
+        + (
+            f"{args.schedulers} `agentcron scheduler` + 1 `agentcron worker` processes"
+            if args.schedulers
+            else f"1 agentcron process (scheduler + worker: {how})"
+        )
+        + f", median of {args.repeat} "
         f"(host: {os.cpu_count()} CPUs)"
     )
     out = [table(title, ["stored", "concurrency", "p50 ms", "p95 ms", "p99 ms", "max ms",
@@ -309,6 +328,13 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between adding the due schedules and their fire time",
     )
     parser.add_argument("--n", type=int, default=None, help="alias of --due")
+    parser.add_argument(
+        "--schedulers",
+        type=int,
+        default=0,
+        help="run N `agentcron scheduler` processes and one `agentcron worker` instead of one "
+        "`serve` (several schedulers need a shared store: PostgreSQL)",
+    )
     parser.add_argument(
         "--runner",
         choices=["auto", "cli", "script"],
