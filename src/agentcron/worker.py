@@ -92,10 +92,10 @@ class Worker:
         try:
             while not stop.is_set():
                 try:
-                    claimed = await self._claim()
+                    claimed, drained = await self._claim()
                     if burst and not claimed and not self._active and await self._queue_empty():
                         break
-                    if not claimed or len(self._active) >= self.concurrency:
+                    if drained or len(self._active) >= self.concurrency:
                         await self._wait(stop)
                     else:
                         await self._gather_slots()
@@ -111,17 +111,21 @@ class Worker:
                 heartbeat.cancel()
                 await self._close()
 
-    async def _claim(self) -> int:
+    async def _claim(self) -> tuple[int, bool]:
+        """Claim what fits; returns how many runs, and whether the queue ran dry (a claim got
+        fewer than it asked for: claiming again right away would find nothing)."""
         free = self.concurrency - len(self._active)
-        claimed = 0
+        claimed, drained = 0, True
         for tasks, room in self._claim_groups(free):
             if free <= 0:
+                drained = False
                 break
+            limit = min(room, free)
             runs = await self.store.claim_runs(
                 self.id,
                 now=self.clock.now(),
                 lease=self.lease,
-                limit=min(room, free),
+                limit=limit,
                 queues=self.queues,
                 tasks=tasks,
             )
@@ -129,7 +133,8 @@ class Worker:
                 self._start(run)
             claimed += len(runs)
             free -= len(runs)
-        return claimed
+            drained = drained and len(runs) < limit
+        return claimed, drained
 
     def _claim_groups(self, free: int) -> list[tuple[list[str], int]]:
         """Claims that cannot overrun a task's ``max_concurrency``: one claim of up to
@@ -171,14 +176,24 @@ class Worker:
             self._slot_freed.clear()
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        waits: list[Coroutine[Any, Any, bool]] = [self._slot_freed.wait(), stop.wait()]
-        if len(self._active) < self.concurrency:  # full: only a finished run makes room
+        """Until something may be claimable: a slot freed when all were busy; else a new or
+        retried run (a wake-up), the next delayed run's time, or a freed slot when that is
+        what held runs back (a task at its ``max_concurrency``, a busy serial run)."""
+        waits: list[Coroutine[Any, Any, bool]] = [stop.wait()]
+        if len(self._active) >= self.concurrency:  # full: only a finished run makes room
+            waits.append(self._slot_freed.wait())
+        else:
             timeout = self.poll_s
-            nxt = await self.store.next_available_at(self.queues, self._claimable_tasks())
+            claimable = self._claimable_tasks()
+            nxt = await self.store.next_available_at(self.queues, claimable)
             if nxt is not None:
                 timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
+            held_back = len(claimable) < len(self.registry)
             if timeout <= 0:  # ready but not claimable (serial run busy): wait for a change
                 timeout = min(self.poll_s, BLOCKED_POLL_S)
+                held_back = True
+            if held_back:
+                waits.append(self._slot_freed.wait())
             waits.append(self.store.wait("runs", timeout))
         futures = [asyncio.ensure_future(w) for w in waits]
         try:

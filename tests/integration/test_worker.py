@@ -818,3 +818,31 @@ async def test_huge_error_messages_are_capped(make_app) -> None:
     assert done.error["message"].startswith("!!!")
     assert len(done.error["message"]) < 20_000
     assert len(done.error["traceback"]) < 20_000
+
+
+async def test_a_trickle_of_runs_costs_one_claim_each(make_app, run_app, wait_final) -> None:
+    """Runs arriving one at a time: the worker claims each once, and neither claims again
+    right after a claim that emptied the queue nor wakes up for its own finished runs."""
+    app: App = make_app()
+    claims: list[int] = []
+
+    @app.task
+    async def quick() -> None:
+        return None
+
+    async with run_app(app):
+        real_claim = app.store.claim_runs
+
+        async def counting_claim(*args: Any, **kwargs: Any) -> Any:
+            runs = await real_claim(*args, **kwargs)
+            claims.append(len(runs))
+            return runs
+
+        app.store.claim_runs = counting_claim  # type: ignore[method-assign]
+        for _ in range(20):
+            run = await app.enqueue(quick)
+            assert (await wait_final(app, run.id, 5)).status is RunStatus.SUCCEEDED
+    assert sum(claims) == 20
+    # Was 3-4 claims a run: one, then two or three that found nothing. Some empty claims
+    # remain: any commit (its own results too) wakes a worker waiting on SQLite.
+    assert len(claims) < 2 * 20
