@@ -10,11 +10,11 @@ filters are globs, matched with LIKE (`agentcron.subjects.glob_to_like`, done in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from agentcron.store import _codec
+from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._subject_plans import SUBJECT_COLUMNS, subject_from_row, subjects_cursor
 from agentcron.subjects import Subject, check_kind, check_subject
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     Conn = psycopg.AsyncConnection[Any]
 
-T = TypeVar("T")
 
 _KINDS = "trigger_kind IN ('idle', 'messages', 'event')"  # what schedules_kind indexes
 _LIKE = (  # subject_glob as a LIKE pattern, as glob_to_like does it (%% is % for psycopg)
@@ -58,14 +57,6 @@ SELECT s.*, (SELECT count(*) FROM idle), (SELECT array_agg(id) FROM msg),
     (SELECT array_agg(every_n) FROM msg)
 FROM s
 """
-
-
-class _PgOps:
-    async def _tx(self, op: Callable[[Conn], Awaitable[T]], *, durable: bool = True) -> T:
-        raise NotImplementedError
-
-    def notify(self, channel: str) -> None:
-        raise NotImplementedError
 
 
 class PgSubjectVerbs(_PgOps):

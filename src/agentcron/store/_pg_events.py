@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from agentcron.models import Event, NewEvent, NewRun, Run, Schedule
 from agentcron.store import _codec
@@ -39,16 +39,14 @@ from agentcron.store._event_rules import (
     run_event,
     wake,
 )
+from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store.base import Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     import psycopg
 
     Conn = psycopg.AsyncConnection[Any]
 
-T = TypeVar("T")
 
 __all__ = ["PgEventVerbs", "emit", "fire_debounced", "fired_runs", "forget_schedule", "restore_due"]
 
@@ -79,14 +77,6 @@ _UPSERT_GROUP = (
 )
 _CAPPED = _UPSERT_GROUP.format(due="LEAST(excluded.due_at, debounces.first_at + %s)")
 _UNCAPPED = _UPSERT_GROUP.format(due="excluded.due_at")
-
-
-class _PgOps:  # what the store provides (as `_pg_schedules._PgOps`, without importing it)
-    async def _tx(self, op: Callable[[Conn], Awaitable[T]], *, durable: bool = True) -> T:
-        raise NotImplementedError
-
-    def notify(self, channel: str) -> None:
-        raise NotImplementedError
 
 
 class PgEventVerbs(_PgOps):

@@ -13,8 +13,9 @@ from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, finished_event, run_event
+from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._pg_events import PgEventVerbs, emit
-from agentcron.store._pg_schedules import INSERT_RUN, Conn, _PgOps, fetchall, fetchone, insert_runs
+from agentcron.store._pg_schedules import INSERT_RUN, Conn, fetchall, fetchone, insert_runs
 from agentcron.store._sqlite_runs import _finish_params, _worker, valid_id
 from agentcron.store.base import RunFilter, StoreStats
 

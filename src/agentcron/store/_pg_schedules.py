@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
@@ -14,10 +14,10 @@ from agentcron.models import Run, Schedule, ScheduleSource, ScheduleSpec
 from agentcron.store import _codec, _event_rules, _pg_events, _pg_subjects
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
 from agentcron.store._event_rules import Emitted
+from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._sqlite_schedules import new_schedule_id
 from agentcron.store.base import FirePlan, Planner
 
-T = TypeVar("T")
 Conn = psycopg.AsyncConnection[Any]
 
 RUN_VALUES = (
@@ -27,17 +27,6 @@ INSERT_RUN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_VALUES}) "
     f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
 )
-
-
-class _PgOps:
-    async def _tx(self, op: Callable[[Conn], Awaitable[T]], *, durable: bool = True) -> T:
-        raise NotImplementedError
-
-    async def _statement(self, sql: str, params: Sequence[Any]) -> Any:
-        raise NotImplementedError
-
-    def notify(self, channel: str) -> None:
-        raise NotImplementedError
 
 
 async def fetchall(conn: Conn, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

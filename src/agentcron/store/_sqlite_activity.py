@@ -11,25 +11,14 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any
 
 from agentcron.store import _codec
+from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store._subject_plans import SUBJECT_COLUMNS, subject_from_row, subjects_cursor
 from agentcron.subjects import Subject, check_kind, check_subject
 
 _KINDS = "trigger_kind IN ('idle', 'messages', 'event')"  # what schedules_kind indexes
 _MATCH = "(subject_glob IS NULL OR ? GLOB subject_glob)"
-
-
-class _Ops:
-    async def _write(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    async def _read(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    def notify(self, channel: str) -> None:
-        raise NotImplementedError
 
 
 class SubjectVerbs(_Ops):

@@ -13,7 +13,6 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from agentcron.models import Event, NewEvent, NewRun, Run, Schedule
 from agentcron.store import _codec
@@ -39,6 +38,7 @@ from agentcron.store._event_rules import (
     run_event,
     wake,
 )
+from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import Planner
 
 __all__ = [
@@ -75,20 +75,6 @@ _UPSERT_GROUP = (
 )
 _CAPPED = _UPSERT_GROUP.format(due="min(excluded.due_at, first_at + ?)")
 _UNCAPPED = _UPSERT_GROUP.format(due="excluded.due_at")
-
-
-class _Ops:  # what the store provides (as `_sqlite_schedules._Ops`, without importing it)
-    async def _write(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    async def _read(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    async def _read_small(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    def notify(self, channel: str) -> None:
-        raise NotImplementedError
 
 
 class EventVerbs(_Ops):

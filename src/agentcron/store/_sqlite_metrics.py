@@ -9,7 +9,7 @@ from typing import Any
 
 from agentcron.models import RunStatus
 from agentcron.store import _codec
-from agentcron.store._sqlite_schedules import _Ops
+from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import FinishedRun
 
 FINISHED_SQL = (

@@ -12,6 +12,7 @@ from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
 from agentcron.store import _codec, _event_rules, _sqlite_events, _sqlite_subjects
 from agentcron.store._codec import RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import Planner
 
 _INSERT_PLAIN = (
@@ -21,20 +22,6 @@ _INSERT_PLAIN = (
 
 def new_schedule_id() -> str:
     return uuid.uuid4().hex[:16]
-
-
-class _Ops:
-    async def _write(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    async def _read(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    async def _read_small(self, op: Any) -> Any:
-        raise NotImplementedError
-
-    def notify(self, channel: str) -> None:
-        raise NotImplementedError
 
 
 class ScheduleVerbs(_Ops):

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentcron.auth import ApiToken, Scope, TokenNotFound
 from agentcron.store import _codec
-from agentcron.store._sqlite_schedules import _Ops
+from agentcron.store._ops import SqliteOps as _Ops
 
 TOKEN_COLUMNS = "id, name, scope, namespaces, created_at, last_used_at, revoked_at"
 

@@ -1,0 +1,50 @@
+"""What a store provides to the verb mixins it is built from (the ``_sqlite_*`` and ``_pg_*``
+modules), declared once per dialect. `SqliteStore` and `PostgresStore` implement these; the
+mixins only call them. Imports nothing of the store, so every mixin module can use it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import psycopg
+
+T = TypeVar("T")
+
+__all__ = ["PgOps", "SqliteOps"]
+
+
+class SqliteOps:
+    async def _write(self, op: Any) -> Any:
+        """Run ``op(conn)`` in a write transaction (see `SqliteStore._write`)."""
+        raise NotImplementedError
+
+    async def _read(self, op: Any) -> Any:
+        """Run ``op(conn)`` on the reader thread (see `SqliteStore._read`)."""
+        raise NotImplementedError
+
+    async def _read_small(self, op: Any) -> Any:
+        """A short bounded read, on the loop's idle connection (`SqliteStore._read_small`)."""
+        raise NotImplementedError
+
+    def notify(self, channel: str) -> None:
+        raise NotImplementedError
+
+
+class PgOps:
+    async def _tx(
+        self,
+        op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]],
+        *,
+        durable: bool = True,
+    ) -> T:
+        """Run ``op(conn)`` in a transaction (see `PostgresStore._tx`)."""
+        raise NotImplementedError
+
+    async def _statement(self, sql: str, params: Sequence[Any]) -> Any:
+        """One statement as its own transaction (see `PostgresStore._statement`)."""
+        raise NotImplementedError
+
+    def notify(self, channel: str) -> None:
+        raise NotImplementedError
