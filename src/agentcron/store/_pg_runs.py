@@ -31,7 +31,8 @@ _FINISH = (
 # One run enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
 # trips): the run and its ``run.queued`` event. Unless an enabled event schedule of the
 # namespace might match a ``run.*`` event (its pattern starts with ``r`` or a wildcard): then
-# nothing is written, and the caller takes the transactional path, which fires them.
+# nothing is written, and the caller takes the transactional path, which fires them. The
+# event's data is `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
 _TYPED_RUN_VALUES = (
     "%s::text, %s::text, %s::text, %s::integer, %s::text, %s::jsonb, %s::text, %s::text, "
     "%s::float8, %s::text, %s::text, %s::jsonb, %s::integer, %s::float8, %s::float8, "

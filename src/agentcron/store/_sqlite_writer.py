@@ -47,7 +47,7 @@ class SqliteWriter:
         self._turn_writer: asyncio.Task[Any] | None = None  # wrote in this turn of the loop
         self._group: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] | None
         self._group = None  # ops to commit together on the next turn
-        self._group_task: asyncio.Task[None] | None = None
+        self._group_task: asyncio.Task[None] | None = None  # referenced: not collected midway
         conn.execute("PRAGMA busy_timeout = 0")
         conn.execute("PRAGMA wal_autocheckpoint = 0")
 

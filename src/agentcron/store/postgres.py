@@ -159,10 +159,9 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                     log.info("PostgreSQL connection was lost, retrying: %s", exc)
                     self._used.clear()  # the others may be gone too: check each again
                     continue
-                self._used.clear()
-                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+                raise self._unavailable(exc) from None
             except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}") from None
+                raise _error(exc) from None
         raise AssertionError("unreachable")
 
     async def _statement(self, sql: str, params: Sequence[Any]) -> Any:
@@ -185,13 +184,16 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                     log.info("PostgreSQL connection was closed by the server, retrying: %s", exc)
                     self._used.clear()
                     continue
-                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+                raise self._unavailable(exc) from None
             except psycopg.OperationalError as exc:
-                self._used.clear()
-                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
+                raise self._unavailable(exc) from None
             except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}") from None
+                raise _error(exc) from None
         raise AssertionError("unreachable")
+
+    def _unavailable(self, exc: psycopg.Error) -> StoreUnavailable:
+        self._used.clear()  # a connection was lost: the pool checks the others again
+        return StoreUnavailable(f"PostgreSQL unavailable: {exc}")
 
     # -- schema --------------------------------------------------------------------------------
     async def migrate(self) -> list[str]:
@@ -273,6 +275,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                 self._wake_all()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+def _error(exc: psycopg.Error) -> StoreError:
+    return StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}")
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:

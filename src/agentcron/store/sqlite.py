@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,12 +119,8 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
     async def _write(self, op: Any) -> Any:
         if self._writer is None:
             raise StoreError("store is not open")
-        try:
+        with self._errors():
             result = await self._writer.call(op)
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from None
-        except OverflowError as exc:  # an integer SQLite cannot hold (over 64 bits)
-            raise StoreError(f"value out of range: {exc}") from None
         self._writes += 1
         if self._writes % _WRITES_PER_CHECKPOINT == 0 and self._reader is not None:
             self._reader.submit(_checkpoint)  # keep the WAL short even in a tight loop
@@ -132,15 +129,11 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         return result
 
     async def _read(self, op: Any) -> Any:
-        try:
+        with self._errors():
             if self._reader is not None:
                 return await self._reader.call(op)
             if self._writer is not None:  # :memory: has one connection
                 return op(self._writer.conn)
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from None
-        except OverflowError as exc:
-            raise StoreError(f"value out of range: {exc}") from None
         raise StoreError("store is not open")
 
     async def _read_small(self, op: Any) -> Any:
@@ -150,16 +143,23 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         may take long go through `_read`."""
         writer = self._writer
         if writer is not None and self._reader is not None and writer.idle:
-            try:
-                return op(writer.conn)
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc):  # busy (a WAL recovery elsewhere): the thread waits
-                    raise _translate(exc, self.path) from None
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from None
-            except OverflowError as exc:
-                raise StoreError(f"value out of range: {exc}") from None
+            with self._errors():
+                try:
+                    return op(writer.conn)
+                except sqlite3.OperationalError as exc:
+                    if not is_busy(exc):  # busy (a WAL recovery elsewhere): the thread waits
+                        raise
         return await self._read(op)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The driver's errors as the store's (`StoreError` and its kinds)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        except OverflowError as exc:  # an integer SQLite cannot hold (over 64 bits)
+            raise StoreError(f"value out of range: {exc}") from None
 
     # -- schema --------------------------------------------------------------------------------
     async def migrate(self) -> list[str]:
