@@ -2,8 +2,9 @@
 
 A span ``agentcron.run <task>`` (kind consumer) covers the execution of each attempt, with the
 run id, task, attempt, schedule, subject and queue as attributes and the outcome as its status.
-Configure an exporter as usual for the OpenTelemetry SDK; with only the API installed (or none)
-the spans cost next to nothing.
+Configure an exporter as usual for the OpenTelemetry SDK. Until a tracer provider is set (only
+the API installed, or the SDK not configured yet) no span is made at all: the API's no-op
+spans would still cost several microseconds a run.
 """
 
 from __future__ import annotations
@@ -19,14 +20,31 @@ __all__ = ["record_outcome", "run_span"]
 
 
 @cache
-def _tracer() -> Any:
+def _trace_api() -> Any:
     try:
         from opentelemetry import trace
     except ImportError:
         return None
+    return trace
+
+
+def _tracer() -> Any:
+    """The tracer of the configured provider; None without one (checked on each run: a
+    provider may be set after agentcron started)."""
+    trace = _trace_api()
+    if trace is None:
+        return None
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+        return None
+    return _tracer_of(provider)
+
+
+@cache
+def _tracer_of(provider: Any) -> Any:
     from agentcron import __version__
 
-    return trace.get_tracer("agentcron", __version__)
+    return provider.get_tracer("agentcron", __version__)
 
 
 @contextlib.contextmanager

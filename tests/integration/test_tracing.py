@@ -53,3 +53,23 @@ async def test_each_attempt_is_a_span_with_its_outcome(tmp_path: Path) -> None:
     assert last.status.status_code is StatusCode.ERROR
     assert "RuntimeError: provider down" in (last.status.description or "")
     assert last.attributes["agentcron.run.status"] == "dead"
+
+
+def test_no_span_until_a_tracer_provider_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from agentcron.models import Run, RunStatus
+    from agentcron.tracing import run_span
+
+    now = datetime.now(UTC)
+    run = Run(id=1, namespace="default", task="t", queue="default", priority=0,
+              schedule_id=None, subject=None, status=RunStatus.RUNNING, args={}, attempts=1,
+              max_attempts=1, timeout=None, scheduled_for=None, queued_at=now,
+              available_at=now, started_at=now, finished_at=None, result=None, error=None,
+              worker=None, lease_expires_at=None, dedup_key=None, trigger_info=None)  # fmt: skip
+    with run_span(run) as span:
+        assert span is not None  # the SDK provider of this module
+        assert span.is_recording()
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    with run_span(run) as span:
+        assert span is None  # only the API: nothing made

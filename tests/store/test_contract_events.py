@@ -136,6 +136,22 @@ async def test_purge_events_deletes_older_ones(store: Store) -> None:
     assert await store.purge_events(T0 + 2 * SECOND) == 0
 
 
+@pytest.mark.parametrize("cut", [0, 1, 37, 64, 99, 100])
+async def test_purge_events_cuts_exactly_at_the_time(store: Store, cut: int) -> None:
+    """Every cut of a longer history (holes left by an earlier purge included): the events
+    created before it go, the others stay."""
+    for i in range(100):
+        await publish(store, f"e.{i}", now=T0 + i * SECOND)
+    assert await store.purge_events(T0) == 0
+    assert await store.purge_events(T0 + cut * SECOND) == cut
+    assert [e.type for e in await store.read_events(0, limit=200)] == [
+        f"e.{i}" for i in range(cut, 100)
+    ]
+    assert await store.purge_events(T0 + (cut + 0.5) * SECOND) == (1 if cut < 100 else 0)
+    assert await store.purge_events(T0 + 1000 * SECOND) == max(0, 99 - cut)
+    assert await store.read_events(0) == []
+
+
 # -- event schedules -----------------------------------------------------------------------------
 async def test_event_fires_one_run_per_matching_schedule(store: Store) -> None:
     signup = await event_schedule(store, "welcome", {"event": "user.signup"})

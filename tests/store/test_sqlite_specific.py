@@ -15,7 +15,7 @@ from store_helpers import LEASE, MINUTE, T0, claim, enqueue_one, ids, make_run, 
 
 from agentcron.errors import SchemaError, StoreError
 from agentcron.store import migrate
-from agentcron.store.sqlite import SqliteStore
+from agentcron.store.sqlite import PAGE_SIZE, SqliteStore
 
 WAKE_DEADLINE_S = 10.0
 
@@ -66,6 +66,20 @@ def contents(path: Path) -> bytes:
 async def test_wal_mode_is_on(db_path: Path) -> None:
     async with SqliteStore(url(db_path)):
         assert query(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_new_files_get_small_pages_and_old_files_keep_theirs(tmp_path: Path) -> None:
+    new = tmp_path / "new.db"
+    async with SqliteStore(url(new)):
+        pass
+    assert query(new, "PRAGMA page_size") == [(PAGE_SIZE,)]
+    old = tmp_path / "old.db"
+    query(old, "PRAGMA page_size = 4096")
+    query(old, "VACUUM")  # a file already made, with 4 KiB pages (as before PAGE_SIZE)
+    async with SqliteStore(url(old)) as store:
+        await store.vacuum()
+        assert await store.schema_version() == migrate.latest_version("sqlite")
+    assert query(old, "PRAGMA page_size") == [(4096,)]
 
 
 @pytest.mark.parametrize(

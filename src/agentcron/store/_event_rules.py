@@ -212,6 +212,15 @@ def run_event(
     )  # fmt: skip
 
 
+def new_run_event(run_id: int, run: NewRun, *, fires: bool = True) -> Pending:
+    """The event of a run just inserted as ``run`` (``run.queued``, ``run.skipped``...)."""
+    err = run.error if isinstance(run.error, dict) else None
+    return lifecycle(
+        run_id, run.namespace, run.task, run.status.value, run.schedule_id, run.subject, 0,
+        err, fires=fires,
+    )  # fmt: skip
+
+
 def lifecycle(
     run_id: int,
     namespace: str,

@@ -131,13 +131,16 @@ class EventVerbs(_Ops):
         return result
 
     async def purge_events(self, before: datetime) -> int:
-        before_s = before.timestamp()
+        """Events are not indexed by time (an index page less in every commit): ids follow
+        creation, so the cut is found by a binary search through the ids (`first_id_at`), then
+        everything below it is deleted in batches."""
+        cut: int = await self._read(lambda conn: first_id_at(conn, before.timestamp()))
 
         def op(conn: sqlite3.Connection) -> int:
             return conn.execute(
-                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? "
-                "LIMIT ?)",
-                (before_s, PURGE_BATCH),
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ? "
+                "ORDER BY id LIMIT ?)",
+                (cut, PURGE_BATCH),
             ).rowcount
 
         total = 0
@@ -149,6 +152,27 @@ class EventVerbs(_Ops):
 
     def emitted(self, out: Emitted) -> None:
         wake(self.notify, out)
+
+
+def first_id_at(conn: sqlite3.Connection, at_s: float) -> int:
+    """The id of the first event created at or after ``at_s`` (one past the last id when
+    none): a binary search over ids, each step one primary-key lookup. Ids are given in commit
+    order and creation times are taken just before, so they agree up to the time a writer
+    waits for the lock; a retention cut that far off is immaterial."""
+    lo, hi = conn.execute("SELECT min(id), max(id) FROM events").fetchone()
+    if lo is None:
+        return 0
+    hi += 1  # invariant: events below lo are older than at_s, the event at/after hi is not
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = conn.execute(
+            "SELECT id, created_at FROM events WHERE id >= ? ORDER BY id LIMIT 1", (mid,)
+        ).fetchone()
+        if row[1] < at_s:
+            lo = row[0] + 1
+        else:
+            hi = mid
+    return int(lo)
 
 
 # -- writing events and firing what they match --------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -11,7 +12,14 @@ from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
-from agentcron.store._event_rules import Emitted, finished_event, run_event
+from agentcron.store._event_rules import (
+    Emitted,
+    Pending,
+    finished_event,
+    lifecycle,
+    new_run_event,
+    run_event,
+)
 from agentcron.store._sqlite_events import EventVerbs, emit
 from agentcron.store.base import RunFilter, StoreStats
 
@@ -19,6 +27,7 @@ _INSERT = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
 )
 _SELECT_BY_DEDUP = f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ?"
+FINISH_CHUNK = 500  # outcomes per statement (6 parameters each)
 _LEASE_LOST = {"type": "LeaseExpired", "message": "the worker stopped heartbeating"}
 
 
@@ -36,23 +45,30 @@ class RunVerbs(EventVerbs):
         now_s = now.timestamp()
         params = [_codec.run_insert_params(run, now_s) for run in runs]
 
-        def op(conn: sqlite3.Connection) -> tuple[list[Run], Emitted]:
-            out, events = [], []
+        # Only what needs the write lock happens in it; the runs are built after the commit
+        # (another process waiting for the lock gets it that much sooner).
+        def op(conn: sqlite3.Connection) -> tuple[list[int | tuple[Any, ...]], Emitted]:
+            out: list[int | tuple[Any, ...]] = []
+            events = []
             for run, values in zip(runs, params, strict=True):
                 cur = conn.execute(_INSERT, values)
                 if cur.rowcount == 1:
-                    out.append(_codec.run_from_new(cur.lastrowid or 0, run, now_s, values))
-                    events.append(run_event(out[-1]))
+                    run_id = cur.lastrowid or 0
+                    out.append(run_id)
+                    events.append(new_run_event(run_id, run))
                 else:  # dedup key taken: hand back the existing run
-                    row = conn.execute(_SELECT_BY_DEDUP, (run.dedup_key,)).fetchone()
-                    out.append(_codec.run_from_row(row))
+                    out.append(conn.execute(_SELECT_BY_DEDUP, (run.dedup_key,)).fetchone())
             return out, emit(conn, events, now_s, None)
 
-        result: list[Run]
-        result, emitted = await self._write(op)
+        written, emitted = await self._write(op)
         self.emitted(emitted)
         self.notify("runs")
-        return result
+        return [
+            _codec.run_from_new(got, run, now_s, values)
+            if isinstance(got, int)
+            else _codec.run_from_row(got)
+            for got, run, values in zip(written, runs, params, strict=True)
+        ]
 
     async def claim_runs(
         self,
@@ -81,16 +97,14 @@ class RunVerbs(EventVerbs):
         values = [now_s, worker_id, worker_id, now_s + lease.total_seconds(), now_s,
                   *queue_params, *task_params, limit]  # fmt: skip
 
-        def op(conn: sqlite3.Connection) -> tuple[list[Run], Emitted]:
+        def op(conn: sqlite3.Connection) -> tuple[list[Any], Emitted]:
             rows = conn.execute(sql, values).fetchall()
             kept = _release_serial_duplicates(conn, rows)
-            return kept, emit(conn, [run_event(r) for r in kept], now_s, None)
+            return kept, emit(conn, [_claimed_event(r) for r in kept], now_s, None)
 
-        claimed: list[Run]
-        claimed, emitted = await self._write(op)
+        rows, emitted = await self._write(op)
         self.emitted(emitted)
-        claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
-        return claimed
+        return [_codec.run_from_row(r) for r in rows]  # decoded after the commit
 
     async def extend_leases(
         self, worker_id: str, run_ids: Sequence[int], until: datetime
@@ -115,30 +129,32 @@ class RunVerbs(EventVerbs):
         self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
     ) -> int:
         now_s = now.timestamp()
-        params = [_finish_params(o, worker_id, now_s) for o in outcomes]
-        marks = ", ".join("?" * len(outcomes))
+        firsts = {o.run_id: o for o in reversed(outcomes)}  # one outcome a run: the first
+        outcomes = [o for o in outcomes if firsts[o.run_id] is o]
+        params = [_finish_values(o, now_s) for o in outcomes]
 
         def op(conn: sqlite3.Connection) -> tuple[int, Emitted]:
-            held = {  # the runs this worker still holds: those the update changes
-                row[0]: row
+            held = {}  # the runs this worker still held: those the update changed
+            for start in range(0, len(params), FINISH_CHUNK):
+                chunk = params[start : start + FINISH_CHUNK]
+                values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
                 for row in conn.execute(
-                    "SELECT id, namespace, task, schedule_id, subject, attempts FROM runs "
-                    f"WHERE lease_owner=? AND status='running' AND id IN ({marks})",
-                    (worker_id, *(o.run_id for o in outcomes)),
-                )
-            }
-            cur = conn.executemany(
-                "UPDATE runs SET status=?, result=?, error=?, finished_at=?, available_at="
-                "coalesce(?, available_at), lease_owner=NULL, lease_expires_at=NULL "
-                "WHERE id=? AND lease_owner=? AND status='running'",
-                params,
-            )
+                    f"WITH v(id, status, result, error, finished_at, available_at) AS "
+                    f"(VALUES {values}) UPDATE runs SET status=v.status, result=v.result, "
+                    "error=v.error, finished_at=v.finished_at, "
+                    "available_at=coalesce(v.available_at, runs.available_at), "
+                    "lease_owner=NULL, lease_expires_at=NULL FROM v WHERE runs.id=v.id "
+                    "AND runs.lease_owner=? AND runs.status='running' RETURNING runs.id, "
+                    "runs.namespace, runs.task, runs.schedule_id, runs.subject, runs.attempts",
+                    [*itertools.chain.from_iterable(chunk), worker_id],
+                ):
+                    held[row[0]] = row
             events = [
-                finished_event(held.pop(o.run_id), o.status.value, o.error, p[4])
+                finished_event(held[o.run_id], o.status.value, o.error, p[5])
                 for o, p in zip(outcomes, params, strict=True)
                 if o.run_id in held
             ]
-            return cur.rowcount, emit(conn, events, now_s, None)
+            return len(held), emit(conn, events, now_s, None)
 
         if not outcomes:
             return 0
@@ -346,8 +362,9 @@ class RunVerbs(EventVerbs):
         return stats
 
 
-def _release_serial_duplicates(conn: sqlite3.Connection, rows: list[Any]) -> list[Run]:
-    """Two runs sharing a serial key claimed in one statement: keep the first, requeue the rest."""
+def _release_serial_duplicates(conn: sqlite3.Connection, rows: list[Any]) -> list[Any]:
+    """Two runs sharing a serial key claimed in one statement: keep the first, requeue the rest.
+    The kept rows (without their serial key), in claim order."""
     keep, seen, release = [], set(), []
     for row in sorted(rows, key=lambda r: (-r[4], r[14], r[0])):
         serial = row[-1]
@@ -356,7 +373,7 @@ def _release_serial_duplicates(conn: sqlite3.Connection, rows: list[Any]) -> lis
             continue
         if serial is not None:
             seen.add(serial)
-        keep.append(_codec.run_from_row(row[:-1]))
+        keep.append(row[:-1])
     if release:
         conn.executemany(
             "UPDATE runs SET status='queued', attempts=attempts-1, started_at=NULL, "
@@ -366,16 +383,22 @@ def _release_serial_duplicates(conn: sqlite3.Connection, rows: list[Any]) -> lis
     return keep
 
 
-def _finish_params(outcome: RunOutcome, worker_id: str, now_s: float) -> tuple[Any, ...]:
+def _claimed_event(row: Sequence[Any]) -> Pending:
+    """``run.started`` of a claimed run's row (``RUN_COLUMNS``), without decoding the run."""
+    error = _codec.loads(row[18]) if row[18] is not None else None
+    return lifecycle(row[0], row[1], row[2], row[7], row[5], row[6], row[9], error)
+
+
+def _finish_values(outcome: RunOutcome, now_s: float) -> tuple[Any, ...]:
+    """``(id, status, result, error, finished_at, available_at)`` of an outcome."""
     final = outcome.status is not RunStatus.QUEUED
     return (
+        outcome.run_id,
         outcome.status.value,
         _codec.dumps(outcome.result) if outcome.status is RunStatus.SUCCEEDED else None,
         _codec.dumps(outcome.error) if outcome.error is not None else None,
         now_s if final else None,
         _codec.ts(outcome.available_at),
-        outcome.run_id,
-        worker_id,
     )
 
 
@@ -417,3 +440,9 @@ def _worker(row: tuple[Any, ...]) -> WorkerInfo:
         last_heartbeat_at=_codec.dt(heartbeat) or _codec.dt(0.0),  # type: ignore[arg-type]
         running=running,
     )
+
+
+def _finish_params(outcome: RunOutcome, worker_id: str, now_s: float) -> tuple[Any, ...]:
+    """The parameters of PostgreSQL's finish statement, one outcome at a time."""
+    run_id, *values = _finish_values(outcome, now_s)
+    return (*values, run_id, worker_id)

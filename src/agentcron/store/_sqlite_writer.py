@@ -5,8 +5,9 @@ a thread and back costs about 70 µs, so the writer runs on the event loop threa
 doubling the cost of every enqueue. What keeps the loop responsive:
 
 - the connection has ``busy_timeout = 0``: when another process holds the write lock,
-  ``BEGIN IMMEDIATE`` fails at once and the writer retries after an *async* sleep (0.5 ms
-  doubling to 50 ms, up to ``busy_timeout_s``), so the loop is never parked on a lock;
+  ``BEGIN IMMEDIATE`` fails at once; the writer retries for up to 2 ms, then after *async*
+  sleeps (1 ms doubling to 10 ms, up to ``busy_timeout_s``), so the loop is never parked
+  on a lock for long;
 - automatic WAL checkpoints are off on this connection (``wal_autocheckpoint = 0``): the
   reader thread checkpoints, so no commit pays for an fsync-heavy checkpoint;
 - operations are plain functions with no ``await`` inside, so one transaction never
@@ -30,6 +31,8 @@ __all__ = ["SqliteWriter", "is_busy"]
 T = TypeVar("T")
 
 SPIN_S = 0.002  # how long BEGIN is retried on the loop before waiting asynchronously
+RETRY_SPIN_S = 0.0005  # ... and after each async sleep
+MAX_SLEEP_S = 0.01
 SPIN_STEP_S = 0.00005
 
 
@@ -142,28 +145,28 @@ class SqliteWriter:
         return result
 
     async def _begin(self) -> None:
-        if self._begin_now():
+        """``BEGIN IMMEDIATE``: spun for up to `SPIN_S` on the loop, then retried after async
+        sleeps (1 ms doubling to `MAX_SLEEP_S`), each followed by a short spin: a process
+        writing in a tight loop holds the lock most of the time, and a lone attempt per sleep
+        would almost never find it free (a worker starved for seconds behind a producer)."""
+        if self._begin_now(SPIN_S):
             return
         delay, deadline = 0.001, time.monotonic() + self._busy_timeout_s
         while True:
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise StoreUnavailable(
-                        f"{self._path}: the write lock was held by another process for more "
-                        f"than {self._busy_timeout_s:g}s"
-                    ) from None
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            if self._begin_now(RETRY_SPIN_S):
+                return
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(
+                    f"{self._path}: the write lock was held by another process for more "
+                    f"than {self._busy_timeout_s:g}s"
+                ) from None
+            delay = min(delay * 2, MAX_SLEEP_S)
 
-    def _begin_now(self) -> bool:
-        """``BEGIN IMMEDIATE``, retried a few times over at most `SPIN_S` while another
-        process holds the write lock: its transactions last ~0.1 ms, while an async sleep
-        lasts at least a millisecond (the event loop's timer resolution)."""
+    def _begin_now(self, spin_s: float) -> bool:
+        """``BEGIN IMMEDIATE``, retried every `SPIN_STEP_S` for at most ``spin_s`` while
+        another process holds the write lock: its transactions last ~0.1 ms, while an async
+        sleep lasts at least a millisecond (the event loop's timer resolution)."""
         until = 0.0
         while True:
             try:
@@ -173,7 +176,7 @@ class SqliteWriter:
                 if not is_busy(exc):
                     raise
             now = time.perf_counter()
-            until = until or now + SPIN_S
+            until = until or now + spin_s
             if now >= until:
                 return False
             time.sleep(SPIN_STEP_S)
