@@ -170,6 +170,39 @@ async def test_list_runs_cursor_with_filter(store: Store) -> None:
     assert last is None
 
 
+async def test_listings_and_counts_see_runs_in_every_state(store: Store) -> None:
+    """Runs of one task in every state, between another task's: listed by task (page by page),
+    by status and by both, newest first, and counted by status."""
+    mine: dict[RunStatus, list[int]] = {}
+    for _ in range(3):
+        other = await enqueue_one(store, task="other")
+        done = await finish(store, await start_one(store, task="mine"), RunStatus.SUCCEEDED)
+        dead = await finish(store, await start_one(store, task="mine"), RunStatus.DEAD)
+        running = await start_one(store, task="mine")
+        cancelled = await store.cancel_run((await enqueue_one(store, task="mine")).id, T0)
+        queued = await enqueue_one(store, task="mine", available_at=T0 + 60 * MINUTE)
+        for run in (done, dead, running, cancelled, queued):
+            mine.setdefault(run.status, []).insert(0, run.id)
+        assert other.status is RunStatus.QUEUED
+    newest_first = sorted((i for ids_ in mine.values() for i in ids_), reverse=True)
+    pages = []
+    cursor = None
+    while True:
+        page, cursor = await store.list_runs(RunFilter(task="mine"), limit=4, cursor=cursor)
+        pages.append(ids(page))
+        if cursor is None:
+            break
+    assert [i for page in pages for i in page] == newest_first
+    assert all(len(page) == 4 for page in pages[:-1])
+    for status, expected in mine.items():
+        assert ids(await all_runs(store, RunFilter(status=status, task="mine"))) == expected
+        listed = ids(await all_runs(store, RunFilter(status=status)))
+        assert [i for i in listed if i in newest_first] == expected
+    stats = await store.stats()
+    assert stats.runs_by_status == {"succeeded": 3, "dead": 3, "running": 3, "cancelled": 3,
+                                    "queued": 6}  # fmt: skip
+
+
 async def test_list_runs_bad_cursor_is_a_validation_error(store: Store) -> None:
     with pytest.raises(ValidationError):
         await store.list_runs(cursor="%%% not a cursor %%%")

@@ -27,6 +27,12 @@ _INSERT = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
 )
 _SELECT_BY_DEDUP = f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ?"
+# The condition of the partial indexes runs_status and runs_task (schema 4).
+_FINISHED = "status NOT IN ('queued', 'running')"
+_OPEN = {  # the runs the indexes above leave out, each through its own partial index
+    RunStatus.QUEUED: (" INDEXED BY runs_claim", " AND status = 'queued'"),
+    RunStatus.RUNNING: (" INDEXED BY runs_lease", " AND status = 'running'"),
+}
 FINISH_CHUNK = 500  # outcomes per statement (6 parameters each)
 _LEASE_LOST = {"type": "LeaseExpired", "message": "the worker stopped heartbeating"}
 
@@ -209,16 +215,35 @@ class RunVerbs(EventVerbs):
     async def list_runs(
         self, filters: RunFilter | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[Run], str | None]:
-        where, params = _run_filter(filters or RunFilter())
+        f = filters or RunFilter()
+        where, params = _run_filter(f)
         if cursor:
             where.append("id < ?")
             params.append(_codec.decode_id_cursor(cursor))
-        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+        # runs_status and runs_task hold finished runs only (schema 4): a query that may use
+        # them says so in their own words, and the open runs are read through their indexes.
+        finished = ("", f" AND {_FINISHED}")
+        parts = [("", "")]
+        if f.status in _OPEN:
+            parts = [_OPEN[f.status]]  # the backlog, sorted (not a walk through all history)
+        elif f.status is not None:
+            parts = [finished]
+        elif f.task is not None:
+            parts = [finished, *_OPEN.values()]
+        sqls = [
+            f"SELECT {RUN_COLUMNS} FROM runs{index} WHERE {' AND '.join(where)}{part} "
+            "ORDER BY id DESC LIMIT ?"
+            for index, part in parts
+        ]
 
-        def op(conn: sqlite3.Connection) -> list[Run]:
-            return [_codec.run_from_row(r) for r in conn.execute(sql, (*params, limit + 1))]
+        def op(conn: sqlite3.Connection) -> list[Any]:
+            rows = [row for sql in sqls for row in conn.execute(sql, (*params, limit + 1))]
+            if len(sqls) > 1:
+                rows.sort(key=lambda r: -r[0])
+            return rows[: limit + 1]
 
-        items: list[Run] = await self._read(op)
+        rows: list[Any] = await self._read(op)
+        items = [_codec.run_from_row(r) for r in rows]
         if len(items) > limit:
             items = items[:limit]
             return items, _codec.encode_cursor(items[-1].id)
@@ -342,9 +367,22 @@ class RunVerbs(EventVerbs):
         ns = [namespace] if namespace else []
 
         def op(conn: sqlite3.Connection) -> StoreStats:
-            by_status = dict(
-                conn.execute(f"SELECT status, count(*) FROM runs{ns_sql} GROUP BY status", ns)
-            )
+            if namespace:
+                by_status = dict(
+                    conn.execute(f"SELECT status, count(*) FROM runs{ns_sql} GROUP BY status", ns)
+                )
+            else:  # through the indexes: runs_status (finished), runs_claim, runs_lease
+                by_status = dict(
+                    conn.execute(
+                        f"SELECT status, count(*) FROM runs WHERE {_FINISHED} GROUP BY status"
+                    )
+                )
+                for status, (index, part) in _OPEN.items():
+                    count = conn.execute(
+                        f"SELECT count(*) FROM runs{index} WHERE 1=1{part}"
+                    ).fetchone()[0]
+                    if count:
+                        by_status[status.value] = count
             total, enabled, parked = conn.execute(
                 f"SELECT count(*), coalesce(sum(enabled), 0), coalesce(sum(parked), 0) "
                 f"FROM schedules{ns_sql}",
