@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from store_helpers import T0, enqueue_one, make_spec
 
+from agentcron.errors import StoreError
 from agentcron.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -45,3 +46,34 @@ async def test_operations_right_after_the_server_dropped_the_pool_succeed(
     assert (await store.get_schedule(schedule.id)).name == "after"
     runs, _ = await store.list_runs(limit=10)
     assert sorted(r.id for r in runs) == [first.id, again.id]  # each written once
+
+
+def _transactions_of_runs(url: str) -> int:
+    """How many transactions wrote the runs (rows of one transaction share their xmin)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(DISTINCT xmin::text) FROM runs").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_concurrent_enqueues_share_transactions_and_fail_alone(
+    store: Store, postgres_url: str
+) -> None:
+    """Single enqueues of concurrent tasks go together while one is on its way: fewer
+    transactions than runs, each caller with its own run; a run the server rejects fails
+    its own caller only."""
+    runs = await asyncio.gather(*(enqueue_one(store, args={"i": i}) for i in range(50)))
+    assert [r.args for r in runs] == [{"i": i} for i in range(50)]
+    assert len({r.id for r in runs}) == 50
+    listed, _ = await store.list_runs(limit=100)
+    assert sorted(r.id for r in listed) == sorted(r.id for r in runs)
+    assert await asyncio.to_thread(_transactions_of_runs, postgres_url) < 10
+
+    outcomes = await asyncio.gather(
+        *(enqueue_one(store, args={"s": "\x00" if i == 7 else "fine"}) for i in range(20)),
+        return_exceptions=True,
+    )
+    failed = [i for i, o in enumerate(outcomes) if isinstance(o, BaseException)]
+    assert failed == [7]
+    assert isinstance(outcomes[7], StoreError)
+    assert len((await store.list_runs(limit=100))[0]) == 50 + 19

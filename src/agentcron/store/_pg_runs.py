@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
-from agentcron.errors import InvalidRunState, RunNotFound
+from agentcron.errors import InvalidRunState, RunNotFound, StoreUnavailable
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
@@ -52,6 +53,98 @@ _ENQUEUE_ONE = (
 _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
 
 
+class EnqueueGroups:
+    """Group commit of the single enqueues of one process: a run is sent at once, by its
+    caller, when no other is on its way; the runs enqueued while one is go together, in one
+    transaction, as soon as it is back. A loop of enqueues costs what it did (one statement
+    each); concurrent ones (API requests, producer tasks) share round trips and WAL flushes.
+
+    Each caller gets its own run, or the error of its group (a group that fails for another
+    reason than an unreachable server is sent again run by run, so only a bad run's caller
+    sees its error). A caller cancelled before its group is sent is left out of it."""
+
+    MAX = 1000
+
+    def __init__(self, send: Callable[[Sequence[NewRun], datetime], Awaitable[list[Run]]]):
+        self._send = send
+        self._waiting: list[tuple[NewRun, datetime, asyncio.Future[Run]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._busy = False  # a run or a group is on its way
+
+    async def enqueue(self, run: NewRun, now: datetime) -> Run:
+        if not self._busy:  # nothing on its way: this one goes now, by itself
+            self._busy = True
+            try:
+                (done,) = await self._send([run], now)
+            finally:
+                self._busy = False
+                if self._waiting:  # arrived meanwhile: they go together
+                    self._busy = True
+                    self._sender = asyncio.create_task(self._send_all())
+            return done
+        future: asyncio.Future[Run] = asyncio.get_running_loop().create_future()
+        self._waiting.append((run, now, future))
+        return await future
+
+    async def drain(self) -> None:
+        """Wait until every run handed in was sent (before the pool closes)."""
+        if self._sender is not None:
+            await asyncio.wait([self._sender])
+
+    async def _send_all(self) -> None:
+        try:
+            await self._send_groups()
+        except BaseException as exc:  # cancelled (the loop is closing): nobody is left waiting
+            _fail(self._waiting, exc)
+            self._waiting.clear()
+            raise
+        finally:
+            self._busy = False
+
+    async def _send_groups(self) -> None:
+        while self._waiting:
+            group = [w for w in self._waiting[: self.MAX] if not w[2].cancelled()]
+            del self._waiting[: self.MAX]
+            if not group:
+                continue
+            try:
+                runs = await self._send([r for r, _, _ in group], max(n for _, n, _ in group))
+            except StoreUnavailable as exc:
+                _fail(group, exc)
+            except Exception as exc:
+                if len(group) == 1:
+                    _fail(group, exc)
+                else:
+                    await self._one_by_one(group)
+            except BaseException as exc:  # cancelled: so are they
+                _fail(group, exc)
+                raise
+            else:
+                for (_, _, future), run in zip(group, runs, strict=True):
+                    if not future.done():
+                        future.set_result(run)
+
+    async def _one_by_one(self, group: list[tuple[NewRun, datetime, asyncio.Future[Run]]]) -> None:
+        for run, now, future in group:
+            try:
+                (done,) = await self._send([run], now)
+            except Exception as exc:
+                _fail([(run, now, future)], exc)
+            else:
+                if not future.done():
+                    future.set_result(done)
+
+
+def _fail(group: Sequence[tuple[Any, Any, asyncio.Future[Run]]], exc: BaseException) -> None:
+    for _, _, future in group:
+        if future.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            future.cancel()
+        else:
+            future.set_exception(exc)
+
+
 def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
     if values is None:
         return "", []
@@ -62,7 +155,14 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
     """Every state change also writes its lifecycle event (``run.queued``, ``run.started``...)
     in the same transaction, one statement per batch (see `_pg_events.emit`)."""
 
+    _grouped: EnqueueGroups  # made by the store
+
     async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
+        if len(runs) == 1 and runs[0].status is RunStatus.QUEUED and runs[0].dedup_key is None:
+            return [await self._grouped.enqueue(runs[0], now)]
+        return await self._enqueue(runs, now)
+
+    async def _enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         now_s = now.timestamp()
         if len(runs) == 1 and runs[0].status is RunStatus.QUEUED:
             row = await self._statement(

@@ -24,7 +24,7 @@ from agentcron.errors import SchemaError, StoreError, StoreUnavailable
 from agentcron.store import migrate
 from agentcron.store._pg_activity import PgSubjectVerbs
 from agentcron.store._pg_metrics import PgMetricsVerbs
-from agentcron.store._pg_runs import PgRunVerbs
+from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
 
@@ -67,6 +67,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._events: dict[str, asyncio.Event] = {}
         self._listening = asyncio.Event()
         self.applied_migrations: list[str] = []  # what open() applied
+        self._grouped = EnqueueGroups(self._enqueue)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -101,6 +102,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             await asyncio.wait_for(self._listening.wait(), self._connect_timeout_s)
 
     async def close(self) -> None:
+        await self._grouped.drain()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
