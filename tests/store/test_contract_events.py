@@ -44,6 +44,10 @@ async def event_schedule(store: Store, name: str, trigger: dict[str, Any], **kw:
     )
 
 
+def ids_of(runs: list[Run]) -> list[int]:
+    return [r.id for r in runs]
+
+
 async def runs_of(store: Store, schedule: Schedule) -> list[Run]:
     runs, _ = await store.list_runs(RunFilter(schedule_id=schedule.id), limit=1000)
     return sorted(runs, key=lambda r: r.id)
@@ -282,6 +286,45 @@ async def test_lifecycle_events_of_a_run(store: Store) -> None:
         "run_id": run.id, "task": "work", "status": "succeeded", "schedule_id": None,
         "attempts": 1, "error": None,
     }  # fmt: skip
+
+
+async def test_started_events_of_first_and_retried_attempts(store: Store) -> None:
+    """``run.started`` as a claim writes it (PostgreSQL: in the claiming statement itself):
+    the attempt number, and the previous attempt's error without its traceback."""
+    err = {"type": "Boom", "message": "no", "traceback": "long"}
+    first = await start_one(store, task="work", subject="u:1", namespace="acme")
+    await store.finish_runs(
+        "w1", [RunOutcome(first.id, RunStatus.QUEUED, error=err, available_at=T0)], T0
+    )
+    start = await store.last_event_id()
+    (again,) = await claim(store, "w2", limit=5)
+    assert again.id == first.id
+    (event,) = await store.read_events(start)
+    assert (event.type, event.namespace, event.subject) == ("run.started", "acme", "u:1")
+    assert event.data == {
+        "run_id": first.id, "task": "work", "status": "running", "schedule_id": None,
+        "attempts": 2, "error": {"type": "Boom", "message": "no"},
+    }  # fmt: skip
+    fresh = await enqueue_one(store, task="work")
+    start = await store.last_event_id()
+    await claim(store, "w2", limit=5)
+    (event,) = await store.read_events(start)
+    assert event.data["run_id"] == fresh.id
+    assert (event.data["attempts"], event.data["error"]) == (1, None)
+
+
+async def test_claims_fire_run_started_schedules(store: Store) -> None:
+    """An event schedule on ``run.started`` fires when a run is claimed (one run per claimed
+    run), not for the runs it fires itself once they start."""
+    audit = await event_schedule(store, "audit", {"event": "run.started"})
+    work = [await enqueue_one(store, task="work") for _ in range(3)]
+    claimed = await claim(store, limit=3, tasks=["work"])
+    assert sorted(ids_of(claimed)) == sorted(ids_of(work))
+    fired = await runs_of(store, audit)
+    assert len(fired) == 3
+    assert all(r.status is RunStatus.QUEUED for r in fired)
+    await claim(store, limit=10, tasks=["audit"])
+    assert len(await runs_of(store, audit)) == 3
 
 
 async def test_lifecycle_events_of_failures(store: Store) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentcron.errors import StoreError
+
 if TYPE_CHECKING:
     import psycopg
 
 T = TypeVar("T")
 
-__all__ = ["PgOps", "SqliteOps"]
+__all__ = ["PgOps", "SqliteOps", "UniqueConflict"]
 
 
 class SqliteOps:
@@ -32,6 +34,11 @@ class SqliteOps:
         raise NotImplementedError
 
 
+class UniqueConflict(StoreError):
+    """A unique index refused the row of a lone statement (`PgOps._statement`): nothing was
+    written; the caller may take another path."""
+
+
 class PgOps:
     async def _tx(
         self,
@@ -42,7 +49,7 @@ class PgOps:
         """Run ``op(conn)`` in a transaction (see `PostgresStore._tx`)."""
         raise NotImplementedError
 
-    async def _statement(self, sql: str, params: Sequence[Any]) -> Any:
+    async def _statement(self, sql: str, params: Sequence[Any], *, all_rows: bool = False) -> Any:
         """One statement as its own transaction (see `PostgresStore._statement`)."""
         raise NotImplementedError
 

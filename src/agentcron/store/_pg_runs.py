@@ -15,6 +15,7 @@ from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, finished_event, run_event
 from agentcron.store._ops import PgOps as _PgOps
+from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_events import PgEventVerbs, emit
 from agentcron.store._pg_schedules import INSERT_RUN, Conn, fetchall, fetchone, insert_runs
 from agentcron.store._sqlite_runs import _finish_params, _worker, valid_id
@@ -49,6 +50,33 @@ _ENQUEUE_ONE = (
     "'status', status, 'schedule_id', schedule_id, 'attempts', attempts, 'error', NULL), %s "
     "FROM r) "
     "SELECT (SELECT b FROM blocked), r.* FROM (SELECT 1) AS one LEFT JOIN r ON true"
+)
+# A claim in one statement, which is its own transaction: up to N due runs (one per serial
+# key, none whose serial key is running), leased, with their ``run.started`` events. Unless
+# an enabled event schedule might match a ``run.*`` event: then nothing is taken, and the
+# caller takes the transactional path, which fires them (as `_ENQUEUE_ONE` does). Two workers
+# starting runs of one serial key at once: the unique index refuses the second statement,
+# which then takes the transactional path too.
+_CLAIM = (
+    "WITH blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
+    "AND enabled AND NOT parked AND (trigger->>'event') ~ '^[r*?[]') AS b), "
+    "cand AS (SELECT id, serial_key, priority, available_at FROM runs WHERE status = 'queued' "
+    "AND available_at <= %s{filters} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs "
+    "AS r2 WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
+    "AND NOT (SELECT b FROM blocked) "
+    "ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED), "
+    "picked AS (SELECT id FROM (SELECT id, serial_key, row_number() OVER (PARTITION BY "
+    "serial_key ORDER BY priority DESC, available_at, id) AS n FROM cand) AS c "
+    "WHERE serial_key IS NULL OR n = 1), "
+    "taken AS (UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
+    "lease_owner = %s, worker = %s, lease_expires_at = %s FROM picked WHERE runs.id = picked.id "
+    "RETURNING {columns}), "
+    "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
+    "SELECT namespace, 'run.started', subject, jsonb_build_object('run_id', id, 'task', task, "
+    "'status', 'running', 'schedule_id', schedule_id, 'attempts', attempts, 'error', "
+    "CASE WHEN error IS NULL THEN NULL ELSE jsonb_build_object('type', error->'type', "
+    "'message', error->'message') END), %s FROM taken) "
+    "SELECT (SELECT b FROM blocked), taken.* FROM (SELECT 1) AS one LEFT JOIN taken ON true"
 )
 _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
 
@@ -216,6 +244,21 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             f"RETURNING {RUN_COLUMNS}"
         )
         lease_params = [now_s, worker_id, worker_id, now_s + lease.total_seconds()]
+
+        fast = _CLAIM.format(filters=f"{queue_sql}{task_sql}", columns=_prefixed(RUN_COLUMNS))
+        try:
+            rows = await self._statement(
+                fast, [now_s, *queue_params, *task_params, limit, *lease_params, now_s],
+                all_rows=True,
+            )  # fmt: skip
+        except UniqueConflict:
+            rows = None
+        if rows is not None and not rows[0][0]:
+            runs = [_codec.run_from_row(r[1:]) for r in rows if r[1] is not None]
+            if runs:
+                self.emitted(Emitted(wrote=True))
+            runs.sort(key=lambda r: (-r.priority, r.available_at, r.id))
+            return runs
 
         async def op(conn: Conn) -> tuple[list[Run], Emitted]:
             picked = await fetchall(conn, pick, [now_s, *queue_params, *task_params, limit])

@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agentcron.errors import SchemaError, StoreError, StoreUnavailable
 from agentcron.store import migrate
+from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
 from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
@@ -166,16 +167,17 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                 raise _error(exc) from None
         raise AssertionError("unreachable")
 
-    async def _statement(self, sql: str, params: Sequence[Any]) -> Any:
+    async def _statement(self, sql: str, params: Sequence[Any], *, all_rows: bool = False) -> Any:
         """Run one statement as its own transaction (autocommit: one round trip, no BEGIN /
-        COMMIT); its first row. Durable like `_tx`."""
+        COMMIT); its first row (all of them with ``all_rows``). Durable like `_tx`. A row a
+        unique index refused is `UniqueConflict` (nothing was written)."""
         if self._pool is None:
             raise StoreError("store is not open")
         for attempt in (1, 2):
             try:
                 async with self._pool.connection() as conn:
                     cur = await conn.execute(sql, params)
-                    row = await cur.fetchone()
+                    row = await (cur.fetchall() if all_rows else cur.fetchone())
                     self._used[conn] = time.monotonic()
                     return row
             except psycopg.errors.AdminShutdown as exc:
@@ -189,6 +191,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                 raise self._unavailable(exc) from None
             except psycopg.OperationalError as exc:
                 raise self._unavailable(exc) from None
+            except psycopg.errors.UniqueViolation as exc:
+                raise UniqueConflict(str(exc)) from None
             except psycopg.Error as exc:
                 raise _error(exc) from None
         raise AssertionError("unreachable")
