@@ -221,6 +221,24 @@ def new_run_event(run_id: int, run: NewRun, *, fires: bool = True) -> Pending:
     )  # fmt: skip
 
 
+def lifecycle_parts(
+    status: str, error: dict[str, Any] | None, *, finished: bool, retry_at: float | None
+) -> tuple[str, str, str]:
+    """What a lifecycle event's type and data take from the state change alone: the type,
+    the error as JSON (``{"type", "message"}`` or ``null``) and the JSON members that follow
+    it (``,"final":...,"retry_at":...`` for ``run.failed``, else empty). See `lifecycle`."""
+    type_ = _TYPES.get(status) or "run." + status
+    tail = ""
+    if status == "failed":
+        tail = ',"final":true,"retry_at":null'
+    elif finished and status == "queued" and (error or {}).get("type") != SHUTDOWN_ERROR_TYPE:
+        type_, tail = "run.failed", f',"final":false,"retry_at":{_json_iso(retry_at)}'
+    err = "null"
+    if error:
+        err = _codec.dumps({"type": error.get("type"), "message": error.get("message")})
+    return type_, err, tail
+
+
 def lifecycle(
     run_id: int,
     namespace: str,
@@ -243,15 +261,7 @@ def lifecycle(
     on shutdown. Data: ``{"run_id", "task", "status", "schedule_id", "attempts", "error":
     {"type", "message"} | null}``, plus ``final`` and ``retry_at`` for ``run.failed``.
     """
-    type_ = _TYPES.get(status) or "run." + status
-    tail = ""
-    if status == "failed":
-        tail = ',"final":true,"retry_at":null'
-    elif finished and status == "queued" and (error or {}).get("type") != SHUTDOWN_ERROR_TYPE:
-        type_, tail = "run.failed", f',"final":false,"retry_at":{_json_iso(retry_at)}'
-    err = "null"
-    if error:
-        err = _codec.dumps({"type": error.get("type"), "message": error.get("message")})
+    type_, err, tail = lifecycle_parts(status, error, finished=finished, retry_at=retry_at)
     sid = "null" if schedule_id is None else _quote(schedule_id)
     data = (
         f'{{"run_id":{int(run_id)},"task":{_quote(task)},"status":"{status}",'

@@ -13,7 +13,7 @@ from agentcron.errors import InvalidRunState, RunNotFound, StoreUnavailable
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
-from agentcron.store._event_rules import Emitted, finished_event, run_event
+from agentcron.store._event_rules import Emitted, finished_event, lifecycle_parts, run_event
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_events import PgEventVerbs, emit
@@ -80,6 +80,29 @@ _CLAIM = (
     "CASE WHEN error IS NULL THEN NULL ELSE jsonb_build_object('type', error->'type', "
     "'message', error->'message') END), %s FROM taken) "
     "SELECT (SELECT b FROM blocked), taken.* FROM (SELECT 1) AS one LEFT JOIN taken ON true"
+)
+# Results written in one statement, which is its own transaction, with their lifecycle events
+# (type and the parts that depend on the outcome alone come from `lifecycle_parts`), without
+# waiting for the WAL flush (as `_tx(durable=False)`). Unless an enabled event schedule might
+# match a ``run.*`` event: then nothing is written and the caller takes `_tx`, which fires.
+_FINISH_ONE = (
+    "WITH nowait AS (SELECT set_config('synchronous_commit', 'off', true)), "
+    "blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
+    "AND enabled AND NOT parked AND (trigger->>'event') ~ '^[r*?[]') AS b FROM nowait), "
+    "v AS (SELECT * FROM unnest(%s::text[], %s::jsonb[], %s::jsonb[], %s::float8[], "
+    "%s::float8[], %s::bigint[], %s::text[], %s::jsonb[], %s::jsonb[]) WITH ORDINALITY "
+    "AS v(status, result, error, finished_at, available_at, id, etype, eerror, etail, ord)), "
+    "done AS (UPDATE runs SET status = v.status, result = v.result, error = v.error, "
+    "finished_at = v.finished_at, available_at = coalesce(v.available_at, runs.available_at), "
+    "lease_owner = NULL, lease_expires_at = NULL FROM v WHERE runs.id = v.id "
+    "AND runs.lease_owner = %s AND runs.status = 'running' AND NOT (SELECT b FROM blocked) "
+    "RETURNING runs.id, runs.namespace, runs.task, runs.status, runs.schedule_id, "
+    "runs.subject, runs.attempts, v.etype, v.eerror, v.etail, v.ord), "
+    "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
+    "SELECT namespace, etype, subject, jsonb_build_object('run_id', id, 'task', task, "
+    "'status', status, 'schedule_id', schedule_id, 'attempts', attempts, 'error', eerror) "
+    "|| etail, %s FROM done ORDER BY ord) "
+    "SELECT (SELECT b FROM blocked), (SELECT count(*) FROM done)"
 )
 _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
 
@@ -304,14 +327,38 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
     ) -> int:
         now_s = now.timestamp()
-        params = [_finish_params(o, worker_id, now_s) for o in outcomes if valid_id(o.run_id)]
+        outcomes = [o for o in outcomes if valid_id(o.run_id)]
+        params = [_finish_params(o, worker_id, now_s) for o in outcomes]
         columns = [list(c) for c in zip(*params, strict=True)][:6] if params else []
+
+        if params:
+            parts = [
+                lifecycle_parts(p[0], o.error, finished=True, retry_at=p[4])
+                for o, p in zip(outcomes, params, strict=True)
+            ]
+            blocked, count = await self._statement(
+                _FINISH_ONE,
+                (
+                    *columns,
+                    [t for t, _, _ in parts],
+                    [e for _, e, _ in parts],
+                    ["{" + tail[1:] + "}" for _, _, tail in parts],
+                    worker_id,
+                    now_s,
+                ),
+            )
+            if not blocked:
+                if count:
+                    self.emitted(Emitted(wrote=True))
+                if any(o.status is RunStatus.QUEUED for o in outcomes):
+                    self.notify("runs")
+                return int(count)
 
         async def op(conn: Conn) -> tuple[int, Emitted]:
             held = {r[0]: r for r in await fetchall(conn, _FINISH, (*columns, worker_id))}
             events = [
                 finished_event(held.pop(p[5]), p[0], o.error, p[4])
-                for o, p in zip(outcomes, params, strict=False)
+                for o, p in zip(outcomes, params, strict=True)
                 if p[5] in held
             ]
             return len(events), await emit(conn, events, now_s, None)
