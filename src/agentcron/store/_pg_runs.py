@@ -57,13 +57,17 @@ _ENQUEUE_ONE = (
 # caller takes the transactional path, which fires them (as `_ENQUEUE_ONE` does). Two workers
 # starting runs of one serial key at once: the unique index refuses the second statement,
 # which then takes the transactional path too.
-_CLAIM = (
-    # Commits without waiting for the WAL flush, as `_tx(durable=False)` does for workers: a
-    # claim lost in a crash only means the run runs again (at least once).
+# The start of a worker's one-statement write: commit without waiting for the WAL flush (as
+# `_tx(durable=False)`: a claim or result lost in a crash only means a run runs again), and
+# whether an enabled event schedule might match a ``run.*`` event (``blocked``).
+_WORKER_WRITE = (
     "WITH nowait AS (SELECT set_config('synchronous_commit', 'off', true)), "
     "blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
     "AND enabled AND NOT parked AND (trigger->>'event') ~ '^[r*?[]') AS b FROM nowait), "
-    "cand AS (SELECT id, serial_key, priority, available_at FROM runs WHERE status = 'queued' "
+)
+_CLAIM = (
+    _WORKER_WRITE
+    + "cand AS (SELECT id, serial_key, priority, available_at FROM runs WHERE status = 'queued' "
     "AND available_at <= %s{filters} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs "
     "AS r2 WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
     "AND NOT (SELECT b FROM blocked) "
@@ -82,14 +86,12 @@ _CLAIM = (
     "SELECT (SELECT b FROM blocked), taken.* FROM (SELECT 1) AS one LEFT JOIN taken ON true"
 )
 # Results written in one statement, which is its own transaction, with their lifecycle events
-# (type and the parts that depend on the outcome alone come from `lifecycle_parts`), without
-# waiting for the WAL flush (as `_tx(durable=False)`). Unless an enabled event schedule might
-# match a ``run.*`` event: then nothing is written and the caller takes `_tx`, which fires.
+# (type and the parts that depend on the outcome alone come from `lifecycle_parts`). Unless an
+# enabled event schedule might match a ``run.*`` event: then nothing is written and the
+# caller takes `_tx`, which fires them.
 _FINISH_ONE = (
-    "WITH nowait AS (SELECT set_config('synchronous_commit', 'off', true)), "
-    "blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
-    "AND enabled AND NOT parked AND (trigger->>'event') ~ '^[r*?[]') AS b FROM nowait), "
-    "v AS (SELECT * FROM unnest(%s::text[], %s::jsonb[], %s::jsonb[], %s::float8[], "
+    _WORKER_WRITE
+    + "v AS (SELECT * FROM unnest(%s::text[], %s::jsonb[], %s::jsonb[], %s::float8[], "
     "%s::float8[], %s::bigint[], %s::text[], %s::jsonb[], %s::jsonb[]) WITH ORDINALITY "
     "AS v(status, result, error, finished_at, available_at, id, etype, eerror, etail, ord)), "
     "done AS (UPDATE runs SET status = v.status, result = v.result, error = v.error, "
