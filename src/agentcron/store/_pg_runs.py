@@ -14,35 +14,31 @@ from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, finished_event, lifecycle_parts, run_event
+from agentcron.store._futures import settle
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_events import PgEventVerbs, emit
 from agentcron.store._pg_schedules import INSERT_RUN, Conn, fetchall, fetchone, insert_runs
-from agentcron.store._sqlite_runs import _finish_params, _worker, valid_id
+from agentcron.store._sqlite_runs import _finish_values, _worker, valid_id
 from agentcron.store.base import RunFilter, StoreStats
 
-_FINISH = (
-    "UPDATE runs SET status = v.status, result = v.result, error = v.error, "
-    "finished_at = v.finished_at, available_at = coalesce(v.available_at, runs.available_at), "
-    "lease_owner = NULL, lease_expires_at = NULL FROM unnest(%s::text[], %s::jsonb[], "
-    "%s::jsonb[], %s::float8[], %s::float8[], %s::bigint[]) "
-    "AS v(status, result, error, finished_at, available_at, id) "
-    "WHERE runs.id = v.id AND runs.lease_owner = %s AND runs.status = 'running' "
-    "RETURNING runs.id, runs.namespace, runs.task, runs.schedule_id, runs.subject, runs.attempts"
+# Whether an enabled event schedule might match a ``run.*`` event (its pattern starts with
+# ``r`` or a wildcard). The one-statement writes below write nothing when one might: the
+# caller then takes the transactional path, which fires them.
+_RUN_RULES = (
+    "SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' AND enabled "
+    "AND NOT parked{namespace} AND (trigger->>'event') ~ '^[r*?[]') AS b"
 )
 # One run enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
-# trips): the run and its ``run.queued`` event. Unless an enabled event schedule of the
-# namespace might match a ``run.*`` event (its pattern starts with ``r`` or a wildcard): then
-# nothing is written, and the caller takes the transactional path, which fires them. The
-# event's data is `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
+# trips): the run and its ``run.queued`` event. The event's data is
+# `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
 _TYPED_RUN_VALUES = (
     "%s::text, %s::text, %s::text, %s::integer, %s::text, %s::jsonb, %s::text, %s::text, "
     "%s::float8, %s::text, %s::text, %s::jsonb, %s::integer, %s::float8, %s::float8, "
     "%s::float8, %s::float8, %s::jsonb"
 )
 _ENQUEUE_ONE = (
-    "WITH blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
-    "AND enabled AND NOT parked AND namespace = %s AND (trigger->>'event') ~ '^[r*?[]') AS b), "
+    f"WITH blocked AS ({_RUN_RULES.format(namespace=' AND namespace = %s')}), "
     f"r AS (INSERT INTO runs ({_codec.RUN_INSERT_COLUMNS}) SELECT {_TYPED_RUN_VALUES} "
     f"WHERE NOT (SELECT b FROM blocked) ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}), "
     "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
@@ -51,33 +47,35 @@ _ENQUEUE_ONE = (
     "FROM r) "
     "SELECT (SELECT b FROM blocked), r.* FROM (SELECT 1) AS one LEFT JOIN r ON true"
 )
-# A claim in one statement, which is its own transaction: up to N due runs (one per serial
-# key, none whose serial key is running), leased, with their ``run.started`` events. Unless
-# an enabled event schedule might match a ``run.*`` event: then nothing is taken, and the
-# caller takes the transactional path, which fires them (as `_ENQUEUE_ONE` does). Two workers
-# starting runs of one serial key at once: the unique index refuses the second statement,
-# which then takes the transactional path too.
 # The start of a worker's one-statement write: commit without waiting for the WAL flush (as
 # `_tx(durable=False)`: a claim or result lost in a crash only means a run runs again), and
-# whether an enabled event schedule might match a ``run.*`` event (``blocked``).
+# the event-schedule check (``blocked``).
 _WORKER_WRITE = (
     "WITH nowait AS (SELECT set_config('synchronous_commit', 'off', true)), "
-    "blocked AS (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' "
-    "AND enabled AND NOT parked AND (trigger->>'event') ~ '^[r*?[]') AS b FROM nowait), "
+    f"blocked AS ({_RUN_RULES.format(namespace='')} FROM nowait), "
 )
+# Due runs a claim may take ({filters}: queues, tasks), in claim order, none whose serial key
+# is running; then the lease they get.
+_DUE = (
+    "FROM runs WHERE status = 'queued' AND available_at <= %s{filters} AND (serial_key IS NULL "
+    "OR NOT EXISTS (SELECT 1 FROM runs AS r2 WHERE r2.serial_key = runs.serial_key "
+    "AND r2.status = 'running'))"
+)
+_CLAIM_ORDER = "ORDER BY priority DESC, available_at, id"
+_LEASE = (
+    "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
+    "lease_owner = %s, worker = %s, lease_expires_at = %s"
+)
+# A claim in one statement, which is its own transaction: up to N due runs (one per serial
+# key), leased, with their ``run.started`` events. Two workers starting runs of one serial
+# key at once: the unique index refuses the second statement, which then takes the
+# transactional path (`_PICK`, `_TAKE`).
 _CLAIM = (
-    _WORKER_WRITE
-    + "cand AS (SELECT id, serial_key, priority, available_at FROM runs WHERE status = 'queued' "
-    "AND available_at <= %s{filters} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs "
-    "AS r2 WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
-    "AND NOT (SELECT b FROM blocked) "
-    "ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED), "
+    _WORKER_WRITE + f"cand AS (SELECT id, serial_key, priority, available_at {_DUE} "
+    f"AND NOT (SELECT b FROM blocked) {_CLAIM_ORDER} LIMIT %s FOR UPDATE SKIP LOCKED), "
     "picked AS (SELECT id FROM (SELECT id, serial_key, row_number() OVER (PARTITION BY "
-    "serial_key ORDER BY priority DESC, available_at, id) AS n FROM cand) AS c "
-    "WHERE serial_key IS NULL OR n = 1), "
-    "taken AS (UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
-    "lease_owner = %s, worker = %s, lease_expires_at = %s FROM picked WHERE runs.id = picked.id "
-    "RETURNING {columns}), "
+    f"serial_key {_CLAIM_ORDER}) AS n FROM cand) AS c WHERE serial_key IS NULL OR n = 1), "
+    f"taken AS ({_LEASE} FROM picked WHERE runs.id = picked.id RETURNING {{columns}}), "
     "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
     "SELECT namespace, 'run.started', subject, jsonb_build_object('run_id', id, 'task', task, "
     "'status', 'running', 'schedule_id', schedule_id, 'attempts', attempts, 'error', "
@@ -85,21 +83,33 @@ _CLAIM = (
     "'message', error->'message') END), %s FROM taken) "
     "SELECT (SELECT b FROM blocked), taken.* FROM (SELECT 1) AS one LEFT JOIN taken ON true"
 )
+_PICK = f"SELECT id, serial_key {_DUE} {_CLAIM_ORDER} LIMIT %s FOR UPDATE SKIP LOCKED"
+_TAKE = f"{_LEASE} WHERE id = ANY(%s) RETURNING {RUN_COLUMNS}"
+# Results (`_sqlite_runs._finish_values`, one array per column) of runs the worker still holds.
+_FINISH_FROM = (
+    "UPDATE runs SET status = v.status, result = v.result, error = v.error, "
+    "finished_at = v.finished_at, available_at = coalesce(v.available_at, runs.available_at), "
+    "lease_owner = NULL, lease_expires_at = NULL FROM unnest(%s::bigint[], %s::text[], "
+    "%s::jsonb[], %s::jsonb[], %s::float8[], %s::float8[]{more}) "
+    "{ordinality}AS v(id, status, result, error, finished_at, available_at{names}) "
+    "WHERE runs.id = v.id AND runs.lease_owner = %s AND runs.status = 'running' "
+)
+_FINISH = _FINISH_FROM.format(more="", ordinality="", names="") + (
+    "RETURNING runs.id, runs.namespace, runs.task, runs.schedule_id, runs.subject, runs.attempts"
+)
 # Results written in one statement, which is its own transaction, with their lifecycle events
-# (type and the parts that depend on the outcome alone come from `lifecycle_parts`). Unless an
-# enabled event schedule might match a ``run.*`` event: then nothing is written and the
-# caller takes `_tx`, which fires them.
+# (type and the parts that depend on the outcome alone come from `lifecycle_parts`).
 _FINISH_ONE = (
     _WORKER_WRITE
-    + "v AS (SELECT * FROM unnest(%s::text[], %s::jsonb[], %s::jsonb[], %s::float8[], "
-    "%s::float8[], %s::bigint[], %s::text[], %s::jsonb[], %s::jsonb[]) WITH ORDINALITY "
-    "AS v(status, result, error, finished_at, available_at, id, etype, eerror, etail, ord)), "
-    "done AS (UPDATE runs SET status = v.status, result = v.result, error = v.error, "
-    "finished_at = v.finished_at, available_at = coalesce(v.available_at, runs.available_at), "
-    "lease_owner = NULL, lease_expires_at = NULL FROM v WHERE runs.id = v.id "
-    "AND runs.lease_owner = %s AND runs.status = 'running' AND NOT (SELECT b FROM blocked) "
-    "RETURNING runs.id, runs.namespace, runs.task, runs.status, runs.schedule_id, "
-    "runs.subject, runs.attempts, v.etype, v.eerror, v.etail, v.ord), "
+    + "done AS ("
+    + _FINISH_FROM.format(
+        more=", %s::text[], %s::jsonb[], %s::jsonb[]",
+        ordinality="WITH ORDINALITY ",
+        names=", etype, eerror, etail, ord",
+    )
+    + "AND NOT (SELECT b FROM blocked) RETURNING runs.id, runs.namespace, runs.task, "
+    "runs.status, runs.schedule_id, runs.subject, runs.attempts, v.etype, v.eerror, v.etail, "
+    "v.ord), "
     "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
     "SELECT namespace, etype, subject, jsonb_build_object('run_id', id, 'task', task, "
     "'status', status, 'schedule_id', schedule_id, 'attempts', attempts, 'error', eerror) "
@@ -177,28 +187,21 @@ class EnqueueGroups:
                 raise
             else:
                 for (_, _, future), run in zip(group, runs, strict=True):
-                    if not future.done():
-                        future.set_result(run)
+                    settle(future, run)
 
     async def _one_by_one(self, group: list[tuple[NewRun, datetime, asyncio.Future[Run]]]) -> None:
         for run, now, future in group:
             try:
                 (done,) = await self._send([run], now)
             except Exception as exc:
-                _fail([(run, now, future)], exc)
+                settle(future, error=exc)
             else:
-                if not future.done():
-                    future.set_result(done)
+                settle(future, done)
 
 
 def _fail(group: Sequence[tuple[Any, Any, asyncio.Future[Run]]], exc: BaseException) -> None:
     for _, _, future in group:
-        if future.done():
-            continue
-        if isinstance(exc, asyncio.CancelledError):
-            future.cancel()
-        else:
-            future.set_exception(exc)
+        settle(future, error=exc)
 
 
 def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
@@ -259,51 +262,40 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         now_s = now.timestamp()
         queue_sql, queue_params = _in("queue", queues)
         task_sql, task_params = _in("task", tasks)
-
-        pick = (
-            "SELECT id, serial_key FROM runs WHERE status = 'queued' AND available_at <= %s"
-            f"{queue_sql}{task_sql} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs "
-            "AS r2 WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
-            "ORDER BY priority DESC, available_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
-        )
-        take = (
-            "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = %s, "
-            "lease_owner = %s, worker = %s, lease_expires_at = %s WHERE id = ANY(%s) "
-            f"RETURNING {RUN_COLUMNS}"
-        )
+        filters = f"{queue_sql}{task_sql}"
+        due_params = [now_s, *queue_params, *task_params, limit]
         lease_params = [now_s, worker_id, worker_id, now_s + lease.total_seconds()]
 
-        fast = _CLAIM.format(filters=f"{queue_sql}{task_sql}", columns=_prefixed(RUN_COLUMNS))
+        claimed: list[Run]
         try:
             rows = await self._statement(
-                fast, [now_s, *queue_params, *task_params, limit, *lease_params, now_s],
+                _CLAIM.format(filters=filters, columns=_prefixed(RUN_COLUMNS)),
+                [*due_params, *lease_params, now_s],
                 all_rows=True,
-            )  # fmt: skip
-        except UniqueConflict:
+            )
+        except UniqueConflict:  # another worker started a run of one of these serial keys
             rows = None
         if rows is not None and not rows[0][0]:
-            runs = [_codec.run_from_row(r[1:]) for r in rows if r[1] is not None]
-            if runs:
+            claimed = [_codec.run_from_row(r[1:]) for r in rows if r[1] is not None]
+            if claimed:
                 self.emitted(Emitted(wrote=True))
-            runs.sort(key=lambda r: (-r.priority, r.available_at, r.id))
-            return runs
+        else:  # an event schedule to fire, or a serial-key race: the transactional path
 
-        async def op(conn: Conn) -> tuple[list[Run], Emitted]:
-            picked = await fetchall(conn, pick, [now_s, *queue_params, *task_params, limit])
-            ids = _one_per_serial_key(picked)
-            try:
-                async with conn.transaction():
-                    rows = await fetchall(conn, take, [*lease_params, ids])
-            except psycopg.errors.UniqueViolation:
-                # Another worker started a run of one of these serial keys meanwhile.
-                plain = [run_id for run_id, serial in picked if serial is None]
-                rows = await fetchall(conn, take, [*lease_params, plain])
-            runs = [_codec.run_from_row(r) for r in rows]
-            return runs, await emit(conn, [run_event(r) for r in runs], now_s, None)
+            async def op(conn: Conn) -> tuple[list[Run], Emitted]:
+                picked = await fetchall(conn, _PICK.format(filters=filters), due_params)
+                ids = _one_per_serial_key(picked)
+                try:
+                    async with conn.transaction():
+                        taken = await fetchall(conn, _TAKE, [*lease_params, ids])
+                except psycopg.errors.UniqueViolation:
+                    # Another worker started a run of one of these serial keys meanwhile.
+                    plain = [run_id for run_id, serial in picked if serial is None]
+                    taken = await fetchall(conn, _TAKE, [*lease_params, plain])
+                runs = [_codec.run_from_row(r) for r in taken]
+                return runs, await emit(conn, [run_event(r) for r in runs], now_s, None)
 
-        claimed: list[Run]
-        claimed, emitted = await self._tx(op, durable=False)
-        self.emitted(emitted)
+            claimed, emitted = await self._tx(op, durable=False)
+            self.emitted(emitted)
         claimed.sort(key=lambda r: (-r.priority, r.available_at, r.id))
         return claimed
 
@@ -330,49 +322,44 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
     ) -> int:
         now_s = now.timestamp()
         outcomes = [o for o in outcomes if valid_id(o.run_id)]
-        params = [_finish_params(o, worker_id, now_s) for o in outcomes]
-        columns = [list(c) for c in zip(*params, strict=True)][:6] if params else []
-
-        if params:
-            parts = [
-                lifecycle_parts(p[0], o.error, finished=True, retry_at=p[4])
-                for o, p in zip(outcomes, params, strict=True)
-            ]
-            blocked, count = await self._statement(
-                _FINISH_ONE,
-                (
-                    *columns,
-                    [t for t, _, _ in parts],
-                    [e for _, e, _ in parts],
-                    ["{" + tail[1:] + "}" for _, _, tail in parts],
-                    worker_id,
-                    now_s,
-                ),
-            )
-            if not blocked:
-                if count:
-                    self.emitted(Emitted(wrote=True))
-                if any(o.status is RunStatus.QUEUED for o in outcomes):
-                    self.notify("runs")
-                return int(count)
-
-        async def op(conn: Conn) -> tuple[int, Emitted]:
-            held = {r[0]: r for r in await fetchall(conn, _FINISH, (*columns, worker_id))}
-            events = [
-                finished_event(held.pop(p[5]), p[0], o.error, p[4])
-                for o, p in zip(outcomes, params, strict=True)
-                if p[5] in held
-            ]
-            return len(events), await emit(conn, events, now_s, None)
-
-        if not params:
+        if not outcomes:
             return 0
-        written: int
-        written, emitted = await self._tx(op, durable=False)
-        self.emitted(emitted)
+        values = [_finish_values(o, now_s) for o in outcomes]
+        columns = [list(c) for c in zip(*values, strict=True)]
+        parts = [
+            lifecycle_parts(v[1], o.error, finished=True, retry_at=v[5])
+            for o, v in zip(outcomes, values, strict=True)
+        ]
+        blocked, written = await self._statement(
+            _FINISH_ONE,
+            (
+                *columns,
+                [type_ for type_, _, _ in parts],
+                [error for _, error, _ in parts],
+                ["{" + tail[1:] + "}" for _, _, tail in parts],
+                worker_id,
+                now_s,
+            ),
+        )
+        if not blocked:
+            if written:
+                self.emitted(Emitted(wrote=True))
+        else:  # an event schedule to fire: the transactional path
+
+            async def op(conn: Conn) -> tuple[int, Emitted]:
+                held = {r[0]: r for r in await fetchall(conn, _FINISH, (*columns, worker_id))}
+                events = [
+                    finished_event(held.pop(v[0]), v[1], o.error, v[5])
+                    for o, v in zip(outcomes, values, strict=True)
+                    if v[0] in held
+                ]
+                return len(events), await emit(conn, events, now_s, None)
+
+            written, emitted = await self._tx(op, durable=False)
+            self.emitted(emitted)
         if any(o.status is RunStatus.QUEUED for o in outcomes):
             self.notify("runs")
-        return written
+        return int(written)
 
     async def reap_expired(self, now: datetime) -> list[Run]:
         now_s = now.timestamp()

@@ -478,9 +478,3 @@ def _worker(row: tuple[Any, ...]) -> WorkerInfo:
         last_heartbeat_at=_codec.dt(heartbeat) or _codec.dt(0.0),  # type: ignore[arg-type]
         running=running,
     )
-
-
-def _finish_params(outcome: RunOutcome, worker_id: str, now_s: float) -> tuple[Any, ...]:
-    """The parameters of PostgreSQL's finish statement, one outcome at a time."""
-    run_id, *values = _finish_values(outcome, now_s)
-    return (*values, run_id, worker_id)

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from agentcron.store._futures import settle
+
 __all__ = ["SqliteThread"]
 
 T = TypeVar("T")
@@ -109,9 +111,4 @@ def _deliver(results: list[_Result]) -> None:
 
 def _settle(items: list[_Result]) -> None:
     for future, _, result, exc in items:
-        if future.cancelled():
-            continue
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+        settle(future, result, exc)

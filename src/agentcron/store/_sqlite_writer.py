@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from agentcron.errors import StoreUnavailable
+from agentcron.store._futures import settle
 
 __all__ = ["SqliteWriter", "is_busy"]
 
@@ -104,18 +105,12 @@ class SqliteWriter:
                     with contextlib.suppress(sqlite3.Error):
                         self.conn.execute("ROLLBACK")
                 for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
+                    settle(future, error=exc)
                 if not isinstance(exc, Exception):
                     raise
                 return
         for future, result, error in done:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+            settle(future, result, error)
 
     def _savepoint(self, op: Callable[[sqlite3.Connection], Any]) -> tuple[Any, Exception | None]:
         self.conn.execute("SAVEPOINT agentcron_op")
