@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
 from agentcron.errors import SchemaError, StoreError, StoreUnavailable
@@ -55,6 +55,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
+        self._errors = _DriverErrors(self.path)
         self.synchronous = sqlite_synchronous(url)
         self._auto_migrate = migrate
         self._busy_timeout_s = busy_timeout_s
@@ -125,7 +126,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
     async def _write(self, op: Any) -> Any:
         if self._writer is None:
             raise StoreError("store is not open")
-        with self._errors():
+        with self._errors:
             result = await self._writer.call(op)
         self._writes += 1
         if self._writes % _WRITES_PER_CHECKPOINT == 0 and self._reader is not None:
@@ -135,7 +136,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         return result
 
     async def _read(self, op: Any) -> Any:
-        with self._errors():
+        with self._errors:
             if self._reader is not None:
                 return await self._reader.call(op)
             if self._writer is not None:  # :memory: has one connection
@@ -149,23 +150,13 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         may take long go through `_read`."""
         writer = self._writer
         if writer is not None and self._reader is not None and writer.idle:
-            with self._errors():
+            with self._errors:
                 try:
                     return op(writer.conn)
                 except sqlite3.OperationalError as exc:
                     if not is_busy(exc):  # busy (a WAL recovery elsewhere): the thread waits
                         raise
         return await self._read(op)
-
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """The driver's errors as the store's (`StoreError` and its kinds)."""
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from None
-        except OverflowError as exc:  # an integer SQLite cannot hold (over 64 bits)
-            raise StoreError(f"value out of range: {exc}") from None
 
     # -- schema --------------------------------------------------------------------------------
     async def migrate(self) -> list[str]:
@@ -249,6 +240,26 @@ def sqlite_synchronous(url: str) -> str:
     if value not in ("NORMAL", "FULL", "EXTRA"):
         raise StoreError(f"synchronous must be normal, full or extra, not {value.lower()!r}")
     return value
+
+
+class _DriverErrors:
+    """``with``: the driver's errors as the store's (`StoreError` and its kinds). A class,
+    not a generator: it wraps every read and write."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        if isinstance(exc, sqlite3.Error):
+            raise _translate(exc, self.path) from None
+        if isinstance(exc, OverflowError):  # an integer SQLite cannot hold (over 64 bits)
+            raise StoreError(f"value out of range: {exc}") from None
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
