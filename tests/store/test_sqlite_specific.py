@@ -277,7 +277,11 @@ async def test_a_write_cancelled_before_its_group_commits_is_not_applied(db_path
     try:
         first = asyncio.create_task(store.add_schedule(make_spec("first"), T0))
         second = asyncio.create_task(store.add_schedule(make_spec("second"), T0))
-        await asyncio.sleep(0)  # both ran up to their write: the second waits for the group
+        for _ in range(100):  # the first wrote alone; the second waits for the next group
+            if first.done() and store._writer is not None and store._writer._group:
+                break
+            await asyncio.sleep(0)
+        assert first.done()
         second.cancel()
         await first
         with pytest.raises(asyncio.CancelledError):

@@ -5,8 +5,9 @@ it was given and waits until the test lets it answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -45,18 +46,30 @@ class Sender:
         return [_run(r, r.args["i"]) for r in runs]
 
 
-async def _settle() -> None:
-    for _ in range(5):
+async def _until(condition: Callable[[], bool]) -> None:
+    """Let the event loop run until ``condition`` holds (a bounded number of turns)."""
+    for _ in range(100):
+        if condition():
+            return
         await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+async def _behind_one(
+    send: Sender, groups: EnqueueGroups, rest: list[dict[str, Any]]
+) -> tuple[asyncio.Task[Run], list[asyncio.Task[Run]]]:
+    """Run 0 on its way (the sender holds it), then ``rest`` enqueued while it is."""
+    first = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 0}), T0))
+    await _until(lambda: send.calls == [[0]])
+    tasks = [asyncio.create_task(groups.enqueue(NewRun("t", a), T0)) for a in rest]
+    await _until(lambda: len(groups._waiting) == len(rest))
+    return first, tasks
 
 
 async def test_a_lone_enqueue_goes_at_once_and_the_others_go_together() -> None:
     send = Sender()
     groups = EnqueueGroups(send)
-    first = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 0}), T0))
-    await _settle()
-    rest = [asyncio.create_task(groups.enqueue(NewRun("t", {"i": i}), T0)) for i in (1, 2, 3)]
-    await _settle()
+    first, rest = await _behind_one(send, groups, [{"i": 1}, {"i": 2}, {"i": 3}])
     assert send.calls == [[0]]  # the others wait for the first to come back
     send.release.set()
     assert [r.id for r in await asyncio.gather(first, *rest)] == [0, 1, 2, 3]
@@ -69,11 +82,7 @@ async def test_a_lone_enqueue_goes_at_once_and_the_others_go_together() -> None:
 async def test_a_caller_cancelled_before_its_group_leaves_is_not_sent() -> None:
     send = Sender()
     groups = EnqueueGroups(send)
-    first = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 0}), T0))
-    await _settle()
-    kept = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 1}), T0))
-    gone = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 2}), T0))
-    await _settle()
+    first, (kept, gone) = await _behind_one(send, groups, [{"i": 1}, {"i": 2}])
     gone.cancel()
     send.release.set()
     assert [r.id for r in await asyncio.gather(first, kept)] == [0, 1]
@@ -84,11 +93,7 @@ async def test_a_caller_cancelled_before_its_group_leaves_is_not_sent() -> None:
 async def test_a_refused_group_is_resent_run_by_run_and_fails_only_its_bad_run() -> None:
     send = Sender()
     groups = EnqueueGroups(send)
-    first = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 0}), T0))
-    await _settle()
-    args = [{"i": 1}, {"i": 2, "bad": True}, {"i": 3}]
-    rest = [asyncio.create_task(groups.enqueue(NewRun("t", a), T0)) for a in args]
-    await _settle()
+    first, rest = await _behind_one(send, groups, [{"i": 1}, {"i": 2, "bad": True}, {"i": 3}])
     send.release.set()
     results = await asyncio.gather(first, *rest, return_exceptions=True)
     assert [r.id if isinstance(r, Run) else type(r) for r in results] == [0, 1, StoreError, 3]
@@ -99,10 +104,7 @@ async def test_a_refused_group_is_resent_run_by_run_and_fails_only_its_bad_run()
 async def test_an_unreachable_server_fails_the_whole_group_without_resending() -> None:
     send = Sender()
     groups = EnqueueGroups(send)
-    first = asyncio.create_task(groups.enqueue(NewRun("t", {"i": 0}), T0))
-    await _settle()
-    rest = [asyncio.create_task(groups.enqueue(NewRun("t", {"i": i}), T0)) for i in (1, 2)]
-    await _settle()
+    first, rest = await _behind_one(send, groups, [{"i": 1}, {"i": 2}])
     send.down = True
     send.release.set()
     results = await asyncio.gather(first, *rest, return_exceptions=True)
