@@ -18,8 +18,10 @@ from store_helpers import (
     start_one,
 )
 
-from agentcron.models import RunStatus, WorkerInfo
+from agentcron.models import NewEvent, Run, RunStatus, WorkerInfo
+from agentcron.scheduler import RunPlanner
 from agentcron.store import Store, migrate
+from agentcron.tasks import TaskRegistry
 
 WAKE_DEADLINE_S = 10.0
 
@@ -211,3 +213,61 @@ async def test_notify_in_one_store_wakes_another(store: Store, other_store: Stor
     )
     assert result is True
     assert elapsed < WAKE_DEADLINE_S
+
+
+async def test_events_written_in_one_store_wake_event_readers_of_another(
+    store: Store, other_store: Store
+) -> None:
+    """Published events, and the lifecycle events of an enqueue, a claim and a result (a
+    worker's writes), wake event readers in another process."""
+    planner = RunPlanner(TaskRegistry(), T0)
+    assert await quiet(other_store, "events")
+    run: Run | None = None
+
+    async def started() -> None:
+        nonlocal run
+        run = await start_one(store, task="lifecycle")
+
+    async def finished() -> None:
+        assert run is not None
+        await finish(store, run, RunStatus.SUCCEEDED)
+
+    actions = [
+        lambda: store.publish([NewEvent("user.signup")], T0, planner),
+        lambda: enqueue_one(store, task="queued-only"),
+        started,
+        finished,
+    ]
+    for action in actions:
+        result, elapsed = await woken(other_store, "events", action)
+        assert result is True
+        assert elapsed < WAKE_DEADLINE_S
+
+
+async def test_after_a_burst_of_event_writes_another_store_is_woken_to_the_last(
+    store: Store, other_store: Store
+) -> None:
+    """Wake-ups may be coalesced, but a reader woken by them always gets to the last event of
+    a burst: it waits only on the channel (no reading on a timer) and finds every event."""
+    planner = RunPlanner(TaskRegistry(), T0)
+    assert await quiet(other_store, "events")
+    last_seen = await other_store.last_event_id()
+
+    async def reader() -> list[int]:
+        seen: list[int] = []
+        while len(seen) < 40:
+            if not await other_store.wait("events", WAKE_DEADLINE_S):
+                return seen  # no wake-up came for the rest
+            fresh = await other_store.read_events(seen[-1] if seen else last_seen)
+            seen += [e.id for e in fresh]
+        return seen
+
+    reading = asyncio.create_task(reader())
+    await asyncio.sleep(0)
+    written = []
+    for i in range(40):
+        events, _ = await store.publish([NewEvent("burst", {"i": i})], T0, planner)
+        written += [e.id for e in events]
+        if i % 10 == 9:
+            await asyncio.sleep(0.005)  # a few pauses inside the coalescing interval
+    assert await reading == written

@@ -1,6 +1,7 @@
-"""Group commit of single enqueues (PostgreSQL store): who goes alone, who goes together, and
-whose error is whose. The store's real round trip is replaced by a sender that records what
-it was given and waits until the test lets it answer."""
+"""Group commit of single enqueues (PostgreSQL store): who goes together (the enqueues of one
+turn of the event loop; those made while a group is on its way), and whose error is whose.
+The store's real round trip is replaced by a sender that records what it was given and waits
+until the test lets it answer."""
 
 from __future__ import annotations
 
@@ -66,7 +67,19 @@ async def _behind_one(
     return first, tasks
 
 
-async def test_a_lone_enqueue_goes_at_once_and_the_others_go_together() -> None:
+async def test_the_enqueues_of_one_loop_turn_go_together() -> None:
+    send = Sender()
+    groups = EnqueueGroups(send)
+    tasks = [asyncio.create_task(groups.enqueue(NewRun("t", {"i": i}), T0)) for i in range(5)]
+    await _until(lambda: bool(send.calls))
+    assert send.calls == [[0, 1, 2, 3, 4]]  # one group, in the order they were made
+    send.release.set()
+    assert [r.id for r in await asyncio.gather(*tasks)] == [0, 1, 2, 3, 4]
+    assert send.calls == [[0, 1, 2, 3, 4]]
+    await groups.drain()
+
+
+async def test_a_lone_enqueue_goes_alone_and_the_later_ones_go_together() -> None:
     send = Sender()
     groups = EnqueueGroups(send)
     first, rest = await _behind_one(send, groups, [{"i": 1}, {"i": 2}, {"i": 3}])

@@ -12,6 +12,8 @@ from agentcron.errors import StoreError
 if TYPE_CHECKING:
     import psycopg
 
+    from agentcron.store._event_rules import Emitted
+
 T = TypeVar("T")
 
 __all__ = ["PgOps", "SqliteOps", "UniqueConflict"]
@@ -54,4 +56,13 @@ class PgOps:
         raise NotImplementedError
 
     def notify(self, channel: str) -> None:
+        raise NotImplementedError
+
+    def announce(self, channel: str) -> None:
+        """Wake the other processes waiting on ``channel``, soon, after what was committed
+        (see `PostgresStore.announce`)."""
+        raise NotImplementedError
+
+    def emitted(self, out: Emitted) -> None:
+        """After a commit that wrote events: wake their readers (see `PgEventVerbs.emitted`)."""
         raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -18,10 +19,20 @@ from agentcron.store._futures import settle
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_events import PgEventVerbs, emit
-from agentcron.store._pg_schedules import INSERT_RUN, Conn, fetchall, fetchone, insert_runs
+from agentcron.store._pg_schedules import (
+    INSERT_RUN,
+    RUNS_FROM_JSON,
+    Conn,
+    fetchall,
+    fetchone,
+    insert_runs,
+    inserted_runs,
+)
 from agentcron.store._sqlite_runs import _finish_values, _worker, valid_id
 from agentcron.store.base import RunFilter, StoreStats
 
+_FINISHED = "status NOT IN ('queued', 'running')"  # the runs runs_status / runs_task hold
+_OPEN = {RunStatus.QUEUED: " AND status = 'queued'", RunStatus.RUNNING: " AND status = 'running'"}
 # Whether an enabled event schedule might match a ``run.*`` event (its pattern starts with
 # ``r`` or a wildcard). The one-statement writes below write nothing when one might: the
 # caller then takes the transactional path, which fires them.
@@ -29,23 +40,19 @@ _RUN_RULES = (
     "SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind = 'event' AND enabled "
     "AND NOT parked{namespace} AND (trigger->>'event') ~ '^[r*?[]') AS b"
 )
-# One run enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
-# trips): the run and its ``run.queued`` event. The event's data is
-# `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
-_TYPED_RUN_VALUES = (
-    "%s::text, %s::text, %s::text, %s::integer, %s::text, %s::jsonb, %s::text, %s::text, "
-    "%s::float8, %s::text, %s::text, %s::jsonb, %s::integer, %s::float8, %s::float8, "
-    "%s::float8, %s::float8, %s::jsonb"
-)
-_ENQUEUE_ONE = (
-    f"WITH blocked AS ({_RUN_RULES.format(namespace=' AND namespace = %s')}), "
-    f"r AS (INSERT INTO runs ({_codec.RUN_INSERT_COLUMNS}) SELECT {_TYPED_RUN_VALUES} "
-    f"WHERE NOT (SELECT b FROM blocked) ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}), "
+# Runs enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
+# trips): the runs (ignoring taken dedup keys) and their ``run.queued`` events. The event's
+# data is `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
+_ENQUEUE = (
+    f"WITH blocked AS ({_RUN_RULES.format(namespace=' AND namespace = ANY(%s)')}), "
+    "r AS ("
+    + RUNS_FROM_JSON.format(where=" WHERE NOT (SELECT b FROM blocked)")
+    + " RETURNING id, namespace, task, status, schedule_id, subject, attempts, dedup_key), "
     "ev AS (INSERT INTO events (namespace, type, subject, data, created_at) "
     "SELECT namespace, 'run.queued', subject, jsonb_build_object('run_id', id, 'task', task, "
     "'status', status, 'schedule_id', schedule_id, 'attempts', attempts, 'error', NULL), %s "
-    "FROM r) "
-    "SELECT (SELECT b FROM blocked), r.* FROM (SELECT 1) AS one LEFT JOIN r ON true"
+    "FROM r ORDER BY id) "
+    "SELECT (SELECT b FROM blocked), r.id, r.dedup_key FROM (SELECT 1) AS one LEFT JOIN r ON true"
 )
 # The start of a worker's one-statement write: commit without waiting for the WAL flush (as
 # `_tx(durable=False)`: a claim or result lost in a crash only means a run runs again), and
@@ -120,10 +127,11 @@ _LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopp
 
 
 class EnqueueGroups:
-    """Group commit of the single enqueues of one process: a run is sent at once, by its
-    caller, when no other is on its way; the runs enqueued while one is go together, in one
-    transaction, as soon as it is back. A loop of enqueues costs what it did (one statement
-    each); concurrent ones (API requests, producer tasks) share round trips and WAL flushes.
+    """Group commit of the single enqueues of one process: the runs enqueued in one turn of
+    the event loop go together, in one statement, on the next turn; those enqueued while a
+    group is on its way go together as soon as it is back. A loop of enqueues costs what it
+    did (one statement each, one loop turn later); concurrent ones (API requests, producer
+    tasks) share round trips and WAL flushes.
 
     Each caller gets its own run, or the error of its group (a group that fails for another
     reason than an unreachable server is sent again run by run, so only a bad run's caller
@@ -135,21 +143,12 @@ class EnqueueGroups:
         self._send = send
         self._waiting: list[tuple[NewRun, datetime, asyncio.Future[Run]]] = []
         self._sender: asyncio.Task[None] | None = None
-        self._busy = False  # a run or a group is on its way
 
     async def enqueue(self, run: NewRun, now: datetime) -> Run:
-        if not self._busy:  # nothing on its way: this one goes now, by itself
-            self._busy = True
-            try:
-                (done,) = await self._send([run], now)
-            finally:
-                self._busy = False
-                if self._waiting:  # arrived meanwhile: they go together
-                    self._busy = True
-                    self._sender = asyncio.create_task(self._send_all())
-            return done
         future: asyncio.Future[Run] = asyncio.get_running_loop().create_future()
         self._waiting.append((run, now, future))
+        if self._sender is None or self._sender.done():  # starts on the next turn
+            self._sender = asyncio.create_task(self._send_all(), name="agentcron-enqueue")
         return await future
 
     async def drain(self) -> None:
@@ -164,8 +163,6 @@ class EnqueueGroups:
             _fail(self._waiting, exc)
             self._waiting.clear()
             raise
-        finally:
-            self._busy = False
 
     async def _send_groups(self) -> None:
         while self._waiting:
@@ -223,15 +220,19 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
 
     async def _enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         now_s = now.timestamp()
-        if len(runs) == 1 and runs[0].status is RunStatus.QUEUED:
-            row = await self._statement(
-                _ENQUEUE_ONE,
-                (runs[0].namespace, *_codec.run_insert_params(runs[0], now_s), now_s),
+        if all(r.status is RunStatus.QUEUED for r in runs):
+            params = [_codec.run_insert_params(r, now_s) for r in runs]
+            namespaces = sorted({r.namespace for r in runs})
+            rows = await self._statement(
+                _ENQUEUE, (namespaces, _codec.dumps(params), now_s), all_rows=True
             )
-            if not row[0] and row[1] is not None:
-                self.emitted(Emitted(wrote=True))
-                return [_codec.run_from_row(row[1:])]
-            # an event schedule to fire, or the dedup key was taken: the full path
+            if not rows[0][0]:
+                ids = [row[1:] for row in rows if row[1] is not None]
+                written = inserted_runs(runs, params, ids, now_s)
+                if written:
+                    self.emitted(Emitted(wrote=True))
+                return await _with_existing(self._rows, runs, written)
+            # an event schedule to fire: the transactional path
 
         async def op(conn: Conn) -> tuple[list[Run], Emitted]:
             if len(runs) == 1:
@@ -240,12 +241,17 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             else:
                 inserted = await insert_runs(conn, list(runs), now_s)
             emitted = await emit(conn, [run_event(r) for r in inserted], now_s, None)
-            return await _with_existing(conn, runs, inserted), emitted
+            fetch = partial(fetchall, conn)
+            return await _with_existing(fetch, runs, inserted), emitted
 
         result: list[Run]
         result, emitted = await self._tx(op)
         self.emitted(emitted)
         return result
+
+    async def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = await self._statement(sql, params, all_rows=True)
+        return rows
 
     async def claim_runs(
         self,
@@ -391,15 +397,11 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         queue_sql, queue_params = _in("queue", queues)
         task_sql, task_params = _in("task", tasks)
 
-        async def op(conn: Conn) -> float | None:
-            row = await fetchone(
-                conn,
-                f"SELECT min(available_at) FROM runs WHERE status = 'queued'{queue_sql}{task_sql}",
-                [*queue_params, *task_params],
-            )
-            return row[0] if row else None
-
-        return _codec.dt(await self._tx(op))
+        row = await self._statement(
+            f"SELECT min(available_at) FROM runs WHERE status = 'queued'{queue_sql}{task_sql}",
+            [*queue_params, *task_params],
+        )
+        return _codec.dt(row[0] if row else None)
 
     async def get_run(self, run_id: int) -> Run:
         return await self._tx(lambda conn: _get_run(conn, run_id))
@@ -411,7 +413,6 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         where: list[str] = ["true"]
         params: list[Any] = []
         for column, value in (("namespace", f.namespace), ("task", f.task),
-                              ("status", f.status.value if f.status else None),
                               ("schedule_id", f.schedule_id), ("subject", f.subject)):  # fmt: skip
             if value is not None:
                 where.append(f"{column} = %s")
@@ -419,12 +420,28 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         if cursor:
             where.append("id < %s")
             params.append(_codec.decode_id_cursor(cursor))
-        sql = (
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s"
+        # runs_status and runs_task hold finished runs only (schema 4): a query that may use
+        # them says so in its own words; open runs are read through runs_claim / runs_lease
+        # (a status written out, so that a prepared plan can use their partial indexes).
+        parts: list[tuple[str, list[Any]]] = [("", [])]
+        if f.status in _OPEN:
+            parts = [(_OPEN[f.status], [])]
+        elif f.status is not None:
+            parts = [(f" AND {_FINISHED} AND status = %s", [f.status.value])]
+        elif f.task is not None:
+            parts = [(f" AND {_FINISHED}", []), *((part, []) for part in _OPEN.values())]
+        sql = " UNION ALL ".join(
+            f"(SELECT {RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)}{part} "
+            "ORDER BY id DESC LIMIT %s)"
+            for part, _ in parts
         )
+        args = [p for _, extra in parts for p in (*params, *extra, limit + 1)]
+        if len(parts) > 1:
+            sql += " ORDER BY id DESC LIMIT %s"
+            args.append(limit + 1)
 
         async def op(conn: Conn) -> list[Run]:
-            return [_codec.run_from_row(r) for r in await fetchall(conn, sql, (*params, limit + 1))]
+            return [_codec.run_from_row(r) for r in await fetchall(conn, sql, args)]
 
         items = await self._tx(op)
         if len(items) > limit:
@@ -588,17 +605,19 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         return await self._tx(op)
 
 
-async def _with_existing(conn: Conn, runs: Sequence[NewRun], inserted: list[Run]) -> list[Run]:
+async def _with_existing(
+    fetch: Callable[[str, Sequence[Any]], Awaitable[list[tuple[Any, ...]]]],
+    runs: Sequence[NewRun],
+    inserted: list[Run],
+) -> list[Run]:
     """The result of an enqueue in input order: a run whose dedup key was taken is the
-    existing one."""
+    existing one (read with ``fetch``)."""
     if len(inserted) == len(runs):
         return inserted
     by_key = {r.dedup_key: r for r in inserted if r.dedup_key}
     missing = [r.dedup_key for r in runs if r.dedup_key and r.dedup_key not in by_key]
     if missing:
-        rows = await fetchall(
-            conn, f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ANY(%s)", (missing,)
-        )
+        rows = await fetch(f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ANY(%s)", (missing,))
         for row in rows:
             run = _codec.run_from_row(row)
             by_key[run.dedup_key or ""] = run

@@ -1,8 +1,9 @@
 """The multi-node store: PostgreSQL through psycopg 3 (async, pooled).
 
 Any number of schedulers and workers on any number of machines share one database:
-firing and claiming lock rows with ``FOR UPDATE SKIP LOCKED``; wake-ups are ``LISTEN/NOTIFY``
-sent by triggers at commit (so a wake-up never precedes the data); a lost connection is
+firing and claiming lock rows with ``FOR UPDATE SKIP LOCKED``; wake-ups are ``LISTEN/NOTIFY``,
+sent by triggers at commit for runs and schedules and by the writing process after its commit
+for events (`_pg_announce`), so a wake-up never precedes the data; a lost connection is
 re-established with backoff while the process keeps running.
 """
 
@@ -24,6 +25,7 @@ from agentcron.errors import SchemaError, StoreError, StoreUnavailable
 from agentcron.store import migrate
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
+from agentcron.store._pg_announce import Announcer
 from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
@@ -69,6 +71,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._listening = asyncio.Event()
         self.applied_migrations: list[str] = []  # what open() applied
         self._grouped = EnqueueGroups(self._enqueue)
+        self._announcers: dict[str, Announcer] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -104,6 +107,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
 
     async def close(self) -> None:
         await self._grouped.drain()
+        for announcer in self._announcers.values():
+            await announcer.drain()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -241,8 +246,19 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
 
     # -- wake-ups ---------------------------------------------------------------------------------
     def notify(self, channel: str) -> None:
-        """Local wake-up; other processes are notified by the database triggers at commit."""
+        """Local wake-up; other processes are notified by the database triggers at commit, or
+        by `announce`."""
         self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
+
+    def announce(self, channel: str) -> None:
+        """Wake the other processes waiting on ``channel`` (``NOTIFY`` after the commit of
+        what they should see, coalesced: `_pg_announce`)."""
+        announcer = self._announcers.get(channel)
+        if announcer is None:
+            name = next(pg for pg, ours in _CHANNELS.items() if ours == channel)
+            announcer = Announcer(lambda: self._statement("SELECT pg_notify(%s, '')", (name,)))
+            self._announcers[channel] = announcer
+        announcer()
 
     async def wait(self, channel: str, timeout: float) -> bool:
         event = self._events.setdefault(channel, asyncio.Event())
