@@ -39,6 +39,7 @@ log = logging.getLogger("agentcron.worker")
 
 FLUSH_INTERVAL_S = 0.002
 GATHER_S = 0.005
+CLAIM_GAP_S = 0.005
 BLOCKED_POLL_S = 0.25
 SHUTDOWN_ERROR = {"type": "WorkerShutdown", "message": "the worker stopped before the run finished"}
 
@@ -79,6 +80,7 @@ class Worker:
         self._flushing: asyncio.Task[None] | None = None
         self._slot_freed = asyncio.Event()
         self._cancel_requested: set[int] = set()
+        self._claimed_at = float("-inf")  # loop time of the last claim
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="agentcron-task"
         )
@@ -97,6 +99,8 @@ class Worker:
                         break
                     if drained or len(self._active) >= self.concurrency:
                         await self._wait(stop)
+                        if drained:
+                            await self._pace(stop)
                     else:
                         await self._gather_slots()
                 except StoreError as exc:  # the store is down: keep running, retry
@@ -114,6 +118,7 @@ class Worker:
     async def _claim(self) -> tuple[int, bool]:
         """Claim what fits; returns how many runs, and whether the queue ran dry (a claim got
         fewer than it asked for: claiming again right away would find nothing)."""
+        self._claimed_at = asyncio.get_running_loop().time()
         free = self.concurrency - len(self._active)
         claimed, drained = 0, True
         for tasks, room in self._claim_groups(free):
@@ -202,6 +207,16 @@ class Worker:
             for fut in futures:
                 fut.cancel()
         self._slot_freed.clear()
+
+    async def _pace(self, stop: asyncio.Event) -> None:
+        """After a claim that emptied the queue, claim again no sooner than `CLAIM_GAP_S`
+        after it: runs that trickle in one by one (each with its wake-up, which wakes every
+        worker) are then taken several per claim; the first run after a quiet spell is
+        claimed at once."""
+        delay = self._claimed_at + CLAIM_GAP_S - asyncio.get_running_loop().time()
+        if delay > 0 and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
 
     # -- one run -------------------------------------------------------------------------------
     def _start(self, run: Run) -> None:

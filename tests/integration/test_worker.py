@@ -846,3 +846,38 @@ async def test_a_trickle_of_runs_costs_one_claim_each(make_app, run_app, wait_fi
     # Was 3-4 claims a run: one, then two or three that found nothing. Some empty claims
     # remain: any commit (its own results too) wakes a worker waiting on SQLite.
     assert len(claims) < 2 * 20
+
+
+async def test_runs_enqueued_in_quick_succession_are_claimed_several_at_a_time(
+    make_app, run_app, wait_final
+) -> None:
+    """A worker woken again and again by single runs claims at most once per few
+    milliseconds after a claim that emptied the queue, so a quick trickle is taken in a few
+    claims, not one claim (and one result write) per run; the first run is claimed at once."""
+    app: App = make_app()
+    claims: list[int] = []
+
+    @app.task
+    async def quick() -> None:
+        return None
+
+    async with run_app(app):
+        real_claim = app.store.claim_runs
+
+        async def counting_claim(*args: Any, **kwargs: Any) -> Any:
+            runs = await real_claim(*args, **kwargs)
+            claims.append(len(runs))
+            return runs
+
+        app.store.claim_runs = counting_claim  # type: ignore[method-assign]
+        first = await app.enqueue(quick)
+        assert (await wait_final(app, first.id, 5)).status is RunStatus.SUCCEEDED
+        started = len(claims)
+        runs = []
+        for _ in range(40):  # one every half millisecond or so, each waking the worker
+            runs.append(await app.enqueue(quick))
+            await asyncio.sleep(0.0005)
+        for run in runs:
+            assert (await wait_final(app, run.id, 5)).status is RunStatus.SUCCEEDED
+    assert sum(claims) == 41
+    assert len(claims) - started < 20  # without pacing: about one claim per run
