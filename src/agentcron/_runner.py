@@ -20,6 +20,7 @@ from typing import Any
 from agentcron.context import RunContext
 from agentcron.errors import PermanentError, ResultTooLarge, TaskTimeout
 from agentcron.models import Run, RunOutcome, RunStatus
+from agentcron.specs import has_nul
 from agentcron.tasks import Task
 
 __all__ = ["DEFAULT_MAX_RESULT_BYTES", "execute", "outcome_for_error"]
@@ -126,7 +127,7 @@ def _error(exc: BaseException) -> dict[str, Any]:
     text = getattr(exc, "remote_traceback", None) or "".join(traceback.format_exception(exc))
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "...\n" + text[-MAX_TRACEBACK_CHARS:]
-    message = str(exc)
+    message, text = _storable(str(exc)), _storable(text)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + f"... ({len(message)} characters)"
     return {
@@ -136,14 +137,31 @@ def _error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+def _storable(text: str) -> str:
+    """``text`` with what no store can hold written out: a NUL (PostgreSQL) as ``\\x00``, a
+    lone surrogate (not UTF-8) as ``\\udXXX``."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
 def _check_result(result: Any, limit: int) -> None:
     try:
-        size = len(json.dumps(result, ensure_ascii=False, allow_nan=False).encode())
+        text = json.dumps(result, ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
     except (TypeError, ValueError) as exc:
         raise PermanentError(
             f"the task returned {type(result).__name__}, which is not JSON-serializable ({exc}); "
             "return dicts, lists, strings, numbers, booleans or None"
         ) from None
+    if "\\u0000" in text and has_nul(result):
+        raise PermanentError(
+            "the task result contains a NUL character (\\u0000), which cannot be stored"
+        )
     if size > limit:
         raise ResultTooLarge(
             f"the task result is {size} bytes, more than the {limit}-byte limit; "

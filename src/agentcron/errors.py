@@ -16,6 +16,7 @@ AgentcronError
 │   └── InvalidRunState        e.g. retrying a run that is still running
 ├── StoreError                 the store cannot be used
 │   ├── StoreUnavailable       cannot connect / the file cannot be opened
+│   ├── StoreRefused           a value the store cannot hold (sending it again cannot help)
 │   └── SchemaError            not an agentcron database, or a newer schema than this code
 └── TaskError                  raised inside task code paths
     ├── PermanentError         raise it from a task: the run is not retried
@@ -45,6 +46,7 @@ __all__ = [
     "ScheduleNotFound",
     "SchemaError",
     "StoreError",
+    "StoreRefused",
     "StoreUnavailable",
     "TaskError",
     "TaskNotFound",
@@ -154,6 +156,10 @@ class StoreError(AgentcronError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached."""
+
+
+class StoreRefused(StoreError):
+    """The store refused a value it cannot hold; sending the same value again cannot help."""
 
 
 class SchemaError(StoreError):

@@ -31,9 +31,11 @@ __all__ = [
     "build_schedule",
     "check_args",
     "check_name",
+    "has_nul",
 ]
 
 MAX_ARGS_BYTES = 64 * 1024
+_NOT_UNICODE = "must be valid Unicode text (it holds a lone surrogate, \\udXXX)"
 MAX_RETRIES = 1000
 MAX_PRIORITY = 1_000_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
@@ -74,13 +76,30 @@ def check_args(value: Any, field: str = "args") -> dict[str, Any]:
             f"must be a JSON object of keyword arguments, got {type(value).__name__}", field=field
         )
     try:
-        text = json.dumps(dict(value), allow_nan=False)
+        text = json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise ValidationError(_NOT_UNICODE, field=field) from None
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"not JSON-serializable: {exc}", field=field) from None
-    if len(text.encode()) > MAX_ARGS_BYTES:
+    if size > MAX_ARGS_BYTES:
         raise ValidationError(f"larger than {MAX_ARGS_BYTES} bytes", field=field)
     result: dict[str, Any] = json.loads(text)
+    if "\\u0000" in text and has_nul(result):
+        raise ValidationError("must not contain NUL characters (\\u0000)", field=field)
     return result
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a JSON value holds a NUL character, in a string or a key. PostgreSQL cannot
+    store one, so neither store takes one: what works on SQLite works on PostgreSQL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
 
 
 def build_schedule(

@@ -27,7 +27,7 @@ from typing import Any
 from agentcron._runner import DEFAULT_MAX_RESULT_BYTES, RunCancelled, execute, make_context
 from agentcron.clock import Clock, SystemClock
 from agentcron.context import RunContext
-from agentcron.errors import StoreError
+from agentcron.errors import StoreError, StoreRefused
 from agentcron.models import Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store.base import Store
 from agentcron.tasks import Task, TaskRegistry
@@ -261,11 +261,28 @@ class Worker:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self.store.finish_runs(self.id, batch, self.clock.now())
+                try:
+                    await self.store.finish_runs(self.id, batch, self.clock.now())
+                except StoreRefused:  # a value in the batch: find it, record the others
+                    await self._finish_apart(batch)
             except StoreError as exc:
                 log.warning("could not record %d results, retrying: %s", len(batch), exc)
                 self._pending[:0] = batch
                 await asyncio.sleep(1)
+
+    async def _finish_apart(self, batch: list[RunOutcome]) -> None:
+        """Record a refused batch outcome by outcome: the store cannot hold something in one
+        of them, and sending the batch again would be refused again, forever. An outcome it
+        refuses alone is recorded as a dead run that says why. Outcomes recorded are taken
+        out of ``batch`` (what is left goes again when the store is back)."""
+        while batch:
+            outcome = batch[0]
+            try:
+                await self.store.finish_runs(self.id, [outcome], self.clock.now())
+            except StoreRefused as exc:
+                log.error("run %s: the store refused its outcome: %s", outcome.run_id, exc)
+                await self.store.finish_runs(self.id, [_refused(outcome, exc)], self.clock.now())
+            del batch[0]
 
     # -- heartbeat, cancellation, reaping ------------------------------------------------------
     async def _heartbeat_loop(self, stopped: asyncio.Event) -> None:
@@ -339,6 +356,11 @@ class Worker:
             await self._flush()
             await self.store.remove_worker(self.id)
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _refused(outcome: RunOutcome, exc: StoreRefused) -> RunOutcome:
+    error = {"type": "OutcomeRefused", "message": f"the store could not record the outcome: {exc}"}
+    return RunOutcome(outcome.run_id, RunStatus.DEAD, error=error)
 
 
 def _cancelled() -> dict[str, str]:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
-from agentcron.errors import SchemaError, StoreError, StoreUnavailable
+from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import migrate
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
@@ -170,6 +170,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                 raise self._unavailable(exc) from None
             except psycopg.Error as exc:
                 raise _error(exc) from None
+            except UnicodeEncodeError as exc:  # a parameter: a lone surrogate
+                raise _refused(exc) from None
         raise AssertionError("unreachable")
 
     async def _statement(self, sql: str, params: Sequence[Any], *, all_rows: bool = False) -> Any:
@@ -200,6 +202,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                 raise UniqueConflict(str(exc)) from None
             except psycopg.Error as exc:
                 raise _error(exc) from None
+            except UnicodeEncodeError as exc:  # a parameter: a lone surrogate
+                raise _refused(exc) from None
         raise AssertionError("unreachable")
 
     def _unavailable(self, exc: psycopg.Error) -> StoreUnavailable:
@@ -300,7 +304,13 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
 
 
 def _error(exc: psycopg.Error) -> StoreError:
+    if isinstance(exc, psycopg.DataError):  # a value PostgreSQL cannot hold
+        return StoreRefused(f"PostgreSQL refused a value: {type(exc).__name__}: {exc}")
     return StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}")
+
+
+def _refused(exc: UnicodeEncodeError) -> StoreRefused:
+    return StoreRefused(f"text that is not valid Unicode: {exc}")
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from agentcron.errors import SchemaError, StoreError, StoreUnavailable
+from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
 from agentcron.store._sqlite_activity import SubjectVerbs
 from agentcron.store._sqlite_metrics import MetricsVerbs
@@ -259,7 +259,9 @@ class _DriverErrors:
         if isinstance(exc, sqlite3.Error):
             raise _translate(exc, self.path) from None
         if isinstance(exc, OverflowError):  # an integer SQLite cannot hold (over 64 bits)
-            raise StoreError(f"value out of range: {exc}") from None
+            raise StoreRefused(f"value out of range: {exc}") from None
+        if isinstance(exc, UnicodeEncodeError):  # a lone surrogate: not UTF-8
+            raise StoreRefused(f"text that is not valid Unicode: {exc}") from None
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
@@ -304,6 +306,8 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
         )
     if "locked" in text or "busy" in text:
         return StoreUnavailable(f"{path}: database is locked by another process ({text})")
+    if isinstance(exc, sqlite3.DataError):  # too big, say
+        return StoreRefused(f"{path}: {type(exc).__name__}: {text}")
     if "unable to open" in text:
         return StoreUnavailable(f"cannot open {path}: {text}")
     return StoreError(f"{path}: {type(exc).__name__}: {text}")
