@@ -39,7 +39,7 @@ log = logging.getLogger("agentcron.worker")
 
 FLUSH_INTERVAL_S = 0.002
 GATHER_S = 0.005
-CLAIM_GAP_S = 0.005
+CLAIM_GAP_S = 0.01
 BLOCKED_POLL_S = 0.25
 SHUTDOWN_ERROR = {"type": "WorkerShutdown", "message": "the worker stopped before the run finished"}
 
