@@ -22,7 +22,7 @@ __all__ = ["ANNOUNCE_EVERY_S", "Announcer"]
 
 log = logging.getLogger("agentcron.store")
 
-ANNOUNCE_EVERY_S = 0.02
+ANNOUNCE_EVERY_S = 0.05
 
 
 class Announcer:
