@@ -150,7 +150,9 @@ async def test_migrate_is_idempotent(store: Store, store_kind: str) -> None:
 async def woken(
     store: Store, channel: str, action: Callable[[], Awaitable[object]]
 ) -> tuple[bool, float]:
-    """Start waiting on ``channel``, run ``action``, and say whether the waiter woke."""
+    """Start waiting on ``channel``, run ``action``, and say whether the waiter woke. The
+    channel is quiet first (a store may wake a first waiter once, when it starts listening)."""
+    assert await quiet(store, channel)
     started = time.monotonic()
     waiter = asyncio.create_task(store.wait(channel, WAKE_DEADLINE_S))
     await asyncio.sleep(0)  # the waiter is now waiting

@@ -1,5 +1,6 @@
 """What only the PostgreSQL store promises: pooled connections the server dropped are
-replaced without the caller noticing, when that is safe."""
+replaced without the caller noticing, when that is safe; single enqueues share statements;
+a process listens only to the channels it waits on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import pytest
 from store_helpers import T0, enqueue_one, make_spec
 
 from agentcron.errors import StoreError
+from agentcron.models import NewEvent
+from agentcron.scheduler import RunPlanner
 from agentcron.store import Store
+from agentcron.store.postgres import PostgresStore
+from agentcron.tasks import TaskRegistry
 
 pytestmark = pytest.mark.postgres
 
@@ -77,3 +82,25 @@ async def test_concurrent_enqueues_share_transactions_and_fail_alone(
     assert failed == [7]
     assert isinstance(outcomes[7], StoreError)
     assert len((await store.list_runs(limit=100))[0]) == 50 + 19
+
+
+async def test_a_process_listens_only_to_the_channels_it_waits_on(
+    store: Store, other_store: Store
+) -> None:
+    """A store that only writes (an API server, a script) listens to nothing, so wake-ups
+    are not delivered to it for nothing; its first wait on a channel starts listening, and
+    from then on it is woken by the writes of other processes."""
+    assert isinstance(store, PostgresStore)
+    await enqueue_one(store)
+    await store.publish([NewEvent("x")], T0, RunPlanner(TaskRegistry(), T0))
+    assert store._listener is not None
+    channels = ("agentcron_runs", "agentcron_events", "agentcron_schedules")
+    assert not any(store._listener.listens(c) for c in channels)
+    assert await store.wait("runs", 5.0)  # listening now: look again
+    assert store._listener.listens("agentcron_runs")
+    assert not store._listener.listens("agentcron_events")
+    while await store.wait("runs", 0.05):  # its own enqueue may still be on its way
+        pass
+    waiter = asyncio.create_task(store.wait("runs", 10.0))
+    await enqueue_one(other_store)
+    assert await waiter

@@ -26,6 +26,7 @@ from agentcron.store import migrate
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
 from agentcron.store._pg_announce import Announcer
+from agentcron.store._pg_listen import Listener
 from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
@@ -42,6 +43,7 @@ _CHANNELS = {
     "agentcron_schedules": "schedules",
     "agentcron_events": "events",
 }
+_PG_CHANNELS = {ours: pg for pg, ours in _CHANNELS.items()}
 _MIGRATION_LOCK = 0x61676E74  # pg_advisory_xact_lock key: serializes concurrent migrators
 
 
@@ -66,9 +68,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._connect_timeout_s = connect_timeout_s
         self._pool: AsyncConnectionPool | None = None
         self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        self._listener: asyncio.Task[None] | None = None
+        self._listener: Listener | None = None
         self._events: dict[str, asyncio.Event] = {}
-        self._listening = asyncio.Event()
         self.applied_migrations: list[str] = []  # what open() applied
         self._grouped = EnqueueGroups(self._enqueue)
         self._announcers: dict[str, Announcer] = {}
@@ -100,19 +101,17 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         except BaseException:
             await self.close()
             raise
-        self._listening = asyncio.Event()
-        self._listener = asyncio.create_task(self._listen(), name="agentcron-pg-listen")
-        with contextlib.suppress(TimeoutError):  # from here on no notification is missed
-            await asyncio.wait_for(self._listening.wait(), self._connect_timeout_s)
+        self._listener = Listener(self.url, self._deliver, self._wake_all)
+        self._listener.start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listener.connected(), self._connect_timeout_s)
 
     async def close(self) -> None:
         await self._grouped.drain()
         for announcer in self._announcers.values():
             await announcer.drain()
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await self._listener.stop()
             self._listener = None
         if self._pool is not None:
             await self._pool.close()
@@ -259,13 +258,23 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         what they should see, coalesced: `_pg_announce`)."""
         announcer = self._announcers.get(channel)
         if announcer is None:
-            name = next(pg for pg, ours in _CHANNELS.items() if ours == channel)
+            name = _PG_CHANNELS[channel]
             announcer = Announcer(lambda: self._statement("SELECT pg_notify(%s, '')", (name,)))
             self._announcers[channel] = announcer
         announcer()
 
     async def wait(self, channel: str, timeout: float) -> bool:
+        """Until a wake-up on ``channel`` or ``timeout``. The first wait on a channel returns
+        (True) once this process listens to it (`_pg_listen`): look again, then wait."""
         event = self._events.setdefault(channel, asyncio.Event())
+        pg_channel = _PG_CHANNELS[channel]
+        if self._listener is not None and not self._listener.listens(pg_channel):
+            try:
+                await asyncio.wait_for(self._listener.listen(pg_channel), timeout)
+            except TimeoutError:
+                return False
+            event.clear()
+            return True
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
@@ -277,30 +286,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         for event in self._events.values():
             event.set()
 
-    async def _listen(self) -> None:
-        delay, lost_at = 0.1, None
-        while True:
-            try:
-                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-                async with conn:
-                    for channel in _CHANNELS:
-                        await conn.execute(f"LISTEN {channel}")
-                    if lost_at is not None:
-                        log.warning("reconnected to PostgreSQL after %.1fs", _since(lost_at))
-                        self._wake_all()  # notifications may have been missed meanwhile
-                    delay, lost_at = 0.1, None
-                    self._listening.set()
-                    async for note in conn.notifies():
-                        event = self._events.get(_CHANNELS.get(note.channel, ""))
-                        if event is not None:
-                            event.set()
-            except psycopg.Error as exc:
-                if lost_at is None:
-                    lost_at = asyncio.get_running_loop().time()
-                log.warning("PostgreSQL connection lost (%s); reconnecting in %.1fs", exc, delay)
-                self._wake_all()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+    def _deliver(self, channel: str, payload: str) -> None:
+        event = self._events.get(_CHANNELS.get(channel, ""))
+        if event is not None:
+            event.set()
 
 
 def _error(exc: psycopg.Error) -> StoreError:
@@ -360,7 +349,3 @@ def _safe(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
     return url
-
-
-def _since(start: float) -> float:
-    return asyncio.get_running_loop().time() - start
