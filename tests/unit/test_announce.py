@@ -74,3 +74,19 @@ async def test_a_failed_send_is_not_fatal_and_the_next_announcement_goes() -> No
     announce()
     await _calls(send, 2)
     await announce.drain()
+
+
+async def test_a_write_that_carries_the_announcement_counts_as_one() -> None:
+    """A one-statement write may carry the NOTIFY itself when one is due; announcements
+    within the interval after it wait for its end, and no other write carries one meanwhile."""
+    send = Sender()
+    announce = Announcer(send, EVERY_S)
+    loop = asyncio.get_running_loop()
+    carried_at = loop.time()
+    assert announce.carry()  # nothing was announced yet: this write carries it
+    assert not announce.carry()  # within the interval
+    announce()  # committed after the write that carried it
+    await _calls(send, 1)
+    assert send.times[0] - carried_at >= EVERY_S
+    await announce.drain()
+    assert len(send.times) == 1

@@ -63,6 +63,11 @@ class PgOps:
         (see `PostgresStore.announce`)."""
         raise NotImplementedError
 
-    def emitted(self, out: Emitted) -> None:
+    def carries(self, channel: str) -> bool:
+        """Whether the write about to be sent announces ``channel`` in its own statement
+        (see `PostgresStore.carries`)."""
+        raise NotImplementedError
+
+    def emitted(self, out: Emitted, *, announced: bool = False) -> None:
         """After a commit that wrote events: wake their readers (see `PgEventVerbs.emitted`)."""
         raise NotImplementedError

@@ -6,8 +6,10 @@ transaction. So the events channel is announced by the process that wrote, after
 at most once per `ANNOUNCE_EVERY_S`: the first write after a quiet spell is announced at once,
 the writes that follow within the interval together at its end. A write committed while an
 announcement is on its way is announced again (that one may have been delivered before the
-write was visible). A lost announcement (the server went away) only delays readers, who also
-re-read on their own every few seconds.
+write was visible). A one-statement write may carry the announcement itself (`carry`): a
+``pg_notify`` in the statement is delivered at its commit, and covers what was committed
+before it too, without a round trip of its own. A lost announcement (the server went away)
+only delays readers, who also re-read on their own every few seconds.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ class Announcer:
         self._due = True
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="agentcron-announce")
+
+    def carry(self) -> bool:
+        """Whether the write about to be sent should carry the announcement: when one is due
+        (the interval since the last has passed). If it does not commit, `__call__`."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last < self._every_s:
+            return False
+        self._last = now
+        self._due = False  # what was committed before is announced by that write's commit
+        return True
 
     async def drain(self) -> None:
         """Wait until everything announced so far was sent (before the pool closes)."""

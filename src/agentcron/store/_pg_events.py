@@ -155,11 +155,12 @@ class PgEventVerbs(_PgOps):
             if deleted < PURGE_BATCH:
                 return total
 
-    def emitted(self, out: Emitted) -> None:
+    def emitted(self, out: Emitted, *, announced: bool = False) -> None:
         """After a commit that wrote events: wake this process's readers at once, and the
-        other processes' through `announce` (the events table has no NOTIFY trigger)."""
+        other processes' through `announce` (the events table has no NOTIFY trigger), unless
+        the write ``announced`` them itself."""
         wake(self.notify, out)
-        if out.wrote:
+        if out.wrote and not announced:
             self.announce("events")
 
 

@@ -43,8 +43,12 @@ _RUN_RULES = (
 # Runs enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
 # trips): the runs (ignoring taken dedup keys) and their ``run.queued`` events. The event's
 # data is `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
+# A one-statement write may wake event readers of other processes itself, at its commit (its
+# first parameter: `Announcer.carry`).
+_NOTE = "CASE WHEN %s THEN pg_notify('agentcron_events', '') END"
 _ENQUEUE = (
-    f"WITH blocked AS ({_RUN_RULES.format(namespace=' AND namespace = ANY(%s)')}), "
+    f"WITH note AS (SELECT {_NOTE}), "
+    f"blocked AS ({_RUN_RULES.format(namespace=' AND namespace = ANY(%s)')} FROM note), "
     "r AS ("
     + RUNS_FROM_JSON.format(where=" WHERE NOT (SELECT b FROM blocked)")
     + " RETURNING id, namespace, task, status, schedule_id, subject, attempts, dedup_key), "
@@ -55,10 +59,10 @@ _ENQUEUE = (
     "SELECT (SELECT b FROM blocked), r.id, r.dedup_key FROM (SELECT 1) AS one LEFT JOIN r ON true"
 )
 # The start of a worker's one-statement write: commit without waiting for the WAL flush (as
-# `_tx(durable=False)`: a claim or result lost in a crash only means a run runs again), and
-# the event-schedule check (``blocked``).
+# `_tx(durable=False)`: a claim or result lost in a crash only means a run runs again), the
+# announcement it may carry, and the event-schedule check (``blocked``).
 _WORKER_WRITE = (
-    "WITH nowait AS (SELECT set_config('synchronous_commit', 'off', true)), "
+    f"WITH nowait AS (SELECT set_config('synchronous_commit', 'off', true), {_NOTE}), "
     f"blocked AS ({_RUN_RULES.format(namespace='')} FROM nowait), "
 )
 # Due runs a claim may take ({filters}: queues, tasks), in claim order, none whose serial key
@@ -244,14 +248,14 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         if all(r.status is RunStatus.QUEUED for r in runs):
             params = [_codec.run_insert_params(r, now_s) for r in runs]
             namespaces = sorted({r.namespace for r in runs})
-            rows = await self._statement(
+            rows, carried = await self._carrying(
                 _ENQUEUE, (namespaces, _codec.dumps(params), now_s), all_rows=True
             )
             if not rows[0][0]:
                 ids = [row[1:] for row in rows if row[1] is not None]
                 written = inserted_runs(runs, params, ids, now_s)
                 if written:
-                    self.emitted(Emitted(wrote=True))
+                    self.emitted(Emitted(wrote=True), announced=carried)
                 return await _with_existing(self._rows, runs, written)
             # an event schedule to fire: the transactional path
 
@@ -269,6 +273,20 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         result, emitted = await self._tx(op)
         self.emitted(emitted)
         return result
+
+    async def _carrying(
+        self, sql: str, params: Sequence[Any], *, all_rows: bool = False
+    ) -> tuple[Any, bool]:
+        """`_statement` for a write that begins with `_NOTE`: its result, and whether it
+        carried the announcement of the events channel (`Announcer.carry`)."""
+        carried = self.carries("events")
+        try:
+            result = await self._statement(sql, (carried, *params), all_rows=all_rows)
+        except BaseException:
+            if carried:  # not committed: announce what came before it the usual way
+                self.announce("events")
+            raise
+        return result, carried
 
     async def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = await self._statement(sql, params, all_rows=True)
@@ -294,8 +312,9 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         lease_params = [now_s, worker_id, worker_id, now_s + lease.total_seconds()]
 
         claimed: list[Run]
+        carried = False
         try:
-            rows = await self._statement(
+            rows, carried = await self._carrying(
                 _CLAIM.format(filters=filters, columns=_prefixed(RUN_COLUMNS)),
                 [*due_params, *lease_params, now_s],
                 all_rows=True,
@@ -305,7 +324,7 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         if rows is not None and not rows[0][0]:
             claimed = [_codec.run_from_row(r[1:]) for r in rows if r[1] is not None]
             if claimed:
-                self.emitted(Emitted(wrote=True))
+                self.emitted(Emitted(wrote=True), announced=carried)
         else:  # an event schedule to fire, or a serial-key race: the transactional path
 
             async def op(conn: Conn) -> tuple[list[Run], Emitted]:
@@ -353,10 +372,10 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             return 0
         values = [_finish_values(o, now_s) for o in outcomes]
         rows = _outcome_rows(outcomes, values)
-        blocked, written = await self._statement(_FINISH_ONE, (rows, worker_id, now_s))
+        (blocked, written), carried = await self._carrying(_FINISH_ONE, (rows, worker_id, now_s))
         if not blocked:
             if written:
-                self.emitted(Emitted(wrote=True))
+                self.emitted(Emitted(wrote=True), announced=carried)
         else:  # an event schedule to fire: the transactional path
 
             async def op(conn: Conn) -> tuple[int, Emitted]:

@@ -256,12 +256,20 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
     def announce(self, channel: str) -> None:
         """Wake the other processes waiting on ``channel`` (``NOTIFY`` after the commit of
         what they should see, coalesced: `_pg_announce`)."""
+        self._announcer(channel)()
+
+    def carries(self, channel: str) -> bool:
+        """Whether the write about to be sent should announce ``channel`` itself, in its
+        statement (`Announcer.carry`)."""
+        return self._announcer(channel).carry()
+
+    def _announcer(self, channel: str) -> Announcer:
         announcer = self._announcers.get(channel)
         if announcer is None:
             name = _PG_CHANNELS[channel]
             announcer = Announcer(lambda: self._statement("SELECT pg_notify(%s, '')", (name,)))
             self._announcers[channel] = announcer
-        announcer()
+        return announcer
 
     async def wait(self, channel: str, timeout: float) -> bool:
         """Until a wake-up on ``channel`` or ``timeout``. The first wait on a channel returns
