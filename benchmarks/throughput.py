@@ -35,8 +35,8 @@ side, each with the same three producer setups, interleaved (agentcron, then Pro
 per setup, per repeat):
 
 - one by one, 1 producer: ``await app.enqueue("noop", {"i": i})`` / ``await
-  noop.defer_async(i=i)`` N times in sequence: every call is one transaction, so this row is
-  bound by one WAL flush per commit;
+  noop.defer_async(i=i)`` N times in sequence: every call is one transaction that the next
+  waits for, so this row is bound by the latency of one commit;
 - one by one, ``--producers`` P producers (default 16): P asyncio tasks in this process, each
   calling the same public API one run at a time (PostgreSQL group-commits the concurrent
   transactions); both producer pools have agentcron's default size, 10 connections;
@@ -557,6 +557,62 @@ def bench_huey(path: str, n: int, sync: str, logdir: str) -> tuple[float, float]
         tasks.huey.storage.close()
 
 
+# -- Huey on Redis (the PostgreSQL rows' reference) ---------------------------------------------
+HUEY_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _have_huey_redis(url: str) -> bool:
+    try:
+        import huey  # noqa: F401
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+    return True
+
+
+def bench_huey_redis(url: str, n: int, workers: int, logdir: str) -> tuple[float, float]:
+    """Huey on Redis: N ``noop(i)`` calls from this process, ``workers`` ``huey_consumer``
+    processes with one worker thread each (Redis on these machines keeps nothing on disk)."""
+    env = {"HUEY_BENCH_REDIS": url, "HUEY_BENCH_TARGET": str(n + workers)}
+    os.environ.update(env)  # this process imports the same module to enqueue
+    import importlib
+
+    import _huey_redis_tasks
+
+    tasks = importlib.reload(_huey_redis_tasks)
+    tasks.huey.flush()
+    tasks._counter.delete(tasks.DONE, tasks.DONE_AT)
+    clients = len(tasks._counter.client_list())
+    procs = [
+        spawn(["-m", "huey.bin.huey_consumer", "_huey_redis_tasks.huey", "-w", "1",
+               "-k", "thread", "-n", "-C", "-q"],
+              env=env, log_path=os.path.join(logdir, f"huey-redis-{w}-{time.monotonic_ns()}.log"))
+        for w in range(workers)
+    ]  # fmt: skip
+
+    def count() -> int:
+        return int(tasks._counter.get(tasks.DONE) or 0)
+
+    try:
+        wait_for(lambda: len(tasks._counter.client_list()) >= clients + workers, 60,
+                 what="huey consumers to connect")  # fmt: skip
+        for _ in range(workers):
+            tasks.noop(-1)  # warm-up
+        wait_for(lambda: count() >= workers, 60, what="huey warm-up")
+        t0 = time.time()
+        for i in range(n):
+            tasks.noop(i)
+        t_enq = time.time()
+        wait_for(lambda: tasks._counter.get(tasks.DONE_AT) is not None,
+                 max(120.0, n / 50), what="huey to finish")  # fmt: skip
+        return t_enq - t0, float(tasks._counter.get(tasks.DONE_AT)) - t0
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
 # -- APScheduler -------------------------------------------------------------------------------
 _ap_count = 0
 _ap_lock = threading.Lock()
@@ -791,12 +847,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def main_pg(args: argparse.Namespace) -> int:
     """``--store postgresql://...``: agentcron and Procrastinate, the same producer setups."""
-    only = {s.strip() for s in (args.only or "agentcron,procrastinate").split(",") if s.strip()}
-    only &= {"agentcron", "procrastinate"}
+    only = {s.strip() for s in (args.only or "agentcron,procrastinate,huey").split(",")}
+    only &= {"agentcron", "procrastinate", "huey"}
     if "procrastinate" in only and not _have_procrastinate():
         print("(procrastinate not installed: pip install procrastinate; skipping it)",
               file=sys.stderr)  # fmt: skip
         only.discard("procrastinate")
+    if "huey" in only and not _have_huey_redis(HUEY_REDIS_URL):
+        print(f"(huey or Redis at {HUEY_REDIS_URL} missing: skipping Huey on Redis)",
+              file=sys.stderr)  # fmt: skip
+        only.discard("huey")
     workers = args.workers or PG_WORKERS
     wanted = {s.strip() for s in args.setups.split(",")}
     setups: list[tuple[str, int, int | None]] = []
@@ -827,6 +887,11 @@ def main_pg(args: argparse.Namespace) -> int:
                     ("procrastinate", producers, batch),
                 )
             )
+        if "huey" in only and producers == 1 and batch is None:
+            note = f"{workers} proc x 1 thread (huey_consumer); Redis keeps nothing on disk"
+            rows.append(
+                (Row("huey (Redis)", "redis", args.n, note, setup=setup), ("huey", 1, None))
+            )
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
 
@@ -843,6 +908,8 @@ def main_pg(args: argparse.Namespace) -> int:
         def run_one(row: Row, spec: Any) -> tuple[float, float]:
             system, producers, batch = spec
             label = _label(row)
+            if system == "huey":
+                return bench_huey_redis(HUEY_REDIS_URL, args.n, workers, tmp.name)
             if system == "agentcron":
                 return asyncio.run(bench_agentcron_pg(
                     args.store, args.n, workers, args.concurrency, producers, batch, tmp.name,
@@ -927,6 +994,15 @@ def render_pg(rows: list[Row], args: argparse.Namespace, workers: int) -> str:
             line += (f"; >= {TARGET_VS_PROCRASTINATE:g}x Procrastinate -> {ratio:.1f}x "
                      f"({verdict})")  # fmt: skip
         out.append(line)
+    huey = next((r for r in rows if r.system.startswith("huey") and r.total_s), None)
+    if huey is not None:
+        best = max((r for r in rows if r.system.startswith("agentcron") and r.total_s),
+                   key=lambda r: r.jobs_s, default=None)  # fmt: skip
+        if best is not None:
+            verdict = "met" if best.jobs_s >= huey.jobs_s else "NOT met"
+            out.append(f"reference: Huey on Redis in this run {huey.jobs_s:,.0f} jobs/s; "
+                       f"agentcron [{best.setup}] {best.jobs_s:,.0f} jobs/s = "
+                       f"{best.jobs_s / huey.jobs_s:.2f}x ({verdict})")  # fmt: skip
     for row in rows:
         out += [f"error: {row.system} [{row.setup}]: {e.splitlines()[0]}" for e in row.errors]
     return "\n".join(out)
