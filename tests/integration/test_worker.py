@@ -820,6 +820,18 @@ async def test_huge_error_messages_are_capped(make_app) -> None:
     assert len(done.error["traceback"]) < 20_000
 
 
+def _count_claims(app: App, claims: list[int]) -> None:
+    """Record how many runs each claim of ``app``'s worker took (the real store's answer)."""
+    real_claim = app.store.claim_runs
+
+    async def counting_claim(*args: Any, **kwargs: Any) -> Any:
+        runs = await real_claim(*args, **kwargs)
+        claims.append(len(runs))
+        return runs
+
+    app.store.claim_runs = counting_claim  # type: ignore[method-assign]
+
+
 async def test_a_trickle_of_runs_costs_one_claim_each(make_app, run_app, wait_final) -> None:
     """Runs arriving one at a time: the worker claims each once, and neither claims again
     right after a claim that emptied the queue nor wakes up for its own finished runs."""
@@ -831,14 +843,7 @@ async def test_a_trickle_of_runs_costs_one_claim_each(make_app, run_app, wait_fi
         return None
 
     async with run_app(app):
-        real_claim = app.store.claim_runs
-
-        async def counting_claim(*args: Any, **kwargs: Any) -> Any:
-            runs = await real_claim(*args, **kwargs)
-            claims.append(len(runs))
-            return runs
-
-        app.store.claim_runs = counting_claim  # type: ignore[method-assign]
+        _count_claims(app, claims)
         for _ in range(20):
             run = await app.enqueue(quick)
             assert (await wait_final(app, run.id, 5)).status is RunStatus.SUCCEEDED
@@ -862,14 +867,7 @@ async def test_runs_enqueued_in_quick_succession_are_claimed_several_at_a_time(
         return None
 
     async with run_app(app):
-        real_claim = app.store.claim_runs
-
-        async def counting_claim(*args: Any, **kwargs: Any) -> Any:
-            runs = await real_claim(*args, **kwargs)
-            claims.append(len(runs))
-            return runs
-
-        app.store.claim_runs = counting_claim  # type: ignore[method-assign]
+        _count_claims(app, claims)
         first = await app.enqueue(quick)
         assert (await wait_final(app, first.id, 5)).status is RunStatus.SUCCEEDED
         started = len(claims)
