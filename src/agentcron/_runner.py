@@ -20,7 +20,7 @@ from typing import Any
 from agentcron.context import RunContext
 from agentcron.errors import PermanentError, ResultTooLarge, TaskTimeout
 from agentcron.models import Run, RunOutcome, RunStatus
-from agentcron.specs import has_nul
+from agentcron.specs import storable_size
 from agentcron.tasks import Task
 
 __all__ = ["DEFAULT_MAX_RESULT_BYTES", "execute", "outcome_for_error"]
@@ -152,16 +152,15 @@ def _storable(text: str) -> str:
 def _check_result(result: Any, limit: int) -> None:
     try:
         text = json.dumps(result, ensure_ascii=False, allow_nan=False)
-        size = len(text.encode())
     except (TypeError, ValueError) as exc:
         raise PermanentError(
             f"the task returned {type(result).__name__}, which is not JSON-serializable ({exc}); "
             "return dicts, lists, strings, numbers, booleans or None"
         ) from None
-    if "\\u0000" in text and has_nul(result):
-        raise PermanentError(
-            "the task result contains a NUL character (\\u0000), which cannot be stored"
-        )
+    try:
+        size = storable_size(text)
+    except ValueError as exc:  # it would come back the same: not retried
+        raise PermanentError(f"the task result cannot be stored: it {exc}") from None
     if size > limit:
         raise ResultTooLarge(
             f"the task result is {size} bytes, more than the {limit}-byte limit; "

@@ -31,11 +31,13 @@ __all__ = [
     "build_schedule",
     "check_args",
     "check_name",
-    "has_nul",
+    "storable_size",
 ]
 
 MAX_ARGS_BYTES = 64 * 1024
-_NOT_UNICODE = "must be valid Unicode text (it holds a lone surrogate, \\udXXX)"
+# A NUL character in JSON text: ``\u0000`` after an even number of backslashes (an odd
+# number makes it a backslash followed by "u0000").
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 MAX_RETRIES = 1000
 MAX_PRIORITY = 1_000_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
@@ -77,29 +79,31 @@ def check_args(value: Any, field: str = "args") -> dict[str, Any]:
         )
     try:
         text = json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
-        size = len(text.encode())
-    except UnicodeEncodeError:
-        raise ValidationError(_NOT_UNICODE, field=field) from None
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"not JSON-serializable: {exc}", field=field) from None
+    try:
+        size = storable_size(text)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field=field) from None
     if size > MAX_ARGS_BYTES:
         raise ValidationError(f"larger than {MAX_ARGS_BYTES} bytes", field=field)
     result: dict[str, Any] = json.loads(text)
-    if "\\u0000" in text and has_nul(result):
-        raise ValidationError("must not contain NUL characters (\\u0000)", field=field)
     return result
 
 
-def has_nul(value: Any) -> bool:
-    """Whether a JSON value holds a NUL character, in a string or a key. PostgreSQL cannot
-    store one, so neither store takes one: what works on SQLite works on PostgreSQL."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(has_nul(v) for v in value)
-    return False
+def storable_size(text: str) -> int:
+    """The size in bytes of the JSON ``text`` when a store can hold it, else `ValueError`
+    saying why: a lone surrogate is not UTF-8; PostgreSQL cannot store a NUL character, so
+    neither store takes one (what works on SQLite works on PostgreSQL)."""
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise ValueError(
+            "must be valid Unicode text (it holds a lone surrogate, \\udXXX)"
+        ) from None
+    if "\\u0000" in text and _NUL.search(text):
+        raise ValueError("must not contain NUL characters (\\u0000)")
+    return size
 
 
 def build_schedule(

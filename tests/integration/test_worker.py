@@ -820,8 +820,16 @@ async def test_huge_error_messages_are_capped(make_app) -> None:
     assert len(done.error["traceback"]) < 20_000
 
 
-def _count_claims(app: App, claims: list[int]) -> None:
-    """Record how many runs each claim of ``app``'s worker took (the real store's answer)."""
+def _app_counting_claims(make_app: Any) -> tuple[App, list[int]]:
+    """An app with a no-op task ``quick``, and the number of runs each claim of its worker
+    took (the real store's answer), as they come."""
+    app: App = make_app()
+    claims: list[int] = []
+
+    @app.task
+    async def quick() -> None:
+        return None
+
     real_claim = app.store.claim_runs
 
     async def counting_claim(*args: Any, **kwargs: Any) -> Any:
@@ -830,22 +838,16 @@ def _count_claims(app: App, claims: list[int]) -> None:
         return runs
 
     app.store.claim_runs = counting_claim  # type: ignore[method-assign]
+    return app, claims
 
 
 async def test_a_trickle_of_runs_costs_one_claim_each(make_app, run_app, wait_final) -> None:
     """Runs arriving one at a time: the worker claims each once, and neither claims again
     right after a claim that emptied the queue nor wakes up for its own finished runs."""
-    app: App = make_app()
-    claims: list[int] = []
-
-    @app.task
-    async def quick() -> None:
-        return None
-
+    app, claims = _app_counting_claims(make_app)
     async with run_app(app):
-        _count_claims(app, claims)
         for _ in range(20):
-            run = await app.enqueue(quick)
+            run = await app.enqueue("quick")
             assert (await wait_final(app, run.id, 5)).status is RunStatus.SUCCEEDED
     assert sum(claims) == 20
     # Was 3-4 claims a run: one, then two or three that found nothing. Some empty claims
@@ -859,21 +861,14 @@ async def test_runs_enqueued_in_quick_succession_are_claimed_several_at_a_time(
     """A worker woken again and again by single runs claims at most once per few
     milliseconds after a claim that emptied the queue, so a quick trickle is taken in a few
     claims, not one claim (and one result write) per run; the first run is claimed at once."""
-    app: App = make_app()
-    claims: list[int] = []
-
-    @app.task
-    async def quick() -> None:
-        return None
-
+    app, claims = _app_counting_claims(make_app)
     async with run_app(app):
-        _count_claims(app, claims)
-        first = await app.enqueue(quick)
+        first = await app.enqueue("quick")
         assert (await wait_final(app, first.id, 5)).status is RunStatus.SUCCEEDED
         started = len(claims)
         runs = []
         for _ in range(40):  # one every half millisecond or so, each waking the worker
-            runs.append(await app.enqueue(quick))
+            runs.append(await app.enqueue("quick"))
             await asyncio.sleep(0.0005)
         for run in runs:
             assert (await wait_final(app, run.id, 5)).status is RunStatus.SUCCEEDED

@@ -196,6 +196,29 @@ def test_check_args() -> None:
     assert caught.value.field == "body.args"
 
 
+@pytest.mark.parametrize(
+    ("args", "storable"),
+    [
+        ({"s": "a\x00b"}, False),
+        ({"a\x00": 1}, False),
+        ({"deep": [{"s": "\\\x00"}]}, False),  # a backslash, then a NUL
+        ({"s": "\\u0000"}, True),  # a backslash, then "u0000": no NUL at all
+        ({"s": "\\\\u0000"}, True),
+        ({"s": "lone \ud800"}, False),
+        ({"s": "pair \U0001f600"}, True),
+    ],
+)
+def test_args_a_store_cannot_hold(args: dict[str, Any], storable: bool) -> None:
+    """A NUL character (PostgreSQL cannot store one) or a lone surrogate (not UTF-8) is
+    refused on every store; text that only looks like the escape of one is kept."""
+    if storable:
+        assert check_args(args) == args
+        return
+    with pytest.raises(ValidationError) as caught:
+        check_args(args)
+    assert caught.value.field == "args"
+
+
 def test_args_are_copied() -> None:
     args = {"nested": {"list": [1]}}
     spec = build(args=args).spec

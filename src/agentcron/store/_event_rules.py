@@ -30,7 +30,7 @@ from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError
 from agentcron.models import Event, NewEvent, NewRun, Run, RunStatus, Schedule
 from agentcron.policies import RunDefaults, subject_run
-from agentcron.specs import check_name, has_nul
+from agentcron.specs import check_name, storable_size
 from agentcron.store import _codec
 from agentcron.subjects import check_subject, glob_to_like
 from agentcron.triggers.subject import check_event_type, subject_glob
@@ -112,21 +112,17 @@ def checked(event: NewEvent) -> Pending:
         )
     try:
         text = _dumps(data)
-        size = len(text.encode())
-    except UnicodeEncodeError:
-        raise ValidationError(
-            "event data must be valid Unicode text (it holds a lone surrogate)", field="data"
-        ) from None
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"event data is not JSON-serializable: {exc}", field="data") from None
+    try:
+        size = storable_size(text)
+    except ValueError as exc:
+        raise ValidationError(f"event data {exc}", field="data") from None
     if size > MAX_EVENT_DATA_BYTES:
         raise ValidationError(
             f"event data is {size} bytes, more than {MAX_EVENT_DATA_BYTES}", field="data"
         )
-    decoded = json.loads(text)
-    if "\\u0000" in text and has_nul(decoded):  # PostgreSQL's jsonb cannot hold one
-        raise ValidationError("event data must not contain NUL characters", field="data")
-    return Pending(namespace, event.type, subject, text, decoded)
+    return Pending(namespace, event.type, subject, text, json.loads(text))
 
 
 def event_from_row(row: tuple[Any, ...] | Any) -> Event:

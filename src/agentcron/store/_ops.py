@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from agentcron.store._event_rules import Emitted
+    from agentcron.store._pg_announce import Announcer
 
 T = TypeVar("T")
 
@@ -42,6 +43,8 @@ class UniqueConflict(StoreError):
 
 
 class PgOps:
+    _announcer: Announcer  # wakes event readers of other processes (`_pg_announce`)
+
     async def _tx(
         self,
         op: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]],
@@ -56,16 +59,6 @@ class PgOps:
         raise NotImplementedError
 
     def notify(self, channel: str) -> None:
-        raise NotImplementedError
-
-    def announce(self, channel: str) -> None:
-        """Wake the other processes waiting on ``channel``, soon, after what was committed
-        (see `PostgresStore.announce`)."""
-        raise NotImplementedError
-
-    def carries(self, channel: str) -> bool:
-        """Whether the write about to be sent announces ``channel`` in its own statement
-        (see `PostgresStore.carries`)."""
         raise NotImplementedError
 
     def emitted(self, out: Emitted, *, announced: bool = False) -> None:

@@ -157,11 +157,11 @@ class PgEventVerbs(_PgOps):
 
     def emitted(self, out: Emitted, *, announced: bool = False) -> None:
         """After a commit that wrote events: wake this process's readers at once, and the
-        other processes' through `announce` (the events table has no NOTIFY trigger), unless
-        the write ``announced`` them itself."""
+        other processes' through the announcer (the events table has no NOTIFY trigger),
+        unless the write ``announced`` them itself."""
         wake(self.notify, out)
         if out.wrote and not announced:
-            self.announce("events")
+            self._announcer()
 
 
 async def first_id_at(conn: Conn, at_s: float) -> int:

@@ -24,12 +24,10 @@ log = logging.getLogger("agentcron.store")
 
 
 class Listener:
-    """``deliver(channel, payload)`` for each notification; ``lost()`` after a reconnect
+    """``deliver(channel)`` for each notification; ``lost()`` after a reconnect
     (notifications may have been missed meanwhile) and while the connection is down."""
 
-    def __init__(
-        self, url: str, deliver: Callable[[str, str], None], lost: Callable[[], None]
-    ) -> None:
+    def __init__(self, url: str, deliver: Callable[[str], None], lost: Callable[[], None]) -> None:
         self._url = url
         self._deliver = deliver
         self._lost = lost
@@ -113,7 +111,7 @@ class Listener:
 
     async def _read(self, conn: psycopg.AsyncConnection[Any]) -> None:
         async for note in conn.notifies():
-            self._deliver(note.channel, note.payload)
+            self._deliver(note.channel)
 
 
 def _since(start: float) -> float:

@@ -20,7 +20,6 @@ from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_events import PgEventVerbs, emit
 from agentcron.store._pg_schedules import (
-    INSERT_RUN,
     RUNS_FROM_JSON,
     Conn,
     fetchall,
@@ -260,11 +259,7 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
             # an event schedule to fire: the transactional path
 
         async def op(conn: Conn) -> tuple[list[Run], Emitted]:
-            if len(runs) == 1:
-                row = await fetchone(conn, INSERT_RUN, _codec.run_insert_params(runs[0], now_s))
-                inserted = [_codec.run_from_row(row)] if row else []
-            else:
-                inserted = await insert_runs(conn, list(runs), now_s)
+            inserted = await insert_runs(conn, list(runs), now_s)
             emitted = await emit(conn, [run_event(r) for r in inserted], now_s, None)
             fetch = partial(fetchall, conn)
             return await _with_existing(fetch, runs, inserted), emitted
@@ -279,12 +274,12 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
     ) -> tuple[Any, bool]:
         """`_statement` for a write that begins with `_NOTE`: its result, and whether it
         carried the announcement of the events channel (`Announcer.carry`)."""
-        carried = self.carries("events")
+        carried = self._announcer.carry()
         try:
             result = await self._statement(sql, (carried, *params), all_rows=all_rows)
         except BaseException:
             if carried:  # not committed: announce what came before it the usual way
-                self.announce("events")
+                self._announcer()
             raise
         return result, carried
 

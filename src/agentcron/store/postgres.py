@@ -72,7 +72,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._events: dict[str, asyncio.Event] = {}
         self.applied_migrations: list[str] = []  # what open() applied
         self._grouped = EnqueueGroups(self._enqueue)
-        self._announcers: dict[str, Announcer] = {}
+        # Event readers of other processes are woken by the writer (`_pg_announce`).
+        self._announcer = Announcer(
+            lambda: self._statement("SELECT pg_notify('agentcron_events', '')", ())
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -108,8 +111,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
 
     async def close(self) -> None:
         await self._grouped.drain()
-        for announcer in self._announcers.values():
-            await announcer.drain()
+        await self._announcer.drain()
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
@@ -167,10 +169,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                     self._used.clear()  # the others may be gone too: check each again
                     continue
                 raise self._unavailable(exc) from None
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise _error(exc) from None
-            except UnicodeEncodeError as exc:  # a parameter: a lone surrogate
-                raise _refused(exc) from None
         raise AssertionError("unreachable")
 
     async def _statement(self, sql: str, params: Sequence[Any], *, all_rows: bool = False) -> Any:
@@ -199,10 +199,8 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
                 raise self._unavailable(exc) from None
             except psycopg.errors.UniqueViolation as exc:
                 raise UniqueConflict(str(exc)) from None
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise _error(exc) from None
-            except UnicodeEncodeError as exc:  # a parameter: a lone surrogate
-                raise _refused(exc) from None
         raise AssertionError("unreachable")
 
     def _unavailable(self, exc: psycopg.Error) -> StoreUnavailable:
@@ -249,27 +247,9 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
 
     # -- wake-ups ---------------------------------------------------------------------------------
     def notify(self, channel: str) -> None:
-        """Local wake-up; other processes are notified by the database triggers at commit, or
-        by `announce`."""
+        """Local wake-up; other processes are notified by the database triggers at commit (the
+        events channel by `_announcer`)."""
         self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
-
-    def announce(self, channel: str) -> None:
-        """Wake the other processes waiting on ``channel`` (``NOTIFY`` after the commit of
-        what they should see, coalesced: `_pg_announce`)."""
-        self._announcer(channel)()
-
-    def carries(self, channel: str) -> bool:
-        """Whether the write about to be sent should announce ``channel`` itself, in its
-        statement (`Announcer.carry`)."""
-        return self._announcer(channel).carry()
-
-    def _announcer(self, channel: str) -> Announcer:
-        announcer = self._announcers.get(channel)
-        if announcer is None:
-            name = _PG_CHANNELS[channel]
-            announcer = Announcer(lambda: self._statement("SELECT pg_notify(%s, '')", (name,)))
-            self._announcers[channel] = announcer
-        return announcer
 
     async def wait(self, channel: str, timeout: float) -> bool:
         """Until a wake-up on ``channel`` or ``timeout``. The first wait on a channel returns
@@ -294,20 +274,18 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         for event in self._events.values():
             event.set()
 
-    def _deliver(self, channel: str, payload: str) -> None:
+    def _deliver(self, channel: str) -> None:
         event = self._events.get(_CHANNELS.get(channel, ""))
         if event is not None:
             event.set()
 
 
-def _error(exc: psycopg.Error) -> StoreError:
+def _error(exc: psycopg.Error | UnicodeEncodeError) -> StoreError:
+    if isinstance(exc, UnicodeEncodeError):  # a parameter with a lone surrogate
+        return StoreRefused(f"text that is not valid Unicode: {exc}")
     if isinstance(exc, psycopg.DataError):  # a value PostgreSQL cannot hold
         return StoreRefused(f"PostgreSQL refused a value: {type(exc).__name__}: {exc}")
     return StoreError(f"PostgreSQL error: {type(exc).__name__}: {exc}")
-
-
-def _refused(exc: UnicodeEncodeError) -> StoreRefused:
-    return StoreRefused(f"text that is not valid Unicode: {exc}")
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:

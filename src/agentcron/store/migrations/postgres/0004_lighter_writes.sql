@@ -20,7 +20,7 @@ CREATE TRIGGER runs_queued_insert AFTER INSERT ON runs
     FOR EACH STATEMENT EXECUTE FUNCTION agentcron_notify_runs();
 
 -- Event readers are woken by the process that wrote the events, after its commit, at most
--- once per few milliseconds (PostgresStore.announce), not by a NOTIFY inside every writing
+-- once per 50 ms (store/_pg_announce.py), not by a NOTIFY inside every writing
 -- transaction: each NOTIFY takes a database-wide lock at commit and signals every listening
 -- session, and lifecycle events are written by nearly every transaction of a busy worker.
 DROP TRIGGER IF EXISTS events_inserted ON events;
