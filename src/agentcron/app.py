@@ -40,7 +40,7 @@ from agentcron.specs import (
 )
 from agentcron.store import RunFilter, Store, StoreStats, create_store
 from agentcron.subjects import Subject
-from agentcron.tasks import TaskRegistry, default_registry
+from agentcron.tasks import TaskRegistry, check_fit, default_registry
 from agentcron.worker import Worker
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class App:
                 infos = {t.name: t.to_dict() for t in self.registry}
                 await self.store.register_tasks(infos, self.clock.now())
             for built in self._declared.values():
-                await self._check_task(built.spec.task)
+                await self._check_task(built.spec)
             for built in self._system_schedules():
                 await self._upsert(built)
             for built in self._declared.values():
@@ -153,8 +153,9 @@ class App:
 
         Options: ``name``, ``args``, ``timezone``, ``misfire``, ``misfire_grace``, ``overlap``,
         ``retries``, ``timeout``, ``priority``, ``queue``, ``jitter``, ``enabled``,
-        ``namespace``, ``description``. A function registered as a task may be given as
-        ``task``. Re-declaring a name replaces the declaration.
+        ``namespace``, ``description``. ``args``: keyword arguments (a mapping) or positional
+        ones (a list). A function registered as a task may be given as ``task``.
+        Re-declaring a name replaces the declaration.
         """
         built = self._build(task, trigger, ScheduleSource.CODE, options)
         self._declared[(built.spec.namespace, built.spec.name)] = built
@@ -170,7 +171,7 @@ class App:
     ) -> Schedule:
         """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`."""
         built = self._build(task, trigger, source, options)
-        await self._check_task(built.spec.task)
+        await self._check_task(built.spec)
         return await self.store.add_schedule(built.spec, self._first_fire(built))
 
     async def update_schedule(
@@ -189,7 +190,7 @@ class App:
         built = self._build(
             fields.pop("task"), fields.pop("trigger"), current.source, fields, new=False
         )
-        await self._check_task(built.spec.task)
+        await self._check_task(built.spec)
         next_run_at = current.next_run_at
         if built.spec.trigger != current.trigger or built.spec.enabled != current.enabled:
             next_run_at = self._first_fire(built)
@@ -335,11 +336,14 @@ class App:
             return None
         return built.trigger.next_after(self.clock.now())
 
-    async def _check_task(self, name: str) -> None:
-        if name in self.registry:
+    async def _check_task(self, spec: ScheduleSpec) -> None:
+        """The schedule's task exists (here or in a worker); its args fit the function when
+        it is registered here."""
+        if spec.task in self.registry:
+            check_fit(self.registry.get(spec.task), spec.args)
             return
-        if name not in await self.store.known_tasks():
-            raise TaskNotFound(name)
+        if spec.task not in await self.store.known_tasks():
+            raise TaskNotFound(spec.task)
 
     def _task_defaults(self, name: str) -> dict[str, Any]:
         if name in self.registry:
@@ -351,7 +355,7 @@ class App:
     async def enqueue(
         self,
         task: Any,
-        args: Mapping[str, Any] | None = None,
+        args: Mapping[str, Any] | Sequence[Any] | None = None,
         *,
         delay: Duration | None = None,
         at: datetime | None = None,
@@ -363,8 +367,9 @@ class App:
         subject: str | None = None,
         namespace: str = DEFAULT_NAMESPACE,
     ) -> Run:
-        """Queue one run of ``task`` with keyword ``args``; returns it (or, when ``dedup_key``
-        was used before, the run that holds it)."""
+        """Queue one run of ``task`` with ``args``: a mapping of keyword arguments or a list
+        of positional ones (checked against the function's signature); returns it (or, when
+        ``dedup_key`` was used before, the run that holds it)."""
         new = self._new_run(
             task, args, delay, at, dedup_key, queue, priority, retries, timeout, subject, namespace
         )
@@ -402,6 +407,8 @@ class App:
         if name not in self.registry:
             raise TaskNotFound(str(name))
         t = self.registry.get(name)
+        checked = check_args(args)
+        check_fit(t, checked)
         now = self.clock.now()
         available = at if at is not None else now
         if delay is not None:
@@ -411,7 +418,7 @@ class App:
         ) + 1
         return NewRun(
             task=name,
-            args=check_args(args),
+            args=checked,
             namespace=namespace,
             queue=queue or t.queue,
             priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)

@@ -15,6 +15,7 @@ from agentcron.durations import parse_duration
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
 from agentcron.models import (
     DEFAULT_NAMESPACE,
+    Args,
     FanOut,
     Misfire,
     Overlap,
@@ -64,8 +65,9 @@ def check_name(value: Any, field: str = "name") -> str:
     return value
 
 
-def check_args(value: Any, field: str = "args") -> dict[str, Any]:
-    """Args are a JSON object (keyword arguments of the task), at most 64 KiB."""
+def check_args(value: Any, field: str = "args") -> Args:
+    """Args are a JSON object (keyword arguments of the task) or a JSON array (positional
+    arguments), at most 64 KiB; JSON text is read. A tuple is taken as a list."""
     if value is None:
         return {}
     if isinstance(value, str):
@@ -73,13 +75,19 @@ def check_args(value: Any, field: str = "args") -> dict[str, Any]:
             value = json.loads(value)
         except ValueError as exc:
             raise ValidationError(f"not valid JSON: {exc}", field=field) from None
-    if not isinstance(value, Mapping):
+    if isinstance(value, Mapping):
+        value = dict(value)
+    elif isinstance(value, list | tuple):
+        value = list(value)
+    else:
         raise ValidationError(
-            f"must be a JSON object of keyword arguments, got {type(value).__name__}", field=field
+            "must be a JSON object of keyword arguments or an array of positional arguments, "
+            f"got {type(value).__name__}",
+            field=field,
         )
     try:
-        text = json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(f"not JSON-serializable: {exc}", field=field) from None
     try:
         size = storable_size(text)
@@ -87,7 +95,7 @@ def check_args(value: Any, field: str = "args") -> dict[str, Any]:
         raise ValidationError(str(exc), field=field) from None
     if size > MAX_ARGS_BYTES:
         raise ValidationError(f"larger than {MAX_ARGS_BYTES} bytes", field=field)
-    result: dict[str, Any] = json.loads(text)
+    result: Args = json.loads(text)
     return result
 
 
@@ -208,7 +216,7 @@ def _fan_out(value: Any, trigger: Trigger) -> FanOut | None:
         raise ValidationError(
             "expected true, a subject filter, or {subjects, batch_size}", field="for_each_subject"
         )
-    unknown = set(value) - {"subjects", "batch_size", "filter"}
+    unknown = {str(key) for key in value} - {"subjects", "batch_size", "filter"}
     if unknown:
         raise ValidationError(f"unknown key {sorted(unknown)[0]!r}", field="for_each_subject")
     batch = _int(value.get("batch_size", 500), "for_each_subject.batch_size", 1, 100_000)

@@ -54,6 +54,18 @@ TriggerIn = Annotated[str, Strict(), Field(min_length=1, max_length=1000)] | dic
 Priority = Annotated[int, Strict(), Field(ge=-1_000_000, le=1_000_000)]
 Retries = Annotated[int, Strict(), Field(ge=0, le=1000)]
 Subject = Annotated[str, Strict(), Field(min_length=1, max_length=256, examples=["user:42"])]
+ArgsIn = Annotated[
+    dict[str, Any] | list[Any],
+    Field(
+        description="The task's arguments: an object (keyword arguments) or an array "
+        "(positional arguments), checked against the function's signature.",
+        examples=[{"channel": "email"}, [1, "x"]],
+    ),
+]
+ArgsOut = Annotated[
+    dict[str, Any] | list[Any],
+    Field(description="The task's arguments as given: an object (keyword) or array (positional)."),
+]
 
 
 class In(BaseModel):
@@ -97,7 +109,7 @@ class ErrorBody(BaseModel):
 class _ScheduleFields(In):
     name: Name | None = None
     timezone: Annotated[str, Strict(), Field(max_length=100)] | None = None
-    args: dict[str, Any] | None = None
+    args: ArgsIn | None = None
     enabled: Bool | None = None
     misfire: Misfire | None = None
     misfire_grace: Duration | None = None
@@ -145,7 +157,7 @@ class ScheduleOut(BaseModel):
     task: str
     trigger: dict[str, Any]
     description: str
-    args: dict[str, Any]
+    args: ArgsOut
     enabled: bool
     parked: bool
     next_run_at: datetime | None
@@ -184,7 +196,7 @@ class EnqueueIn(In):
     """One run of a registered task."""
 
     task: Name
-    args: dict[str, Any] | None = None
+    args: ArgsIn | None = None
     delay: Duration | None = None
     at: AwareDatetime | None = None
     dedup_key: Name | None = None
@@ -205,7 +217,7 @@ class RunOut(BaseModel):
     schedule_id: str | None
     subject: str | None
     status: RunStatus
-    args: dict[str, Any]
+    args: ArgsOut
     attempts: int
     max_attempts: int
     scheduled_for: datetime | None

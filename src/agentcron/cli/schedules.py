@@ -105,7 +105,12 @@ def add(
     task: Annotated[str, typer.Argument(help="Registered task name.")],
     trigger: Annotated[str, typer.Option("--trigger", "-t", help="'every 5m', '0 9 * * 1-5'…")],
     name: Annotated[str | None, typer.Option(help="Schedule name (default: the task).")] = None,
-    args: Annotated[str | None, typer.Option(help="Task kwargs as a JSON object.")] = None,
+    args: Annotated[
+        str | None,
+        typer.Option(
+            help="Task args as JSON: an object (keyword arguments) or an array (positional)."
+        ),
+    ] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA zone for the trigger.")] = None,
     misfire: Annotated[str | None, typer.Option(help="once | skip | all")] = None,
     overlap: Annotated[str | None, typer.Option(help="skip | allow | queue")] = None,

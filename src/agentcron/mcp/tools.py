@@ -117,7 +117,7 @@ async def _create(box: Toolbox, caller: Caller, args: Args) -> Any:
     trigger = args.trigger("trigger")
     options: dict[str, Any] = {
         "name": caller.owned_name(args.optional_text("name", max_length=200) or task),
-        "args": args.raw("args"),
+        "args": args.task_args("args"),
         "namespace": caller.namespace,
     }
     zone = args.optional_text("timezone", max_length=100)
@@ -167,7 +167,9 @@ async def _changeable(box: Toolbox, caller: Caller, args: Args) -> Schedule:
 async def _enqueue(box: Toolbox, caller: Caller, args: Args) -> Any:
     task = check_name(args.text("task", max_length=200), "task")
     delay = args.duration("delay")
-    run = await box.app.enqueue(task, args.raw("args"), delay=delay, namespace=caller.namespace)
+    run = await box.app.enqueue(
+        task, args.task_args("args"), delay=delay, namespace=caller.namespace
+    )
     return run.to_dict()
 
 
@@ -208,7 +210,11 @@ _TRIGGER_HELP = (
 )
 _ZONE = {"type": "string", "description": "IANA time zone, e.g. 'Europe/Berlin' (default: "
          "the server's, usually UTC)."}  # fmt: skip
-_ARGS = {"type": "object", "description": "Keyword arguments of the task (a JSON object)."}
+_ARGS = {
+    "type": ["object", "array"],
+    "description": "The task's arguments: an object of keyword arguments, or an array of "
+    "positional ones.",
+}
 _OWN = (
     " Schedules you create are named 'mcp.<your token id>.<name>'; give either that full name "
     "or the short one."
