@@ -107,7 +107,11 @@ def check_fit(task: Task, args: Mapping[str, Any] | list[Any]) -> None:
         raise ValidationError(f"'ctx' is passed by agentcron, not in args ({shown})", field="args")
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                   inspect.Parameter.VAR_POSITIONAL)  # fmt: skip
-    if isinstance(args, list) and args and not any(p.kind in positional for p in params):
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD)
+    takes_keywords_only = any(p.kind in keyword for p in params) and not any(
+        p.kind in positional for p in params
+    )
+    if isinstance(args, list) and args and takes_keywords_only:
         raise ValidationError(
             f"{shown} takes keyword arguments only: give args as an object", field="args"
         )

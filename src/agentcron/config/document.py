@@ -178,10 +178,14 @@ def _toml_lines(text: str) -> dict[KeyPath, int]:
 
 
 # -- YAML, with the line of each key -----------------------------------------------------------
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
+
+
 def _parse_yaml(text: str, path: Path) -> tuple[dict[str, Any], dict[KeyPath, int]]:
+    loader = _YAML_LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         place = f"{mark.line + 1}:{mark.column + 1}" if mark else "?"
@@ -189,6 +193,8 @@ def _parse_yaml(text: str, path: Path) -> tuple[dict[str, Any], dict[KeyPath, in
         raise _one(f"{path}:{place}: invalid YAML: {reason}") from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         raise _one(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     if data is None or node is None:
         return {}, {}
     if not isinstance(data, dict):

@@ -76,7 +76,9 @@ def import_function(path: str) -> Callable[..., Any]:
             raise ValidationError(_missing(found, part, path), field="task")
         found = getattr(found, part)
     if inspect.isclass(found) or not callable(found):
-        raise ValidationError(f"{path!r} is a {type(found).__name__}, not a function", field="task")
+        kind = "class" if inspect.isclass(found) else type(found).__name__
+        kind = f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+        raise ValidationError(f"{path!r} is {kind}, not a function", field="task")
     function: Callable[..., Any] = found
     return function
 

@@ -36,11 +36,14 @@ class Known:
     ``checked``: the task modules were imported, so a name found nowhere is a problem.
     ``declared``: tasks the config defines (``[[task]]``, ``module:function``), by name.
     ``prompts``: the prompt template of each ``[[task]]`` that has one.
+    ``failed``: the names of ``[[task]]`` entries that have problems (reported there, not
+    again at each schedule that names them).
     """
 
     checked: bool = True
     declared: dict[str, Task] = field(default_factory=dict)
     prompts: dict[str, str] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
 
     def find(self, name: str) -> Task | None:
         if name in self.declared:
@@ -154,7 +157,7 @@ def _task(name: Any, known: Known, bad: set[str], errors: Errors) -> Task | None
     except ValidationError as exc:
         errors.append(("task", str(exc)))
         return None
-    if found is None and known.checked:
+    if found is None and known.checked and name not in known.failed:
         errors.append(("task", f"task: {unknown_task(name, known.names())}"))
     return found
 

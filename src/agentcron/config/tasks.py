@@ -77,6 +77,8 @@ def _read_one(
         errors.append(("name", f"name: {built.name!r} is used twice"))
     for key, message in errors:
         doc.add((*at, key), f"{label}{message}")
+    if errors and isinstance(native.get("name"), str):
+        known.failed.add(native["name"])
     if built is not None and not errors:
         known.declared[built.name] = built
         prompt = native.get("prompt")

@@ -41,16 +41,16 @@ YOULAB_FIELDS = frozenset(
     {"on_idle", "idle_threshold_minutes", "idle_cooldown_minutes", "schedule", "manual",
      "agent_types", "user_filter", "batch_size", "queries"}
 )  # fmt: skip
-DEFAULTS: dict[str, Any] = {
+USERS = "user:*"
+DEFAULTS: dict[str, Any] = {  # YouLab's, as read (user_filter "all" is the subjects user:*)
     "manual": True,
     "on_idle": False,
     "idle_threshold_minutes": 30,
     "idle_cooldown_minutes": 60,
     "agent_types": ["tutor"],
-    "user_filter": "all",
+    "user_filter": USERS,
     "batch_size": 50,
 }
-USERS = "user:*"
 Errors = list[tuple[str, str]]
 
 
