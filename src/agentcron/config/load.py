@@ -10,7 +10,13 @@ from agentcron.config.document import Document
 from agentcron.config.env import resolve_db
 from agentcron.config.model import Config, NativeForm, Settings
 from agentcron.config.modules import import_modules, on_path
-from agentcron.config.schedules import Known, add_unique, build_entry, read_schedules
+from agentcron.config.schedules import (
+    SUBJECT_HINT,
+    Known,
+    add_unique,
+    build_entry,
+    read_schedules,
+)
 from agentcron.config.settings import read_settings
 from agentcron.config.tasks import Derived, read_tasks
 from agentcron.config.youlab import to_toml
@@ -75,6 +81,10 @@ def build_app(config: Config, db_override: str | None = None) -> App:
     return app
 
 
+_NO_SUBJECT = {"manual": "a manual run has no subject: set manual = false, or leave {subject} "
+                          "out of the prompt"}  # fmt: skip
+
+
 def _derived_schedules(doc: Document, settings: Settings, known: Known, derived: list[Derived],
                        built: list[Built]) -> list[NativeForm]:  # fmt: skip
     """Build the schedules of the YouLab-form tasks into ``built``; their native forms."""
@@ -84,7 +94,8 @@ def _derived_schedules(doc: Document, settings: Settings, known: Known, derived:
         t = item.translation
         for fields in t.schedules:
             origin = (*item.at, t.origins[str(fields["name"])])
-            result, errors = build_entry(fields, settings.timezone, now, known)
+            hint = _NO_SUBJECT.get(t.origins[str(fields["name"])], SUBJECT_HINT)
+            result, errors = build_entry(fields, settings.timezone, now, known, (), hint)
             for _, message in errors:
                 doc.add(origin, f"{item.label}{fields['name']}: {message}")
             if result is not None:
