@@ -56,10 +56,12 @@ Duration = str | int | float | timedelta
 class App:
     """The agentcron application.
 
-    >>> app = App("sqlite:///agentcron.db")
-    >>> @app.task(retries=3)
-    ... async def digest(channel: str) -> None: ...
-    >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin", args={"channel": "email"})
+    Examples:
+        >>> app = App("sqlite:///agentcron.db")
+        >>> @app.task(retries=3)
+        ... async def digest(channel: str) -> None: ...
+        >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin",
+        ...              args={"channel": "email"})
     """
 
     def __init__(
