@@ -13,6 +13,7 @@ from datetime import timedelta
 
 __all__ = [
     "DAYS",
+    "DAY_PARTS",
     "EXAMPLES",
     "MONTHS",
     "NUMBER_WORDS",
@@ -70,6 +71,13 @@ MONTHS = {
     "december": 12, "dec": 12,
 }  # fmt: skip
 
+DAY_PARTS = {
+    "morning": "morning", "mornings": "morning", "afternoon": "afternoon",
+    "afternoons": "afternoon", "evening": "evening", "evenings": "evening", "night": "night",
+    "nights": "night",
+}  # fmt: skip
+"""Parts of the day (singular and plural) -> the part; see `_compose` for their hours."""
+
 ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 
 NUMBER_WORDS = {
@@ -96,7 +104,7 @@ _STRUCTURE = frozenset({
     "every", "each", "on", "at", "in", "of", "and", ",", "other", "next", "today", "tomorrow",
     "noon", "midday", "midnight", "half", "quarter", "past", "after", "to", "before", "oclock",
     "through", "thru", "weekday", "weekdays", "weekend", "weekends", "month", "months", "year",
-    "years", "jitter",
+    "years", "jitter", "tonight", "this",
 })  # fmt: skip
 _PATTERNS = (
     re.compile(r"\d+"),  # 9, 15, 2026
@@ -114,6 +122,8 @@ _HOURISH = re.compile(r"\d{1,2}([:.]\d{2}(:\d{2})?)?")
 def is_known(word: str) -> bool:
     """True when ``word`` (a token's text) is in the vocabulary or has a known shape."""
     if word in _STRUCTURE or word in UNITS or word in SHORTCUTS or word in NUMBER_WORDS:
+        return True
+    if word in DAY_PARTS:
         return True
     if word in DAYS or word.removesuffix("s") in DAYS or word in MONTHS:
         return True
