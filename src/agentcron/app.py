@@ -44,6 +44,8 @@ from agentcron.tasks import TaskRegistry, default_registry
 from agentcron.worker import Worker
 
 if TYPE_CHECKING:
+    from agentcron.agents.phrases import PhraseReader, Source, TriggerReading
+    from agentcron.config import LLMSettings
     from agentcron.events import Subscription
 
 __all__ = ["App"]
@@ -74,6 +76,7 @@ class App:
         retention: Duration | None = timedelta(days=30),
         maintenance: bool = True,
         timezone: str = "UTC",
+        llm: LLMSettings | PhraseReader | None = None,
     ) -> None:
         self.store: Store = create_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -85,6 +88,7 @@ class App:
         self.retention = parse_duration(retention, field="retention") if retention else None
         self.maintenance = maintenance
         self.timezone = timezone
+        self.phrases = _phrase_reader(llm)
         self.task = self.registry.task
         self._declared: dict[tuple[str, str], Built] = {}
         self._opened = 0
@@ -347,6 +351,26 @@ class App:
             return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries}
         return {"queue": "default", "priority": 0, "retries": 0}
 
+    async def read_trigger(
+        self, value: Any, *, timezone: str | None = None, now: datetime | None = None
+    ) -> TriggerReading:
+        """Read a trigger as `parse_trigger` does; text the grammar does not understand goes to
+        the LLM when the app has one (``App(llm=...)``). ``.source`` says who read it."""
+        from agentcron.agents.phrases import read_trigger
+
+        when = now or self.clock.now()
+        return await read_trigger(value, timezone=timezone, now=when, llm=self.phrases)
+
+    async def resolve_trigger(
+        self, value: Any, *, timezone: str | None = None
+    ) -> tuple[Any, Source]:
+        """The trigger to create a schedule with (`add_schedule`), and who read it: text the
+        grammar does not understand is read by the app's LLM, if it has one."""
+        from agentcron.agents.phrases import resolve_trigger
+
+        zone, now = timezone or self.timezone, self.clock.now()
+        return await resolve_trigger(value, timezone=zone, now=now, llm=self.phrases)
+
     # -- runs ----------------------------------------------------------------------------------
     async def enqueue(
         self,
@@ -577,6 +601,12 @@ _OPTIONS = frozenset(
      "priority", "queue", "jitter", "enabled", "namespace", "description", "limit",
      "for_each_subject"}
 )  # fmt: skip
+
+
+def _phrase_reader(llm: LLMSettings | PhraseReader | None) -> PhraseReader | None:
+    from agentcron.agents.phrases import PhraseReader
+
+    return llm if isinstance(llm, PhraseReader) or llm is None else PhraseReader.from_settings(llm)
 
 
 def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:

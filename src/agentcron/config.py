@@ -75,6 +75,7 @@ __all__ = [
     "error_text",
     "find_config",
     "import_tasks",
+    "llm_endpoint",
     "load_config",
     "load_settings",
     "resolve_db",
@@ -178,6 +179,7 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         shutdown_timeout=s.shutdown_timeout,
         retention=s.retention,
         timezone=s.timezone,
+        llm=s.llm,
     )
     for declared in config.tasks:
         app.registry.add(declared)
@@ -590,6 +592,16 @@ def _task_where(index: int, entry: Any) -> str:
     name = entry.get("name") if isinstance(entry, Mapping) else None
     label = f"task[{index + 1}]"
     return f'{label} "{name}": ' if isinstance(name, str) else f"{label}: "
+
+
+def llm_endpoint(llm: LLMSettings) -> Endpoint:
+    """The endpoint of ``[agentcron.llm]`` itself (for reading trigger phrases), resolved as an
+    agent task's is; `ValidationError` (field ``llm.base_url``) for a URL that is not http(s)."""
+    errors: list[tuple[str, str]] = []
+    endpoint = _endpoint({}, llm, errors)
+    if errors:
+        raise ValidationError(errors[0][1].removeprefix("base_url: "), field="llm.base_url")
+    return endpoint
 
 
 def _endpoint(entry: Mapping[str, Any], llm: LLMSettings,

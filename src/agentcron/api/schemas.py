@@ -27,6 +27,7 @@ __all__ = [
     "ParseOut",
     "RunOut",
     "RunPage",
+    "ScheduleCreated",
     "ScheduleIn",
     "ScheduleOut",
     "SchedulePage",
@@ -166,6 +167,14 @@ class ScheduleOut(BaseModel):
     updated_at: datetime
 
 
+class ScheduleCreated(ScheduleOut):
+    """A created schedule; ``trigger_source`` says who read its trigger: ``grammar``, or
+    ``llm`` for text only the server's LLM understood (``source`` is where the schedule came
+    from: ``api``, ``config``, ``code``)."""
+
+    trigger_source: Literal["grammar", "llm"]
+
+
 class SchedulePage(BaseModel):
     items: list[ScheduleOut]
     next_cursor: str | None
@@ -255,6 +264,7 @@ class ParseOut(BaseModel):
     trigger: dict[str, Any]
     description: str
     next: list[datetime]
+    source: Literal["grammar", "llm"]
 
 
 class StatsOut(BaseModel):

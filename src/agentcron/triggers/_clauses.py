@@ -20,6 +20,7 @@ from agentcron.triggers._phrase import (
     MONTHS,
     SHORTCUTS,
     UNITS,
+    NotUnderstood,
     Unreadable,
     Words,
 )
@@ -94,7 +95,7 @@ def read_phrase(words: Words) -> Phrase:
                 phrase.merge(part, words.said(start))
                 break
         else:
-            raise Unreadable(_unexpected(words), examples=EXAMPLES)
+            raise NotUnderstood(_unexpected(words), examples=EXAMPLES)
     return phrase
 
 
@@ -137,7 +138,7 @@ def _every(words: Words) -> Phrase | None:
         day = read_date(words)
         if day is not None:
             return Phrase(calendar_day=day, every_year=True)
-    raise Unreadable(
+    raise NotUnderstood(
         f"expected days ('every weekday', 'every monday and friday') or an interval "
         f"('every 15 minutes', 'every hour') after 'every', got {words.next_said()}",
         examples=EXAMPLES,
@@ -201,7 +202,7 @@ def _on(words: Words) -> Phrase | None:
     position = _month_position(words)
     if position is not None:
         return position
-    raise Unreadable(
+    raise NotUnderstood(
         f"expected days ('on weekdays'), a day of the month ('on the 15th') or a date "
         f"('on 2026-12-01') after 'on', got {words.next_said()}",
         examples=EXAMPLES,
@@ -224,7 +225,7 @@ def _month_position(words: Words) -> Phrase | None:
     if words.accept("of"):
         words.accept("every", "each")
         if not words.accept("month"):
-            raise Unreadable(f"expected 'of every month' after {words.said(mark)!r}")
+            raise NotUnderstood(f"expected 'of every month' after {words.said(mark)!r}")
         part.every_month = True
     return part
 
@@ -272,7 +273,7 @@ def _at(words: Words) -> Phrase | None:
     times = read_clocks(words, bare=True)
     if not times:
         got = words.next_said()
-        raise Unreadable(
+        raise NotUnderstood(
             f"{got} is not a time of day and not an ISO 8601 time", examples=_AT_EXAMPLES
         )
     return Phrase(times=times)
@@ -292,7 +293,7 @@ def _in(words: Words) -> Phrase | None:
         return Phrase(day_part=DAY_PARTS[words.take()])
     span = read_span(words)
     if span is None:
-        raise Unreadable(
+        raise NotUnderstood(
             f"expected a duration after 'in', got {words.next_said()}",
             examples=("in 2 hours", "in 30 minutes", "in half an hour"),
         )
@@ -310,7 +311,7 @@ def _day(words: Words) -> Phrase | None:
     if words.accept("this"):
         part = _day_part(words)[0]
         if part is None:
-            raise Unreadable(
+            raise NotUnderstood(
                 f"expected morning, afternoon, evening or night after 'this', got "
                 f"{words.next_said()}",
                 examples=("this evening at 6",),
@@ -319,7 +320,7 @@ def _day(words: Words) -> Phrase | None:
     if not words.accept("next"):
         return None
     if words.peek() not in DAYS:
-        raise Unreadable(
+        raise NotUnderstood(
             f"expected a day after 'next', got {words.next_said()}",
             examples=("next friday at 9am",),
         )
@@ -373,7 +374,7 @@ def _jitter(words: Words) -> Phrase | None:
         return None
     span = read_span(words)
     if span is None:
-        raise Unreadable(f"expected a duration after 'jitter', got {words.next_said()}")
+        raise NotUnderstood(f"expected a duration after 'jitter', got {words.next_said()}")
     return Phrase(jitter=span)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ORDINAL_WORDS",
     "SHORTCUTS",
     "UNITS",
+    "NotUnderstood",
     "Token",
     "Unreadable",
     "Words",
@@ -47,6 +48,12 @@ class Unreadable(Exception):  # an internal signal: natural.py raises InvalidTri
         super().__init__(reason)
         self.reason = reason
         self.examples = examples
+
+
+class NotUnderstood(Unreadable):
+    """The words, or their order, were not understood; a plain `Unreadable` is a phrase that
+    was understood but cannot be a trigger (a time already past, a date that does not exist,
+    a rhythm cron cannot say, an ambiguity). Only this one is worth asking an LLM about."""
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from agentcron.errors import InvalidTrigger
+from agentcron.errors import InvalidTrigger, TriggerNotUnderstood
 from agentcron.triggers._clauses import read_phrase
 from agentcron.triggers._compose import compose
 from agentcron.triggers._context import ParseContext
@@ -78,6 +78,7 @@ from agentcron.triggers._phrase import (
     MONTHS,
     ORDINAL_WORDS,
     SHORTCUTS,
+    NotUnderstood,
     Token,
     Unreadable,
     Words,
@@ -110,7 +111,8 @@ def read_natural(text: str, ctx: ParseContext) -> Trigger | None:
     Cron expressions, ``every 5m``/``every 2 hours``, ``at <ISO time>`` and ``in 30m``
     (durations in digits) are left to their readers, as is text with no English trigger
     word in it. A phrase that is English but cannot be read raises `InvalidTrigger`
-    naming the words it did not understand (field ``trigger``; ``at`` for ``at ...``).
+    naming the words it did not understand (field ``trigger``; ``at`` for ``at ...``):
+    `TriggerNotUnderstood` when its words or their order were not understood.
     """
     body, zone_word = _split_zone(text)
     if zone_word is not None and _is_cron(body):
@@ -125,7 +127,8 @@ def read_natural(text: str, ctx: ParseContext) -> Trigger | None:
         return _read(tokens, zone, ctx.now)
     except Unreadable as exc:
         examples = "; try " + ", ".join(map(repr, exc.examples)) if exc.examples else ""
-        raise InvalidTrigger(
+        error = TriggerNotUnderstood if isinstance(exc, NotUnderstood) else InvalidTrigger
+        raise error(
             f"could not read {text!r}: {exc.reason}{examples}",
             field="at" if tokens[0].text == "at" else "trigger",
         ) from None
@@ -134,7 +137,9 @@ def read_natural(text: str, ctx: ParseContext) -> Trigger | None:
 def _read(tokens: list[Token], zone: str, now: datetime) -> Trigger:
     unknown = [token.raw for token in tokens if not is_known(token.text)]
     if unknown:
-        raise Unreadable(f"did not understand {', '.join(map(repr, unknown))}", examples=EXAMPLES)
+        raise NotUnderstood(
+            f"did not understand {', '.join(map(repr, unknown))}", examples=EXAMPLES
+        )
     return compose(read_phrase(Words(tokens)), zone, now)
 
 
