@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcron.backfill import Backfill, backfill_slots, plan_backfill
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
 from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
@@ -27,7 +28,7 @@ from agentcron.models import (
     ScheduleSource,
     ScheduleSpec,
 )
-from agentcron.policies import RunDefaults
+from agentcron.policies import RunDefaults, schedule_info
 from agentcron.reaper import reap_loop
 from agentcron.scheduler import Scheduler, trigger_of
 from agentcron.specs import (
@@ -89,6 +90,7 @@ class App:
         self.maintenance = maintenance
         self.timezone = timezone
         self.phrases = _phrase_reader(llm)
+        self.result_callbacks: dict[tuple[str, str], ResultCallback] = {}  # by (ns, schedule)
         self.task = self.registry.task
         self._declared: dict[tuple[str, str], Built] = {}
         self._opened = 0
@@ -157,11 +159,18 @@ class App:
 
         Options: ``name``, ``args``, ``timezone``, ``misfire``, ``misfire_grace``, ``overlap``,
         ``retries``, ``timeout``, ``priority``, ``queue``, ``jitter``, ``enabled``,
-        ``namespace``, ``description``. A function registered as a task may be given as
-        ``task``. Re-declaring a name replaces the declaration.
+        ``namespace``, ``description``, ``metadata``, ``thread_id``, and ``result_callback``
+        (a function called with the result of each successful run, see
+        `agentcron.callbacks`). A function registered as a task may be given as ``task``.
+        Re-declaring a name replaces the declaration.
         """
+        callback = options.pop("result_callback", None)
         built = self._build(task, trigger, ScheduleSource.CODE, options)
-        self._declared[(built.spec.namespace, built.spec.name)] = built
+        key = (built.spec.namespace, built.spec.name)
+        self._declared[key] = built
+        self.result_callbacks.pop(key, None)
+        if callback is not None:
+            self.result_callbacks[key] = as_callback(callback)
         return built.spec
 
     async def add_schedule(
@@ -236,7 +245,7 @@ class App:
             timeout=s.timeout,
             schedule_id=s.id,
             scheduled_for=now,
-            trigger_info={"schedule": s.name, "kind": "manual"},
+            trigger_info=schedule_info(s) | {"kind": "manual"},
         )
         (created,) = await self.store.enqueue([run], now)
         return created
@@ -546,6 +555,7 @@ class App:
             self.worker = Worker(
                 self.store, self.registry, clock=self.clock, concurrency=self.concurrency,
                 queues=self.queues, lease=self.lease, shutdown_timeout=self.shutdown_timeout,
+                result_callbacks=self.result_callbacks,
             )  # fmt: skip
             with self._signals(handle_signals):
                 if burst:
@@ -599,7 +609,7 @@ class App:
 _OPTIONS = frozenset(
     {"name", "args", "timezone", "misfire", "misfire_grace", "overlap", "retries", "timeout",
      "priority", "queue", "jitter", "enabled", "namespace", "description", "limit",
-     "for_each_subject"}
+     "for_each_subject", "metadata", "thread_id"}
 )  # fmt: skip
 
 
@@ -617,6 +627,7 @@ def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
         "priority": spec.priority, "queue": spec.queue, "jitter": spec.jitter,
         "namespace": spec.namespace, "description": None, "limit": spec.limit,
         "for_each_subject": spec.for_each_subject, "timezone": spec.timezone,
+        "metadata": spec.metadata, "thread_id": spec.thread_id,
     }  # fmt: skip
 
 
