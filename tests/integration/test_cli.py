@@ -120,6 +120,7 @@ def test_parse_json_across_spring_forward() -> None:
         "description": out["description"],
         "next": ["2026-03-28T01:30:00.000Z", "2026-03-29T01:00:00.000Z",
                  "2026-03-30T00:30:00.000Z"],
+        "source": "grammar",
     }  # fmt: skip
     assert isinstance(out["description"], str)
     assert "02:30" in out["description"]
