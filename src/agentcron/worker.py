@@ -239,7 +239,8 @@ class Worker:
                     outcome = await execute(
                         task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
                     )
-                    if outcome.status is RunStatus.SUCCEEDED:
+                    wanted = task.result_callback is not None or self.result_callbacks
+                    if wanted and outcome.status is RunStatus.SUCCEEDED:
                         await self._call_back(task, run, ctx, outcome.result)
                 except asyncio.CancelledError:
                     cancelled_on_request = ctx is not None and ctx.cancelled.is_set()
