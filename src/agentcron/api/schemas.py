@@ -27,6 +27,7 @@ __all__ = [
     "ParseOut",
     "RunOut",
     "RunPage",
+    "ScheduleCreated",
     "ScheduleIn",
     "ScheduleOut",
     "SchedulePage",
@@ -111,6 +112,12 @@ class _ScheduleFields(In):
     description: Text | None = None
     limit: Annotated[str, Strict(), Field(max_length=100)] | dict[str, Any] | None = None
     for_each_subject: Bool | Annotated[Str, Field(max_length=200)] | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, description="Given to each run (ctx.metadata; a graph's input metadata)."
+    )
+    thread_id: Annotated[str, Strict(), Field(min_length=1, max_length=200)] | None = Field(
+        None, description="A graph task's thread (default: the run's subject, else the name)."
+    )
 
 
 class ScheduleIn(_ScheduleFields):
@@ -161,9 +168,19 @@ class ScheduleOut(BaseModel):
     limit: str | None
     for_each_subject: dict[str, Any] | None
     timezone: str
+    metadata: dict[str, Any]
+    thread_id: str | None
     source: str
     created_at: datetime
     updated_at: datetime
+
+
+class ScheduleCreated(ScheduleOut):
+    """A created schedule; ``trigger_source`` says who read its trigger: ``grammar``, or
+    ``llm`` for text only the server's LLM understood (``source`` is where the schedule came
+    from: ``api``, ``config``, ``code``)."""
+
+    trigger_source: Literal["grammar", "llm"]
 
 
 class SchedulePage(BaseModel):
@@ -255,6 +272,7 @@ class ParseOut(BaseModel):
     trigger: dict[str, Any]
     description: str
     next: list[datetime]
+    source: Literal["grammar", "llm"]
 
 
 class StatsOut(BaseModel):
