@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcron.backfill import Backfill, backfill_slots, plan_backfill
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
 from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
@@ -27,7 +28,7 @@ from agentcron.models import (
     ScheduleSource,
     ScheduleSpec,
 )
-from agentcron.policies import RunDefaults
+from agentcron.policies import RunDefaults, schedule_info
 from agentcron.reaper import reap_loop
 from agentcron.scheduler import Scheduler, trigger_of
 from agentcron.specs import (
@@ -44,6 +45,8 @@ from agentcron.tasks import TaskRegistry, check_fit, default_registry
 from agentcron.worker import Worker
 
 if TYPE_CHECKING:
+    from agentcron.agents.phrases import PhraseReader, Source, TriggerReading
+    from agentcron.config import LLMSettings
     from agentcron.events import Subscription
 
 __all__ = ["App"]
@@ -56,10 +59,12 @@ Duration = str | int | float | timedelta
 class App:
     """The agentcron application.
 
-    >>> app = App("sqlite:///agentcron.db")
-    >>> @app.task(retries=3)
-    ... async def digest(channel: str) -> None: ...
-    >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin", args={"channel": "email"})
+    Examples:
+        >>> app = App("sqlite:///agentcron.db")
+        >>> @app.task(retries=3)
+        ... async def digest(channel: str) -> None: ...
+        >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin",
+        ...              args={"channel": "email"})
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class App:
         retention: Duration | None = timedelta(days=30),
         maintenance: bool = True,
         timezone: str = "UTC",
+        llm: LLMSettings | PhraseReader | None = None,
     ) -> None:
         self.store: Store = create_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -85,6 +91,8 @@ class App:
         self.retention = parse_duration(retention, field="retention") if retention else None
         self.maintenance = maintenance
         self.timezone = timezone
+        self.phrases = _phrase_reader(llm)
+        self.result_callbacks: dict[tuple[str, str], ResultCallback] = {}  # by (ns, schedule)
         self.task = self.registry.task
         self._declared: dict[tuple[str, str], Built] = {}
         self._opened = 0
@@ -153,12 +161,19 @@ class App:
 
         Options: ``name``, ``args``, ``timezone``, ``misfire``, ``misfire_grace``, ``overlap``,
         ``retries``, ``timeout``, ``priority``, ``queue``, ``jitter``, ``enabled``,
-        ``namespace``, ``description``. ``args``: keyword arguments (a mapping) or positional
-        ones (a list). A function registered as a task may be given as ``task``.
+        ``namespace``, ``description``, ``metadata``, ``thread_id``, and ``result_callback``
+        (a function called with the result of each successful run, see
+        `agentcron.callbacks`). ``args``: keyword arguments (a mapping) or positional ones (a
+        list). A function registered as a task may be given as ``task``.
         Re-declaring a name replaces the declaration.
         """
+        callback = options.pop("result_callback", None)
         built = self._build(task, trigger, ScheduleSource.CODE, options)
-        self._declared[(built.spec.namespace, built.spec.name)] = built
+        key = (built.spec.namespace, built.spec.name)
+        self._declared[key] = built
+        self.result_callbacks.pop(key, None)
+        if callback is not None:
+            self.result_callbacks[key] = as_callback(callback)
         return built.spec
 
     async def add_schedule(
@@ -233,7 +248,7 @@ class App:
             timeout=s.timeout,
             schedule_id=s.id,
             scheduled_for=now,
-            trigger_info={"schedule": s.name, "kind": "manual"},
+            trigger_info=schedule_info(s) | {"kind": "manual"},
         )
         (created,) = await self.store.enqueue([run], now)
         return created
@@ -350,6 +365,26 @@ class App:
             t = self.registry.get(name)
             return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries}
         return {"queue": "default", "priority": 0, "retries": 0}
+
+    async def read_trigger(
+        self, value: Any, *, timezone: str | None = None, now: datetime | None = None
+    ) -> TriggerReading:
+        """Read a trigger as `parse_trigger` does; text the grammar does not understand goes to
+        the LLM when the app has one (``App(llm=...)``). ``.source`` says who read it."""
+        from agentcron.agents.phrases import read_trigger
+
+        when = now or self.clock.now()
+        return await read_trigger(value, timezone=timezone, now=when, llm=self.phrases)
+
+    async def resolve_trigger(
+        self, value: Any, *, timezone: str | None = None
+    ) -> tuple[Any, Source]:
+        """The trigger to create a schedule with (`add_schedule`), and who read it: text the
+        grammar does not understand is read by the app's LLM, if it has one."""
+        from agentcron.agents.phrases import resolve_trigger
+
+        zone, now = timezone or self.timezone, self.clock.now()
+        return await resolve_trigger(value, timezone=zone, now=now, llm=self.phrases)
 
     # -- runs ----------------------------------------------------------------------------------
     async def enqueue(
@@ -529,6 +564,7 @@ class App:
             self.worker = Worker(
                 self.store, self.registry, clock=self.clock, concurrency=self.concurrency,
                 queues=self.queues, lease=self.lease, shutdown_timeout=self.shutdown_timeout,
+                result_callbacks=self.result_callbacks,
             )  # fmt: skip
             with self._signals(handle_signals):
                 if burst:
@@ -582,8 +618,14 @@ class App:
 _OPTIONS = frozenset(
     {"name", "args", "timezone", "misfire", "misfire_grace", "overlap", "retries", "timeout",
      "priority", "queue", "jitter", "enabled", "namespace", "description", "limit",
-     "for_each_subject"}
+     "for_each_subject", "metadata", "thread_id"}
 )  # fmt: skip
+
+
+def _phrase_reader(llm: LLMSettings | PhraseReader | None) -> PhraseReader | None:
+    from agentcron.agents.phrases import PhraseReader
+
+    return llm if isinstance(llm, PhraseReader) or llm is None else PhraseReader.from_settings(llm)
 
 
 def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
@@ -594,6 +636,7 @@ def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
         "priority": spec.priority, "queue": spec.queue, "jitter": spec.jitter,
         "namespace": spec.namespace, "description": None, "limit": spec.limit,
         "for_each_subject": spec.for_each_subject, "timezone": spec.timezone,
+        "metadata": spec.metadata, "thread_id": spec.thread_id,
     }  # fmt: skip
 
 

@@ -30,7 +30,15 @@ from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule
 from agentcron.store.base import FirePlan
 from agentcron.triggers import Trigger, latest_slot_at_or_before
 
-__all__ = ["MAX_CATCHUP", "SKIP_GRACE", "RunDefaults", "dedup_key", "plan_fire", "subject_run"]
+__all__ = [
+    "MAX_CATCHUP",
+    "SKIP_GRACE",
+    "RunDefaults",
+    "dedup_key",
+    "plan_fire",
+    "schedule_info",
+    "subject_run",
+]
 
 MAX_CATCHUP = 1000
 SKIP_GRACE = timedelta(seconds=60)
@@ -59,6 +67,17 @@ class RunDefaults:
 def dedup_key(schedule_id: str, slot: datetime, subject: str | None = None) -> str:
     key = f"{schedule_id}@{round(slot.timestamp() * 1000)}"
     return f"{key}/{subject}" if subject else key
+
+
+def schedule_info(schedule: Schedule) -> dict[str, Any]:
+    """The start of a run's trigger info: the schedule's name, and its ``metadata`` and
+    ``thread_id`` when it has them (the worker hands them to the task: ``ctx.metadata``)."""
+    info: dict[str, Any] = {"schedule": schedule.name}
+    if schedule.metadata:
+        info["metadata"] = schedule.metadata
+    if schedule.thread_id is not None:
+        info["thread_id"] = schedule.thread_id
+    return info
 
 
 def plan_fire(
@@ -106,7 +125,8 @@ def _run_for(
     missed: int,
     index: int,
 ) -> NewRun:
-    info: dict[str, Any] = {"schedule": schedule.name, "kind": trigger.kind}
+    info = schedule_info(schedule)
+    info["kind"] = trigger.kind
     if missed:
         info["missed"] = missed
     reason = None
@@ -169,7 +189,7 @@ def subject_run(
         subject=subject,
         schedule_id=schedule.id,
         scheduled_for=slot,
-        trigger_info={"schedule": schedule.name, **info},
+        trigger_info={**schedule_info(schedule), **info},
     )
 
 

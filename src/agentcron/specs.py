@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcron.durations import parse_duration
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
@@ -25,6 +25,9 @@ from agentcron.models import (
 )
 from agentcron.triggers import DateTrigger, Trigger, parse_trigger, subject_glob
 
+if TYPE_CHECKING:
+    from agentcron.callbacks import ResultCallback
+
 __all__ = [
     "MAX_ARGS_BYTES",
     "SCHEDULE_FIELDS",
@@ -32,6 +35,7 @@ __all__ = [
     "build_schedule",
     "check_args",
     "check_name",
+    "check_object",
     "storable_size",
 ]
 
@@ -45,14 +49,16 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
 SCHEDULE_FIELDS = frozenset(
     {"name", "task", "trigger", "timezone", "args", "enabled", "misfire", "misfire_grace",
      "overlap", "retries", "timeout", "priority", "queue", "jitter", "namespace", "description",
-     "limit", "for_each_subject"}
+     "limit", "for_each_subject", "metadata", "thread_id"}
 )  # fmt: skip
+MAX_METADATA_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Built:
     spec: ScheduleSpec
     trigger: Trigger
+    result_callback: ResultCallback | None = None  # config and code only, never REST/MCP
 
 
 def check_name(value: Any, field: str = "name") -> str:
@@ -65,9 +71,20 @@ def check_name(value: Any, field: str = "name") -> str:
     return value
 
 
-def check_args(value: Any, field: str = "args") -> Args:
+def check_args(value: Any, field: str = "args", limit: int = MAX_ARGS_BYTES) -> Args:
     """Args are a JSON object (keyword arguments of the task) or a JSON array (positional
-    arguments), at most 64 KiB; JSON text is read. A tuple is taken as a list."""
+    arguments), at most ``limit`` bytes (64 KiB); JSON text is read; a tuple is a list."""
+    return _check_json(value, field, limit, array=True)
+
+
+def check_object(value: Any, field: str, limit: int) -> dict[str, Any]:
+    """A JSON object (``metadata``...) of at most ``limit`` bytes; JSON text is read."""
+    result = _check_json(value, field, limit, array=False)
+    assert isinstance(result, dict)
+    return result
+
+
+def _check_json(value: Any, field: str, limit: int, *, array: bool) -> Args:
     if value is None:
         return {}
     if isinstance(value, str):
@@ -77,14 +94,15 @@ def check_args(value: Any, field: str = "args") -> Args:
             raise ValidationError(f"not valid JSON: {exc}", field=field) from None
     if isinstance(value, Mapping):
         value = dict(value)
-    elif isinstance(value, list | tuple):
+    elif array and isinstance(value, list | tuple):
         value = list(value)
     else:
-        raise ValidationError(
-            "must be a JSON object of keyword arguments or an array of positional arguments, "
-            f"got {type(value).__name__}",
-            field=field,
+        what = (
+            "a JSON object of keyword arguments or an array of positional arguments"
+            if array
+            else "a JSON object"
         )
+        raise ValidationError(f"must be {what}, got {type(value).__name__}", field=field)
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -93,8 +111,8 @@ def check_args(value: Any, field: str = "args") -> Args:
         size = storable_size(text)
     except ValueError as exc:
         raise ValidationError(str(exc), field=field) from None
-    if size > MAX_ARGS_BYTES:
-        raise ValidationError(f"larger than {MAX_ARGS_BYTES} bytes", field=field)
+    if size > limit:
+        raise ValidationError(f"larger than {limit} bytes", field=field)
     result: Args = json.loads(text)
     return result
 
@@ -135,6 +153,8 @@ def build_schedule(
     description: Any = None,
     limit: Any = None,
     for_each_subject: Any = None,
+    metadata: Any = None,
+    thread_id: Any = None,
     source: ScheduleSource = ScheduleSource.CODE,
     new: bool = True,
 ) -> Built:
@@ -170,8 +190,20 @@ def build_schedule(
         limit=parse_quota(limit),
         for_each_subject=_fan_out(for_each_subject, parsed),
         timezone=getattr(parsed, "timezone", None) or timezone or "UTC",
+        metadata=check_object(metadata, "metadata", MAX_METADATA_BYTES),
+        thread_id=_thread_id(thread_id),
     )
     return Built(spec, parsed)
+
+
+def _thread_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 200 or not value.strip():
+        raise ValidationError(
+            f"expected text of 1-200 characters, got {value!r}", field="thread_id"
+        )
+    return value
 
 
 _QUOTA = re.compile(r"^\s*(\d+)\s*(?:per|/|a|an|every)\s*(hour|day|week)s?\s*$", re.IGNORECASE)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.durations import parse_duration
 from agentcron.errors import TaskNotFound, ValidationError
 from agentcron.retry import DEFAULT_PERMANENT, Backoff, RetryPolicy
@@ -32,6 +33,7 @@ class Task:
     queue: str = "default"
     priority: int = 0
     description: str = ""
+    result_callback: ResultCallback | None = None  # see agentcron.callbacks
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,8 +61,10 @@ def make_task(
     queue: str = "default",
     priority: int = 0,
     permanent_errors: tuple[type[BaseException], ...] = (),
+    result_callback: Callable[..., Any] | str | None = None,
 ) -> Task:
-    """Build a `Task` from a function and its options (validated)."""
+    """Build a `Task` from a function and its options (validated). ``result_callback``: a
+    function (or ``"module:function"``) called with the result of each successful run."""
     from agentcron.specs import MAX_RETRIES, check_name
 
     check_name(name or fn.__name__, "name")
@@ -85,6 +89,7 @@ def make_task(
         queue=queue,
         priority=priority,
         description=(inspect.getdoc(fn) or "").split("\n\n")[0],
+        result_callback=_callback(result_callback),
     )
 
 
@@ -133,6 +138,10 @@ def _hint(exc: TypeError, params: list[inspect.Parameter]) -> str:
     given = text.rsplit(" ", 1)[-1].strip("'")
     close = difflib.get_close_matches(given, [p.name for p in params], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _callback(value: Callable[..., Any] | str | None) -> ResultCallback | None:
+    return None if value is None else as_callback(value)
 
 
 def _backoff(value: Duration | tuple[Duration, Duration] | Backoff | None) -> Backoff:

@@ -7,7 +7,9 @@
 - graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout`` (still
   heartbeating, so nobody reaps them meanwhile), then cancels the rest and hands their runs
   back to the queue;
-- a task with ``max_concurrency`` is claimed in a statement limited to its free room.
+- a task with ``max_concurrency`` is claimed in a statement limited to its free room;
+- after a run succeeded, the result callbacks of its task and of its schedule are called
+  before the success is recorded (`agentcron.callbacks`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from agentcron._runner import DEFAULT_MAX_RESULT_BYTES, RunCancelled, execute, make_context
+from agentcron.callbacks import ResultCallback, deliver
 from agentcron.clock import Clock, SystemClock
 from agentcron.context import RunContext
 from agentcron.errors import StoreError, StoreRefused
@@ -62,6 +65,7 @@ class Worker:
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
         poll_s: float = 5.0,
         worker_id: str | None = None,
+        result_callbacks: Mapping[tuple[str, str], ResultCallback] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -73,6 +77,7 @@ class Worker:
         self.max_result_bytes = max_result_bytes
         self.poll_s = poll_s
         self.id = worker_id or new_worker_id()
+        self.result_callbacks = result_callbacks or {}  # by (namespace, schedule name)
         self.processed = 0
         self._active: dict[int, tuple[asyncio.Task[None], RunContext | None]] = {}
         self._per_task: Counter[str] = Counter()
@@ -234,6 +239,9 @@ class Worker:
                     outcome = await execute(
                         task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
                     )
+                    wanted = task.result_callback is not None or self.result_callbacks
+                    if wanted and outcome.status is RunStatus.SUCCEEDED:
+                        await self._call_back(task, run, ctx, outcome.result)
                 except asyncio.CancelledError:
                     cancelled_on_request = ctx is not None and ctx.cancelled.is_set()
                     if cancelled_on_request or run.id in self._cancel_requested:
@@ -246,6 +254,14 @@ class Worker:
             self._slot_freed.set()
         if outcome is not None:
             self._report(outcome)
+
+    async def _call_back(self, task: Task, run: Run, ctx: RunContext | None, result: Any) -> None:
+        schedule = (run.trigger_info or {}).get("schedule")
+        found = self.result_callbacks.get((run.namespace, schedule)) if schedule else None
+        for callback in (task.result_callback, found):
+            if callback is not None:
+                ctx = ctx or make_context(run, self.id)
+                await deliver(callback, result, ctx)
 
     def _report(self, outcome: RunOutcome) -> None:
         self.processed += 1

@@ -120,6 +120,7 @@ def test_parse_json_across_spring_forward() -> None:
         "description": out["description"],
         "next": ["2026-03-28T01:30:00.000Z", "2026-03-29T01:00:00.000Z",
                  "2026-03-30T00:30:00.000Z"],
+        "source": "grammar",
     }  # fmt: skip
     assert isinstance(out["description"], str)
     assert "02:30" in out["description"]
@@ -479,3 +480,18 @@ def test_health_reports_the_store_and_exits_by_status(tmp_path: Path) -> None:
     result = cli("health", "--db", f"sqlite:///{broken}")
     assert result.exit_code == 2
     assert broken.read_bytes() == b"not a database at all" * 100
+
+
+def test_schedules_add_takes_metadata_and_thread_id(project: Project) -> None:
+    db, cfg = ("--db", project.db), ("--config", project.config)
+    meta = ("--metadata", '{"team": "growth"}', "--thread-id", "room")
+    added = data("schedules", "add", "cli_echo", "--trigger", "every morning at 8", "--name",
+                 "m", *meta, *db, *cfg)  # fmt: skip
+    assert (added["metadata"], added["thread_id"]) == ({"team": "growth"}, "room")
+    assert added["trigger"] == {"cron": "0 8 * * *", "timezone": "UTC"}
+    assert "metadata: not valid JSON" in bad("schedules", "add", "cli_echo", "--trigger",
+                                             "manual", "--metadata", "{", *db, *cfg)  # fmt: skip
+    assert "metadata: must be a JSON object" in bad(
+        "schedules", "add", "cli_echo", "--trigger", "manual", "--name", "x", "--metadata", "[1]",
+        *db, *cfg,
+    )  # fmt: skip

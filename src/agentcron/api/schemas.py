@@ -27,6 +27,7 @@ __all__ = [
     "ParseOut",
     "RunOut",
     "RunPage",
+    "ScheduleCreated",
     "ScheduleIn",
     "ScheduleOut",
     "SchedulePage",
@@ -55,7 +56,7 @@ Priority = Annotated[int, Strict(), Field(ge=-1_000_000, le=1_000_000)]
 Retries = Annotated[int, Strict(), Field(ge=0, le=1000)]
 Subject = Annotated[str, Strict(), Field(min_length=1, max_length=256, examples=["user:42"])]
 ArgsIn = Annotated[
-    dict[str, Any] | list[Any],
+    dict[str, Any] | list[Any] | None,
     Field(
         description="The task's arguments: an object (keyword arguments) or an array "
         "(positional arguments), checked against the function's signature.",
@@ -109,7 +110,7 @@ class ErrorBody(BaseModel):
 class _ScheduleFields(In):
     name: Name | None = None
     timezone: Annotated[str, Strict(), Field(max_length=100)] | None = None
-    args: ArgsIn | None = None
+    args: ArgsIn = None
     enabled: Bool | None = None
     misfire: Misfire | None = None
     misfire_grace: Duration | None = None
@@ -123,6 +124,12 @@ class _ScheduleFields(In):
     description: Text | None = None
     limit: Annotated[str, Strict(), Field(max_length=100)] | dict[str, Any] | None = None
     for_each_subject: Bool | Annotated[Str, Field(max_length=200)] | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, description="Given to each run (ctx.metadata; a graph's input metadata)."
+    )
+    thread_id: Annotated[str, Strict(), Field(min_length=1, max_length=200)] | None = Field(
+        None, description="A graph task's thread (default: the run's subject, else the name)."
+    )
 
 
 class ScheduleIn(_ScheduleFields):
@@ -173,9 +180,19 @@ class ScheduleOut(BaseModel):
     limit: str | None
     for_each_subject: dict[str, Any] | None
     timezone: str
+    metadata: dict[str, Any]
+    thread_id: str | None
     source: str
     created_at: datetime
     updated_at: datetime
+
+
+class ScheduleCreated(ScheduleOut):
+    """A created schedule; ``trigger_source`` says who read its trigger: ``grammar``, or
+    ``llm`` for text only the server's LLM understood (``source`` is where the schedule came
+    from: ``api``, ``config``, ``code``)."""
+
+    trigger_source: Literal["grammar", "llm"]
 
 
 class SchedulePage(BaseModel):
@@ -196,7 +213,7 @@ class EnqueueIn(In):
     """One run of a registered task."""
 
     task: Name
-    args: ArgsIn | None = None
+    args: ArgsIn = None
     delay: Duration | None = None
     at: AwareDatetime | None = None
     dedup_key: Name | None = None
@@ -267,6 +284,7 @@ class ParseOut(BaseModel):
     trigger: dict[str, Any]
     description: str
     next: list[datetime]
+    source: Literal["grammar", "llm"]
 
 
 class StatsOut(BaseModel):

@@ -116,31 +116,39 @@ def add(
     overlap: Annotated[str | None, typer.Option(help="skip | allow | queue")] = None,
     retries: Annotated[int | None, typer.Option(help="Retries per run.")] = None,
     timeout: Annotated[str | None, typer.Option(help="Run timeout, e.g. 30s.")] = None,
+    metadata: Annotated[
+        str | None, typer.Option(help="JSON object given to each run (ctx.metadata).")
+    ] = None,
+    thread_id: Annotated[
+        str | None, typer.Option(help="A graph task's thread (default: the subject, else name).")
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a schedule for a task (registered by a worker, or in the config's modules)."""
     options = {"name": name, "args": args, "timezone": timezone, "misfire": misfire,
-               "overlap": overlap, "retries": retries, "timeout": timeout}  # fmt: skip
+               "overlap": overlap, "retries": retries, "timeout": timeout,
+               "metadata": metadata, "thread_id": thread_id}  # fmt: skip
     given = {k: v for k, v in options.items() if v is not None}
     run(_add(task, trigger, given, db, config, json_out))
 
 
 async def _add(task: str, trigger: str, options: dict[str, Any], db: str | None,
                config: Path | None, json_out: bool) -> None:  # fmt: skip
-    if "args" in options:
-        options["args"] = _json_object(options["args"])
+    for key in ("args", "metadata"):
+        if key in options:
+            options[key] = _json_object(options[key], key)
     async with admin_app(db, config, tasks=True) as a:
         s = await a.add_schedule(task, trigger, **options)
     _print_schedule(s, "added", json_out)
 
 
-def _json_object(text: str) -> Any:
+def _json_object(text: str, field: str = "args") -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise ValidationError(f"not valid JSON: {exc}", field="args") from None
+        raise ValidationError(f"not valid JSON: {exc}", field=field) from None
 
 
 def _print_schedule(s: Schedule, verb: str, json_out: bool) -> None:

@@ -28,6 +28,8 @@ looks like::
     trigger = "0 9 * * 1-5"
     timezone = "Europe/Berlin"
     args = { channel = "email" }      # keyword arguments; a list is positional: [1, "x"]
+    metadata = { team = "growth" }    # given to the runs (ctx.metadata, a graph's metadata)
+    result_callback = "myapp.hooks:notify"   # called with each successful run's result
 
 A ``[[task]]`` may also be written in the YouLab form (``on_idle``, ``schedule``, ``manual``,
 ``agent_types``, ``user_filter``, ``batch_size``): see `agentcron.config.youlab`.
@@ -51,6 +53,7 @@ from agentcron.config.env import CONFIG_NAMES, DEFAULT_DB, ENV_VARS, env, find_c
 from agentcron.config.load import build_app, import_tasks, load_config, load_settings
 from agentcron.config.model import Config, LLMSettings, NativeForm, Settings
 from agentcron.config.settings import error_text
+from agentcron.config.tasks import llm_endpoint
 
 __all__ = [
     "CONFIG_NAMES",
@@ -65,6 +68,7 @@ __all__ = [
     "error_text",
     "find_config",
     "import_tasks",
+    "llm_endpoint",
     "load_config",
     "load_settings",
     "resolve_db",

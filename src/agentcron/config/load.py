@@ -75,9 +75,13 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         shutdown_timeout=s.shutdown_timeout,
         retention=s.retention,
         timezone=s.timezone,
+        llm=s.llm,
     )
     for declared in config.tasks:
         app.registry.add(declared)
+    for built in config.schedules:
+        if built.result_callback is not None:
+            app.result_callbacks[(built.spec.namespace, built.spec.name)] = built.result_callback
     return app
 
 

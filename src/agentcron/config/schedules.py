@@ -4,16 +4,18 @@ to what the schedule's runs will have."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from agentcron.agents.prompt import unfillable
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.config.document import Document, KeyPath, close_match, where
 from agentcron.config.model import Settings
 from agentcron.config.modules import import_function
-from agentcron.config.settings import error_text
+from agentcron.config.settings import error_text, text
 from agentcron.errors import ValidationError
 from agentcron.models import ScheduleSource
 from agentcron.specs import SCHEDULE_FIELDS, Built, build_schedule
@@ -78,14 +80,27 @@ def read_schedules(doc: Document, settings: Settings, known: Known) -> list[Buil
         if not isinstance(entry, Mapping):
             doc.add(at, f"{label}must be a table of schedule fields")
             continue
-        meant = doc.check_keys(entry, at, SCHEDULE_FIELDS, label)
+        meant = doc.check_keys(entry, at, SCHEDULE_FIELDS | {"result_callback"}, label)
         fields = {k: v for k, v in entry.items() if k in SCHEDULE_FIELDS}
         result, errors = build_entry(fields, settings.timezone, now, known, meant)
-        for key, text in errors:
-            doc.add((*at, key), f"{label}{text}")
-        if result is not None:
+        callback = _callback(entry, errors)
+        for key, message in errors:
+            doc.add((*at, key), f"{label}{message}")
+        if result is not None and not errors:
+            result = dataclasses.replace(result, result_callback=callback)
             add_unique(doc, built, result, (*at, "name"), label)
     return built
+
+
+def _callback(entry: Mapping[str, Any], errors: Errors) -> ResultCallback | None:
+    """The schedule's ``result_callback`` (imported now), or None."""
+    if "result_callback" not in entry:
+        return None
+    try:
+        return as_callback(text(entry["result_callback"], "result_callback"))
+    except ValidationError as exc:
+        errors.append(("result_callback", str(exc)))
+        return None
 
 
 def add_unique(doc: Document, built: list[Built], new: Built, at: KeyPath, label: str) -> None:

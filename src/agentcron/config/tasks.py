@@ -18,7 +18,7 @@ from agentcron.config.youlab import YOULAB_FIELDS, Translation, is_youlab, trans
 from agentcron.errors import ValidationError
 from agentcron.tasks import default_registry
 
-__all__ = ["Derived", "read_tasks"]
+__all__ = ["Derived", "llm_endpoint", "read_tasks"]
 
 Errors = list[tuple[str, str]]
 
@@ -85,6 +85,16 @@ def _read_one(
         if isinstance(prompt, str):
             known.prompts[built.name] = prompt
     return errors
+
+
+def llm_endpoint(llm: LLMSettings) -> Endpoint:
+    """The endpoint of ``[agentcron.llm]`` itself (for reading trigger phrases), resolved as an
+    agent task's is; `ValidationError` (field ``llm.base_url``) for a URL that is not http(s)."""
+    errors: Errors = []
+    endpoint = _endpoint({}, llm, errors)
+    if errors:
+        raise ValidationError(errors[0][1].removeprefix("base_url: "), field="llm.base_url")
+    return endpoint
 
 
 def _endpoint(entry: Mapping[str, Any], llm: LLMSettings, errors: Errors) -> Endpoint:

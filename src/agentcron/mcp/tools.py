@@ -26,7 +26,7 @@ from agentcron.mcp.args import Args
 from agentcron.models import RunStatus, Schedule, ScheduleSource, iso
 from agentcron.specs import check_name
 from agentcron.subjects import check_kind, check_subject
-from agentcron.triggers import next_times, parse_trigger
+from agentcron.triggers import next_times
 
 __all__ = ["TOOLS", "ToolSpec", "Toolbox"]
 
@@ -97,18 +97,19 @@ async def _preview(box: Toolbox, caller: Caller, args: Args) -> Any:
     zone = args.optional_text("timezone", max_length=100) or box.app.timezone
     now = box.app.clock.now()
     try:
-        trigger = parse_trigger(text, timezone=zone, now=now)
+        reading = await box.app.read_trigger(text, timezone=zone, now=now)
     except InvalidTimezone:
         raise
     except ValidationError as exc:
         part = f"{exc.field}: " if exc.field not in (None, "trigger") else ""
         raise InvalidTrigger(part + exc.message, field="text") from None
-    times = next_times(trigger, now, PREVIEW_COUNT)
+    times = next_times(reading.trigger, now, PREVIEW_COUNT)
     return {
-        "trigger": trigger.to_dict(),
-        "description": trigger.describe(),
+        "trigger": reading.trigger.to_dict(),
+        "description": reading.trigger.describe(),
         "timezone": zone,
         "next": [iso(t) for t in times],
+        "source": reading.source,
     }
 
 
@@ -123,10 +124,11 @@ async def _create(box: Toolbox, caller: Caller, args: Args) -> Any:
     zone = args.optional_text("timezone", max_length=100)
     if zone is not None:
         options["timezone"] = zone
+    trigger, read_by = await box.app.resolve_trigger(trigger, timezone=zone)
     async with box.creating:
         await caller.check_quota(box.app)
         schedule = await box.app.add_schedule(task, trigger, source=ScheduleSource.API, **options)
-    return _shape(caller, schedule)
+    return _shape(caller, schedule) | {"trigger_source": read_by}
 
 
 async def _list_schedules(box: Toolbox, caller: Caller, args: Args) -> Any:

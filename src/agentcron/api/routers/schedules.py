@@ -18,6 +18,7 @@ from agentcron.api.schemas import (
     BackfillOut,
     RunOut,
     RunPage,
+    ScheduleCreated,
     ScheduleIn,
     ScheduleOut,
     SchedulePage,
@@ -39,13 +40,16 @@ Cursor = Annotated[str | None, Query(max_length=1000, description="`next_cursor`
 MAX_SCAN = 10_000  # rows a filtered page reads at most; the cursor then resumes from there
 
 
-@router.post("", status_code=201, response_model=ScheduleOut, summary="Create a schedule")
+@router.post("", status_code=201, response_model=ScheduleCreated, summary="Create a schedule")
 async def create_schedule(body: ScheduleIn, app: Agentcron, who: Writer) -> Response:
-    """``trigger`` is the string grammar (natural language too) or the object form."""
+    """``trigger`` is the string grammar (natural language too) or the object form. The
+    answer is the schedule plus ``trigger_source``: ``grammar``, or ``llm`` when the text was
+    read by the server's LLM (``[agentcron.llm]``) because the grammar did not understand it."""
     fields = body.model_dump(exclude_unset=True)
     fields["namespace"] = who.writable_namespace(fields.get("namespace"))
-    schedule = await app.add_schedule(fields.pop("task"), fields.pop("trigger"), **fields)
-    return reply(schedule.to_dict(), 201)
+    trigger, source = await app.resolve_trigger(fields.pop("trigger"), timezone=body.timezone)
+    schedule = await app.add_schedule(fields.pop("task"), trigger, **fields)
+    return reply(schedule.to_dict() | {"trigger_source": source}, 201)
 
 
 @router.get("", response_model=SchedulePage, summary="List schedules")
