@@ -25,6 +25,7 @@ from agentcron import App, RunStatus
 from agentcron.cli import app as cli_app
 from agentcron.clock import ManualClock
 from agentcron.config import ENV_VARS, build_app, load_config
+from agentcron.tasks import default_registry
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -54,9 +55,12 @@ def edit_memory_block(subject: str, block: str, text: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AGENTCRON_* from outside; sys.path and the process-wide task registry restored
+    after each test, which starts without the tasks other tests registered."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(default_registry, "_tasks", {})
 
 
 @pytest.fixture

@@ -38,9 +38,12 @@ def send() -> None: ...
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AGENTCRON_* from outside; sys.path and the process-wide task registry restored
+    after each test, which starts without the tasks other tests registered."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(default_registry, "_tasks", {})
 
 
 @pytest.fixture

@@ -32,9 +32,12 @@ def edit_memory_block(subject: str, block: str, text: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AGENTCRON_* from outside; sys.path and the process-wide task registry restored
+    after each test, which starts without the tasks other tests registered."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(default_registry, "_tasks", {})
 
 
 def blocks(language: str) -> list[str]:
@@ -66,8 +69,7 @@ def test_the_youlab_example_reads_as_the_native_equivalent_shown(tmp_path: Path)
 
 @pytest.fixture
 def myapp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The ``myapp`` package the first example names, registering into a copy of the
-    default registry (restored after), and removed from ``sys.modules`` after."""
+    """The ``myapp`` package the first example names (removed from ``sys.modules`` after)."""
     package = tmp_path / "myapp"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -76,7 +78,6 @@ def myapp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "    return channel\n"
     )
     (package / "jobs.py").write_text("def cleanup_inbox(folder, days=7):\n    return days\n")
-    monkeypatch.setattr(default_registry, "_tasks", dict(default_registry._tasks))
     yield tmp_path
     for name in [m for m in sys.modules if m == "myapp" or m.startswith("myapp.")]:
         del sys.modules[name]

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from agentcron import ConfigError
 from agentcron.cli import app as cli_app
 from agentcron.config import ENV_VARS, load_config
+from agentcron.tasks import default_registry
 
 TASKS = """
 import sys
@@ -45,9 +46,12 @@ Write = Callable[..., Path]
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AGENTCRON_* from outside; sys.path and the process-wide task registry restored
+    after each test, which starts without the tasks other tests registered."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(default_registry, "_tasks", {})
 
 
 @pytest.fixture

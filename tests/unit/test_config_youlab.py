@@ -13,6 +13,7 @@ import pytest
 from agentcron import ConfigError
 from agentcron.config import ENV_VARS, Config, load_config
 from agentcron.models import FanOut, ScheduleSource
+from agentcron.tasks import default_registry
 
 TOOLS = """
 import agentcron
@@ -77,9 +78,12 @@ args = { agent_types = ["tutor", "college-essay"] }
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AGENTCRON_* from outside; sys.path and the process-wide task registry restored
+    after each test, which starts without the tasks other tests registered."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(default_registry, "_tasks", {})
 
 
 @pytest.fixture
