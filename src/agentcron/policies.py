@@ -30,7 +30,15 @@ from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule
 from agentcron.store.base import FirePlan
 from agentcron.triggers import Trigger, latest_slot_at_or_before
 
-__all__ = ["MAX_CATCHUP", "SKIP_GRACE", "RunDefaults", "dedup_key", "plan_fire", "subject_run"]
+__all__ = [
+    "MAX_CATCHUP",
+    "SKIP_GRACE",
+    "RunDefaults",
+    "dedup_key",
+    "plan_fire",
+    "skipped_run",
+    "subject_run",
+]
 
 MAX_CATCHUP = 1000
 SKIP_GRACE = timedelta(seconds=60)
@@ -140,6 +148,37 @@ def _run_for(
         serial_key=serial,
         status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
         error={"type": "Skipped", "message": reason} if reason else None,
+    )
+
+
+def skipped_run(
+    schedule: Schedule,
+    slot: datetime,
+    reason: str,
+    defaults: RunDefaults,
+    *,
+    kind: str | None = None,
+) -> NewRun:
+    """The ``skipped`` record of a slot of ``schedule`` that could not be fired: its error
+    (``{"type": "Skipped", "message": reason}``) says why. Deduplicated like the slot's run."""
+    info: dict[str, Any] = {"schedule": schedule.name}
+    if kind is not None:
+        info["kind"] = kind
+    return NewRun(
+        task=schedule.task,
+        args=schedule.args,
+        namespace=schedule.namespace,
+        queue=schedule.queue or defaults.queue,
+        priority=schedule.priority if schedule.priority is not None else defaults.priority,
+        available_at=slot,
+        dedup_key=dedup_key(schedule.id, slot),
+        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
+        timeout=schedule.timeout or defaults.timeout,
+        schedule_id=schedule.id,
+        scheduled_for=slot,
+        trigger_info=info,
+        status=RunStatus.SKIPPED,
+        error={"type": "Skipped", "message": reason},
     )
 
 
