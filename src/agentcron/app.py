@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 from agentcron.backfill import Backfill, backfill_slots, plan_backfill
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
-from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
+from agentcron.errors import (
+    ScheduleExists,
+    ScheduleNotFound,
+    ScheduleQuotaExceeded,
+    TaskNotFound,
+    ValidationError,
+)
 from agentcron.maintenance import maintenance_schedules, register_maintenance
 from agentcron.models import (
+    DEFAULT_MAX_RECOVERIES,
     DEFAULT_NAMESPACE,
     Event,
     NewEvent,
@@ -39,18 +46,20 @@ from agentcron.specs import (
     check_name,
 )
 from agentcron.store import RunFilter, Store, StoreStats, create_store
-from agentcron.subjects import Subject
+from agentcron.subjects import Subject, check_activity_time
 from agentcron.tasks import TaskRegistry, default_registry
 from agentcron.worker import Worker
 
 if TYPE_CHECKING:
     from agentcron.events import Subscription
 
-__all__ = ["App"]
+__all__ = ["NAMESPACE_MAX_SCHEDULES", "App"]
 
 log = logging.getLogger("agentcron")
 
 Duration = str | int | float | timedelta
+NAMESPACE_MAX_SCHEDULES = 10_000
+"""How many schedules a namespace may hold by default (`App` ``max_schedules``)."""
 
 
 class App:
@@ -60,6 +69,10 @@ class App:
     >>> @app.task(retries=3)
     ... async def digest(channel: str) -> None: ...
     >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin", args={"channel": "email"})
+
+    ``max_schedules``: `add_schedule` (REST, CLI, MCP) refuses to create a schedule in a
+    namespace that holds this many (`ScheduleQuotaExceeded`, HTTP 409); None: no limit.
+    Schedules declared in code or config are not counted against it when stored.
     """
 
     def __init__(
@@ -74,17 +87,21 @@ class App:
         retention: Duration | None = timedelta(days=30),
         maintenance: bool = True,
         timezone: str = "UTC",
+        max_schedules: int | None = NAMESPACE_MAX_SCHEDULES,
     ) -> None:
         self.store: Store = create_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.registry = TaskRegistry()
         self.concurrency = concurrency
-        self.queues = list(queues) if queues else None
+        self.queues = [check_name(q, "queues") for q in queues] if queues else None
         self.lease = parse_duration(lease, field="lease")
         self.shutdown_timeout = parse_duration(shutdown_timeout, field="shutdown_timeout")
         self.retention = parse_duration(retention, field="retention") if retention else None
         self.maintenance = maintenance
         self.timezone = timezone
+        if max_schedules is not None:
+            _bounded(max_schedules, "max_schedules", 0, 10**9)
+        self.max_schedules = max_schedules
         self.task = self.registry.task
         self._declared: dict[tuple[str, str], Built] = {}
         self._opened = 0
@@ -168,10 +185,18 @@ class App:
         source: ScheduleSource = ScheduleSource.API,
         **options: Any,
     ) -> Schedule:
-        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`."""
+        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`,
+        `ScheduleQuotaExceeded` (the namespace holds ``max_schedules`` already: checked
+        before the insert, so concurrent creations may pass the limit by a few)."""
         built = self._build(task, trigger, source, options)
         await self._check_task(built.spec.task)
+        await self._check_quota(built.spec.namespace)
         return await self.store.add_schedule(built.spec, self._first_fire(built))
+
+    async def _check_quota(self, namespace: str) -> None:
+        limit = self.max_schedules
+        if limit is not None and await self.store.count_schedules(namespace) >= limit:
+            raise ScheduleQuotaExceeded(limit, namespace=namespace)
 
     async def update_schedule(
         self, key: str, *, namespace: str | None = None, **changes: Any
@@ -233,6 +258,7 @@ class App:
             schedule_id=s.id,
             scheduled_for=now,
             trigger_info={"schedule": s.name, "kind": "manual"},
+            max_recoveries=defaults["max_recoveries"],
         )
         (created,) = await self.store.enqueue([run], now)
         return created
@@ -248,7 +274,8 @@ class App:
         slots = backfill_slots(trigger_of(s), start, end)
         d = self._task_defaults(s.task)
         t = self.registry.get(s.task) if s.task in self.registry else None
-        defaults = RunDefaults(d["queue"], d["priority"], d["retries"], t.timeout if t else None)
+        defaults = RunDefaults(d["queue"], d["priority"], d["retries"], t.timeout if t else None,
+                               d["max_recoveries"])  # fmt: skip
         batch, news = plan_backfill(s, slots, defaults)
         runs = await self.store.enqueue(news, self.clock.now()) if news else []
         return Backfill(batch, runs)
@@ -344,8 +371,10 @@ class App:
     def _task_defaults(self, name: str) -> dict[str, Any]:
         if name in self.registry:
             t = self.registry.get(name)
-            return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries}
-        return {"queue": "default", "priority": 0, "retries": 0}
+            return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries,
+                    "max_recoveries": t.max_recoveries}  # fmt: skip
+        return {"queue": "default", "priority": 0, "retries": 0,
+                "max_recoveries": DEFAULT_MAX_RECOVERIES}  # fmt: skip
 
     # -- runs ----------------------------------------------------------------------------------
     async def enqueue(
@@ -413,7 +442,7 @@ class App:
             task=name,
             args=check_args(args),
             namespace=namespace,
-            queue=queue or t.queue,
+            queue=check_name(queue, "queue") if queue else t.queue,
             priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)
             if priority is not None
             else t.priority,
@@ -422,6 +451,7 @@ class App:
             max_attempts=attempts,
             timeout=parse_duration(timeout, field="timeout") if timeout is not None else t.timeout,
             subject=subject,
+            max_recoveries=t.max_recoveries,
         )
 
     async def get_run(self, run_id: int) -> Run:
@@ -462,10 +492,9 @@ class App:
         """Record activity of ``subject`` (``kind="message"`` counts towards ``messages``
         triggers) at ``at`` (default now); wakes its idle and messages schedules. Returns the
         subject as recorded. Raises `ValidationError` (subject: 1-256 characters; kind: a
-        short lower-case word)."""
-        if at is not None and at.tzinfo is None:
-            raise ValidationError("must be a timezone-aware datetime", field="at")
-        when = at if at is not None else self.clock.now()
+        short lower-case word; at: from 2000-01-01 and at most 5 minutes in the future)."""
+        now = self.clock.now()
+        when = check_activity_time(at, now) if at is not None else now
         return await self.store.record_activity(namespace, subject, kind, when)
 
     async def list_subjects(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule
+from agentcron.models import DEFAULT_MAX_RECOVERIES, Misfire, NewRun, Overlap, RunStatus, Schedule
 from agentcron.store.base import FirePlan
 from agentcron.triggers import Trigger, latest_slot_at_or_before
 
@@ -62,6 +62,7 @@ class RunDefaults:
     priority: int = 0
     retries: int = 0
     timeout: timedelta | None = None
+    max_recoveries: int = DEFAULT_MAX_RECOVERIES
 
 
 def dedup_key(schedule_id: str, slot: datetime, subject: str | None = None) -> str:
@@ -142,6 +143,7 @@ def _run_for(
         dedup_key=dedup_key(schedule.id, slot),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
         timeout=schedule.timeout or defaults.timeout,
+        max_recoveries=defaults.max_recoveries,
         schedule_id=schedule.id,
         scheduled_for=slot,
         trigger_info=info,
@@ -174,6 +176,7 @@ def skipped_run(
         dedup_key=dedup_key(schedule.id, slot),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
         timeout=schedule.timeout or defaults.timeout,
+        max_recoveries=defaults.max_recoveries,
         schedule_id=schedule.id,
         scheduled_for=slot,
         trigger_info=info,
@@ -205,6 +208,7 @@ def subject_run(
         else dedup_key(schedule.id, slot, subject),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
         timeout=schedule.timeout or defaults.timeout,
+        max_recoveries=defaults.max_recoveries,
         subject=subject,
         schedule_id=schedule.id,
         scheduled_for=slot,

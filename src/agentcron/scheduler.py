@@ -144,4 +144,6 @@ class RunPlanner:
         if task_name not in self.registry:
             return RunDefaults()
         task = self.registry.get(task_name)
-        return RunDefaults(task.queue, task.priority, task.retry.retries, task.timeout)
+        return RunDefaults(
+            task.queue, task.priority, task.retry.retries, task.timeout, task.max_recoveries
+        )

@@ -55,7 +55,7 @@ class Built:
 
 
 def check_name(value: Any, field: str = "name") -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise ValidationError(
             f"{value!r} is not a valid name: 1-200 characters, letters, digits and _ . : @ / -, "
             "starting with a letter or digit",

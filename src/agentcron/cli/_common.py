@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from agentcron.app import App
+from agentcron.app import NAMESPACE_MAX_SCHEDULES, App
 from agentcron.config import (
     DEFAULT_DB,
     Config,
@@ -149,6 +149,7 @@ async def admin_app(
         resolve_db(db, settings),
         maintenance=False,
         timezone=settings.timezone if settings else "UTC",
+        max_schedules=settings.max_schedules if settings else NAMESPACE_MAX_SCHEDULES,
     )
     app.registry.merge(default_registry)
     await app.store.open()

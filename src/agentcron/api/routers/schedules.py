@@ -41,7 +41,10 @@ MAX_SCAN = 10_000  # rows a filtered page reads at most; the cursor then resumes
 
 @router.post("", status_code=201, response_model=ScheduleOut, summary="Create a schedule")
 async def create_schedule(body: ScheduleIn, app: Agentcron, who: Writer) -> Response:
-    """``trigger`` is the string grammar (natural language too) or the object form."""
+    """``trigger`` is the string grammar (natural language too) or the object form; an
+    interval is at least 1s, and ``jitter`` at most the trigger's period (else 422). A
+    namespace holds at most ``max_schedules`` schedules (default 10,000; see `App`): past
+    that, 409 ``schedule_quota_exceeded``."""
     fields = body.model_dump(exclude_unset=True)
     fields["namespace"] = who.writable_namespace(fields.get("namespace"))
     schedule = await app.add_schedule(fields.pop("task"), fields.pop("trigger"), **fields)
