@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from store_helpers import T0, all_runs, make_spec
 
-from agentcron.models import RunStatus
+from agentcron.models import Misfire, Overlap, RunStatus
 from agentcron.scheduler import RunPlanner
 from agentcron.store import RunFilter, Store
 from agentcron.tasks import TaskRegistry
@@ -81,3 +81,23 @@ async def test_an_unfireable_slot_does_not_hold_back_the_other_due_schedules(
     by_schedule = {run.schedule_id: run.status for run in fired}
     assert by_schedule == {broken.id: RunStatus.SKIPPED, fine.id: RunStatus.QUEUED}
     assert (await store.get_schedule(fine.id)).next_run_at == T0 + timedelta(minutes=1)
+
+
+async def test_misfire_all_records_the_slots_it_leaves_out(store: Store) -> None:
+    """misfire=all catches up the newest 1000 slots; the older ones were dropped unseen,
+    now one skipped run at the first of them says which."""
+    spec = make_spec("catch-up", trigger={"cron": "* * * * * *"}, misfire=Misfire.ALL,
+                     overlap=Overlap.ALLOW)  # fmt: skip
+    schedule = await store.add_schedule(spec, T0)
+    now = T0 + timedelta(hours=1)
+
+    fired = await store.fire_due(now, planner(now))
+
+    skipped = [run for run in fired if run.status is RunStatus.SKIPPED]
+    queued = sorted(run.scheduled_for for run in fired if run.status is RunStatus.QUEUED)
+    assert len(queued) == 1000
+    assert queued[-1] == now
+    assert [run.scheduled_for for run in skipped] == [T0]
+    assert skipped[0].error is not None
+    assert "were not run (misfire=all catches up the newest 1000)" in skipped[0].error["message"]
+    assert (await store.get_schedule(schedule.id)).next_run_at == now + timedelta(seconds=1)
