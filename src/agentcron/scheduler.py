@@ -75,7 +75,7 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
         await self.store.park_schedules(self.registry.names())
-        log.info("scheduler started (%d tasks registered)", len(self.registry))
+        log.info("scheduler started")  # the tasks are in the start line (`agentcron.logs`)
         while not stop.is_set():
             self.last_loop_at = self.clock.now()
             try:
