@@ -21,17 +21,24 @@ __all__ = ["parse"]
 
 
 def parse(
-    text: Annotated[str, typer.Argument(help="Trigger: '0 9 * * 1-5', 'every 5m', 'manual'…")],
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="Trigger: '0 9 * * 1-5', 'every 5m', 'manual'…")
+    ],
     tz: Annotated[
         str | None, typer.Option("--tz", metavar="ZONE", help="Zone to read it in (default UTC).")
     ] = None,
     after: Annotated[
         str | None, typer.Option(metavar="ISO", help="List fire times after this (default now).")
     ] = None,
-    count: Annotated[int, typer.Option(min=0, max=1000, help="Fire times to list.")] = 5,
+    count: Annotated[
+        int, typer.Option(min=0, max=1000, metavar="N", help="Fire times to list.")
+    ] = 5,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a trigger's normalized form, its description and its next fire times."""
+    """Show what a trigger means and when it fires next.
+
+    Prints its normalized form, its description and its next fire times.
+    """
     run(_parse(text, tz, after, count, json_out))
 
 
