@@ -249,7 +249,8 @@ class App:
         if s.for_each_subject is not None:
             from agentcron.scheduler import RunPlanner
 
-            return await self.store.fan_out_now(s, run, RunPlanner(self.registry, now))
+            planner = RunPlanner(self.registry, now, {s.task: d})
+            return await self.store.fan_out_now(s, run, planner)
         (created,) = await self.store.enqueue([run], now)
         return created
 

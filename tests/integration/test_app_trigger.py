@@ -82,6 +82,13 @@ async def test_enqueue_a_task_that_only_the_store_knows(
         assert run.available_at == clock.now() + timedelta(seconds=30)
         (many,) = await client.enqueue_many([{"task": "crunch"}])
         assert many.queue == "slow"
+        await client.record_activity("user:8")
+        await client.add_schedule("crunch", "manual", name="each", for_each_subject=True)
+        fanned = await client.trigger("each")
+        assert isinstance(fanned, FannedOut)
+        assert [(r.subject, r.queue, r.max_attempts) for r in fanned.runs] == [
+            ("user:8", "slow", 5)
+        ]
         with pytest.raises(TaskNotFound):
             await client.enqueue("crnch")
         with pytest.raises(ValidationError) as err:
