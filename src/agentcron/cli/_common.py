@@ -175,10 +175,6 @@ class Located:
     config: Path | None
     settings: Settings | None
 
-    @property
-    def config_text(self) -> str:
-        return f"config {self.config.resolve()}" if self.config else "no config file"
-
 
 def locate(db: str | None, config: Path | None) -> Located:
     """The database and config file a command uses; reads only the ``[agentcron]`` table."""
