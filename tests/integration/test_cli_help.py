@@ -137,3 +137,28 @@ def test_plurals(project: Project) -> None:
     backfilled = ok("schedules", "backfill", "h", "--from", "2026-01-01T00:00Z",
                     "--to", "2026-01-01T01:00Z", *db).stdout  # fmt: skip
     assert backfilled.startswith("backfilled h: 1 slot, 1 run queued, 0 already")
+
+
+def test_a_command_without_metavars_still_reads_plainly() -> None:
+    """What a command added later gets from `Command` alone: no type placeholders."""
+    from typer.testing import CliRunner
+
+    from agentcron.cli._help import Command
+
+    demo = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+    @demo.command(cls=Command)
+    def go(
+        target: str,
+        count: int = typer.Option(3, min=1, help="How many [at most]."),
+        fast: bool = typer.Option(False, "--fast", help="Hurry."),
+        label: str | None = typer.Argument(None),
+    ) -> None:
+        """Do it."""
+
+    text = CliRunner().invoke(demo, ["--help"], env={"COLUMNS": str(WIDTH)}).stdout
+    assert text.splitlines()[0] == "Usage: go [OPTIONS] TARGET [LABEL]"
+    assert re.search(r"\n  --count COUNT +How many \[at most\]\.  \[default: 3; x>=1\]\n", text)
+    assert re.search(r"\n  --fast +Hurry\.\n", text)
+    assert re.search(r"\nArguments:\n  TARGET\n  LABEL\n", text), text
+    assert "<" not in text

@@ -4,18 +4,21 @@ Typer shows a type placeholder next to every argument (``TASK <str>``) and brace
 required ones in the usage line (``{TASK}``); here arguments read as click writes them,
 ``TASK`` (required) and ``[FILE]`` (optional), and options show their metavar (every option
 of the CLI sets one). The help text itself is plain (``rich_markup_mode=None`` on every Typer
-app), so that ``[[task]]`` or ``[FILE]`` in a help text is shown as written.
+app), so that ``[[task]]`` or ``[FILE]`` in a help text is shown as written. An option
+without a metavar shows its name (``--count COUNT``) rather than its type.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from typer.core import TyperCommand
 
 __all__ = ["Command"]
 
-_REQUIRED = "  [required]"
+_REQUIRED = "  [required]"  # left out: the usage line says which arguments are required
+_TYPE = re.compile(r" <[^<>]*>$")  # Typer's type placeholder: "--count <int range>"
 
 
 class Command(TyperCommand):
@@ -39,10 +42,11 @@ class Command(TyperCommand):
             if record is None:
                 continue
             if param.param_type_name == "argument":
-                text = record[1].removesuffix(_REQUIRED)  # the usage line says it
+                text = record[1].removesuffix(_REQUIRED).removeprefix(_REQUIRED.strip())
                 arguments.append((_label(param), text))
-            else:
-                options.append(record)
+            else:  # an option without a metavar of its own is named after itself
+                names = _TYPE.sub(" " + _label(param), record[0])
+                options.append((names, record[1]))
         for title, rows in (("Arguments", arguments), ("Options", options)):
             if rows:
                 with formatter.section(title):
