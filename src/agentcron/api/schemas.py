@@ -21,6 +21,7 @@ __all__ = [
     "BackfillOut",
     "EnqueueIn",
     "ErrorBody",
+    "FanOutOut",
     "HealthOut",
     "In",
     "Name",
@@ -39,6 +40,7 @@ __all__ = [
     "TokenIn",
     "TokenList",
     "TokenOut",
+    "TriggerNowIn",
     "WorkerList",
 ]
 
@@ -242,6 +244,25 @@ class RunOut(BaseModel):
 class RunPage(BaseModel):
     items: list[RunOut]
     next_cursor: str | None
+
+
+class TriggerNowIn(In):
+    """Optional body of ``/trigger``."""
+
+    args: dict[str, Any] | list[Any] | None = Field(
+        None,
+        description="For this run only: a JSON object is merged into the schedule's args; "
+        "anything else replaces them.",
+    )
+
+
+class FanOutOut(BaseModel):
+    """The answer of ``/trigger`` for a schedule with ``for_each_subject``: it fans out as a
+    firing of it does, one run per matching subject."""
+
+    queued: int = Field(description="Runs queued, one per matching subject.")
+    skipped: int = Field(description="Runs recorded as skipped: over the schedule's limit.")
+    runs: list[RunOut] = Field(description="The first 100 of those runs, by subject.")
 
 
 class BackfillOut(BaseModel):
