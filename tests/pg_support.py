@@ -37,7 +37,8 @@ def unavailable_reason() -> str | None:
         with psycopg.connect(ADMIN_URL, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
-        return f"PostgreSQL at {ADMIN_URL} cannot be reached: {exc}"
+        detail = " ".join(str(exc).split())  # one line in pytest's summary of skips
+        return f"PostgreSQL at {ADMIN_URL} cannot be reached: {detail}"
     return None
 
 
@@ -49,7 +50,7 @@ def require_postgres() -> None:
     message = f"POSTGRESQL TESTS NOT RUN: {reason}"
     if REQUIRED:
         pytest.fail(message + " (AGENTCRON_REQUIRE_POSTGRES is set)", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(message + " (AGENTCRON_REQUIRE_POSTGRES=1 makes this a failure)")
 
 
 def _admin(sql: str) -> None:

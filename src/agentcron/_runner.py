@@ -50,6 +50,8 @@ def make_context(run: Run, worker_id: str) -> RunContext:
         args=run.args,
         worker=worker_id,
         event=info.get("event"),
+        metadata=info.get("metadata") or {},
+        thread_id=info.get("thread_id"),
         logger=logging.LoggerAdapter(
             logging.getLogger(f"agentcron.task.{run.task}"), {"run_id": run.id}
         ),

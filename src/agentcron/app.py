@@ -11,7 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcron._known import run_defaults
 from agentcron.backfill import Backfill, backfill_slots, plan_backfill
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
 from agentcron.errors import (
@@ -21,9 +23,9 @@ from agentcron.errors import (
     TaskNotFound,
     ValidationError,
 )
+from agentcron.logs import default_logging, start_line
 from agentcron.maintenance import maintenance_schedules, register_maintenance
 from agentcron.models import (
-    DEFAULT_MAX_RECOVERIES,
     DEFAULT_NAMESPACE,
     Event,
     NewEvent,
@@ -34,7 +36,7 @@ from agentcron.models import (
     ScheduleSource,
     ScheduleSpec,
 )
-from agentcron.policies import RunDefaults
+from agentcron.policies import RunDefaults, schedule_info
 from agentcron.reaper import reap_loop
 from agentcron.scheduler import Scheduler, trigger_of
 from agentcron.specs import (
@@ -45,12 +47,14 @@ from agentcron.specs import (
     check_args,
     check_name,
 )
-from agentcron.store import RunFilter, Store, StoreStats, create_store
-from agentcron.subjects import Subject, check_activity_time
+from agentcron.store import FannedOut, RunFilter, Store, StoreStats, create_store
+from agentcron.subjects import Subject, check_activity_time, check_subject
 from agentcron.tasks import TaskRegistry, default_registry
 from agentcron.worker import Worker
 
 if TYPE_CHECKING:
+    from agentcron.agents.phrases import PhraseReader, Source, TriggerReading
+    from agentcron.config import LLMSettings
     from agentcron.events import Subscription
 
 __all__ = ["NAMESPACE_MAX_SCHEDULES", "App"]
@@ -65,10 +69,12 @@ NAMESPACE_MAX_SCHEDULES = 10_000
 class App:
     """The agentcron application.
 
-    >>> app = App("sqlite:///agentcron.db")
-    >>> @app.task(retries=3)
-    ... async def digest(channel: str) -> None: ...
-    >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin", args={"channel": "email"})
+    Examples:
+        >>> app = App("sqlite:///agentcron.db")
+        >>> @app.task(retries=3)
+        ... async def digest(channel: str) -> None: ...
+        >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin",
+        ...              args={"channel": "email"})
 
     ``max_schedules``: `add_schedule` (REST, CLI, MCP) refuses to create a schedule in a
     namespace that holds this many (`ScheduleQuotaExceeded`, HTTP 409); None: no limit.
@@ -88,6 +94,7 @@ class App:
         maintenance: bool = True,
         timezone: str = "UTC",
         max_schedules: int | None = NAMESPACE_MAX_SCHEDULES,
+        llm: LLMSettings | PhraseReader | None = None,
     ) -> None:
         self.store: Store = create_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
@@ -102,6 +109,8 @@ class App:
         if max_schedules is not None:
             _bounded(max_schedules, "max_schedules", 0, 10**9)
         self.max_schedules = max_schedules
+        self.phrases = _phrase_reader(llm)
+        self.result_callbacks: dict[tuple[str, str], ResultCallback] = {}  # by (ns, schedule)
         self.task = self.registry.task
         self._declared: dict[tuple[str, str], Built] = {}
         self._opened = 0
@@ -170,11 +179,18 @@ class App:
 
         Options: ``name``, ``args``, ``timezone``, ``misfire``, ``misfire_grace``, ``overlap``,
         ``retries``, ``timeout``, ``priority``, ``queue``, ``jitter``, ``enabled``,
-        ``namespace``, ``description``. A function registered as a task may be given as
-        ``task``. Re-declaring a name replaces the declaration.
+        ``namespace``, ``description``, ``metadata``, ``thread_id``, and ``result_callback``
+        (a function called with the result of each successful run, see
+        `agentcron.callbacks`). A function registered as a task may be given as ``task``.
+        Re-declaring a name replaces the declaration.
         """
+        callback = options.pop("result_callback", None)
         built = self._build(task, trigger, ScheduleSource.CODE, options)
-        self._declared[(built.spec.namespace, built.spec.name)] = built
+        key = (built.spec.namespace, built.spec.name)
+        self._declared[key] = built
+        self.result_callbacks.pop(key, None)
+        if callback is not None:
+            self.result_callbacks[key] = as_callback(callback)
         return built.spec
 
     async def add_schedule(
@@ -242,24 +258,39 @@ class App:
         nxt = trigger_of(schedule).next_after(self.clock.now())
         return await self.store.set_schedule_enabled(schedule.id, True, nxt)
 
-    async def trigger(self, key: str, *, namespace: str | None = None) -> Run:
-        """Run a schedule's task now, with its args, outside its trigger."""
+    async def trigger(
+        self, key: str, *, args: Any = None, namespace: str | None = None
+    ) -> Run | FannedOut:
+        """Run a schedule's task now, outside its trigger, with its args; ``args`` replace
+        them for this run only (a JSON object is merged into the schedule's object).
+
+        Answers the run; for a ``for_each_subject`` schedule, which fans out as a firing of it
+        does (one run per matching subject; over its ``limit``, recorded as skipped), a
+        `FannedOut`: how many runs were queued, and the first of them. Raises
+        `ScheduleNotFound`, `ValidationError` (field ``args``)."""
         s = await self.get_schedule(key, namespace=namespace)
+        if args is not None:
+            s = dataclasses.replace(s, args=check_args(_merged(s.args, args)))
         now = self.clock.now()
-        defaults = self._task_defaults(s.task)
+        (d,) = (await run_defaults(self.registry, self.store, [s.task], required=False)).values()
         run = NewRun(
             task=s.task,
             args=s.args,
             namespace=s.namespace,
-            queue=s.queue or defaults["queue"],
-            priority=s.priority if s.priority is not None else defaults["priority"],
-            max_attempts=(s.retries if s.retries is not None else defaults["retries"]) + 1,
-            timeout=s.timeout,
+            queue=s.queue or d.queue,
+            priority=s.priority if s.priority is not None else d.priority,
+            max_attempts=(s.retries if s.retries is not None else d.retries) + 1,
+            timeout=s.timeout or d.timeout,
             schedule_id=s.id,
             scheduled_for=now,
-            trigger_info={"schedule": s.name, "kind": "manual"},
-            max_recoveries=defaults["max_recoveries"],
+            trigger_info=schedule_info(s) | {"kind": "manual"},
+            max_recoveries=d.max_recoveries,
         )
+        if s.for_each_subject is not None:
+            from agentcron.scheduler import RunPlanner
+
+            planner = RunPlanner(self.registry, now, {s.task: d})
+            return await self.store.fan_out_now(s, run, planner)
         (created,) = await self.store.enqueue([run], now)
         return created
 
@@ -272,11 +303,8 @@ class App:
         slots, a reversed window, more than `MAX_BACKFILL_SLOTS` slots), `ScheduleNotFound`."""
         s = await self.get_schedule(key, namespace=namespace)
         slots = backfill_slots(trigger_of(s), start, end)
-        d = self._task_defaults(s.task)
-        t = self.registry.get(s.task) if s.task in self.registry else None
-        defaults = RunDefaults(d["queue"], d["priority"], d["retries"], t.timeout if t else None,
-                               d["max_recoveries"])  # fmt: skip
-        batch, news = plan_backfill(s, slots, defaults)
+        (d,) = (await run_defaults(self.registry, self.store, [s.task], required=False)).values()
+        batch, news = plan_backfill(s, slots, d)
         runs = await self.store.enqueue(news, self.clock.now()) if news else []
         return Backfill(batch, runs)
 
@@ -368,13 +396,25 @@ class App:
         if name not in await self.store.known_tasks():
             raise TaskNotFound(name)
 
-    def _task_defaults(self, name: str) -> dict[str, Any]:
-        if name in self.registry:
-            t = self.registry.get(name)
-            return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries,
-                    "max_recoveries": t.max_recoveries}  # fmt: skip
-        return {"queue": "default", "priority": 0, "retries": 0,
-                "max_recoveries": DEFAULT_MAX_RECOVERIES}  # fmt: skip
+    async def read_trigger(
+        self, value: Any, *, timezone: str | None = None, now: datetime | None = None
+    ) -> TriggerReading:
+        """Read a trigger as `parse_trigger` does; text the grammar does not understand goes to
+        the LLM when the app has one (``App(llm=...)``). ``.source`` says who read it."""
+        from agentcron.agents.phrases import read_trigger
+
+        when = now or self.clock.now()
+        return await read_trigger(value, timezone=timezone, now=when, llm=self.phrases)
+
+    async def resolve_trigger(
+        self, value: Any, *, timezone: str | None = None
+    ) -> tuple[Any, Source]:
+        """The trigger to create a schedule with (`add_schedule`), and who read it: text the
+        grammar does not understand is read by the app's LLM, if it has one."""
+        from agentcron.agents.phrases import resolve_trigger
+
+        zone, now = timezone or self.timezone, self.clock.now()
+        return await resolve_trigger(value, timezone=zone, now=now, llm=self.phrases)
 
     # -- runs ----------------------------------------------------------------------------------
     async def enqueue(
@@ -393,65 +433,65 @@ class App:
         namespace: str = DEFAULT_NAMESPACE,
     ) -> Run:
         """Queue one run of ``task`` with keyword ``args``; returns it (or, when ``dedup_key``
-        was used before, the run that holds it)."""
+        was used before, the run that holds it). The task is registered here, or by another
+        process in the store (a worker that has its code); else `TaskNotFound`."""
+        name = self._task_name(task)
+        defaults = await self._run_defaults([name])
         new = self._new_run(
-            task, args, delay, at, dedup_key, queue, priority, retries, timeout, subject, namespace
-        )
+            name, defaults[name], args, delay, at, dedup_key, queue, priority, retries, timeout,
+            subject, namespace,
+        )  # fmt: skip
         (run,) = await self.store.enqueue([new], self.clock.now())
         return run
 
     async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
         """Queue many runs in one transaction; each item takes `enqueue`'s arguments as keys."""
-        news = []
+        fields = []
         for item in items:
             data = dict(item)
-            news.append(
-                self._new_run(
-                    data.pop("task"),
-                    data.pop("args", None),
-                    data.pop("delay", None),
-                    data.pop("at", None),
-                    data.pop("dedup_key", None),
-                    data.pop("queue", None),
-                    data.pop("priority", None),
-                    data.pop("retries", None),
-                    data.pop("timeout", None),
-                    data.pop("subject", None),
-                    data.pop("namespace", DEFAULT_NAMESPACE),
-                )
-            )
+            fields.append(
+                (self._task_name(data.pop("task")), *(data.pop(k, None) for k in _ENQUEUE_KEYS),
+                 data.pop("namespace", DEFAULT_NAMESPACE))
+            )  # fmt: skip
             if data:
                 raise ValidationError(f"unknown key {sorted(data)[0]!r}", field=sorted(data)[0])
+        defaults = await self._run_defaults({f[0] for f in fields})
+        news = [self._new_run(f[0], defaults[f[0]], *f[1:]) for f in fields]
         return await self.store.enqueue(news, self.clock.now())
 
-    def _new_run(self, task: Any, args: Any, delay: Any, at: datetime | None, dedup_key: str | None,
-                 queue: str | None, priority: int | None, retries: int | None, timeout: Any,
-                 subject: str | None, namespace: str) -> NewRun:  # fmt: skip
-        name = self._task_name(task)
-        if name not in self.registry:
-            raise TaskNotFound(str(name))
-        t = self.registry.get(name)
+    async def _run_defaults(self, names: Iterable[Any]) -> dict[str, RunDefaults]:
+        """The defaults of each task's runs; raises `TaskNotFound` for one that is neither
+        registered here nor recorded in the store."""
+        for name in names:
+            if not isinstance(name, str):
+                raise TaskNotFound(str(name))
+        return await run_defaults(self.registry, self.store, names, required=True)
+
+    def _new_run(self, name: str, d: RunDefaults, args: Any, delay: Any, at: datetime | None,
+                 dedup_key: str | None, queue: str | None, priority: int | None,
+                 retries: int | None, timeout: Any, subject: str | None,
+                 namespace: str) -> NewRun:  # fmt: skip
         now = self.clock.now()
         available = at if at is not None else now
         if delay is not None:
             available = now + parse_duration(delay, field="delay")
         attempts = (
-            _bounded(retries, "retries", 0, MAX_RETRIES) if retries is not None else t.retry.retries
+            _bounded(retries, "retries", 0, MAX_RETRIES) if retries is not None else d.retries
         ) + 1
         return NewRun(
             task=name,
             args=check_args(args),
             namespace=namespace,
-            queue=check_name(queue, "queue") if queue else t.queue,
+            queue=check_name(queue, "queue") if queue else d.queue,
             priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)
             if priority is not None
-            else t.priority,
+            else d.priority,
             available_at=available,
             dedup_key=f"{namespace}/{check_name(dedup_key, 'dedup_key')}" if dedup_key else None,
             max_attempts=attempts,
-            timeout=parse_duration(timeout, field="timeout") if timeout is not None else t.timeout,
-            subject=subject,
-            max_recoveries=t.max_recoveries,
+            timeout=parse_duration(timeout, field="timeout") if timeout is not None else d.timeout,
+            subject=check_subject(subject) if subject is not None else None,
+            max_recoveries=d.max_recoveries,
         )
 
     async def get_run(self, run_id: int) -> Run:
@@ -542,15 +582,28 @@ class App:
 
     # -- running -------------------------------------------------------------------------------
     async def run(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True,
-                  handle_signals: bool = False) -> None:  # fmt: skip
+                  handle_signals: bool = False, announce: bool = True) -> None:  # fmt: skip
         """Run the scheduler and/or a worker until `stop` (or SIGINT/SIGTERM when
-        ``handle_signals``). ``burst``: stop once nothing is queued or due."""
+        ``handle_signals``). ``burst``: stop once nothing is queued or due.
+
+        ``announce``: log one INFO line on start (``agentcron: db ...; 2 tasks (a, b);
+        3 schedules``). While it runs, if logging is not configured at all, the ``agentcron``
+        loggers (tasks' ``ctx.logger`` too) write to stderr at INFO (see
+        `agentcron.logs.default_logging`); a configured logging setup is left alone."""
+        with default_logging():
+            await self._run(burst, scheduler, worker, handle_signals, announce)
+
+    async def _run(self, burst: bool, scheduler: bool, worker: bool, handle_signals: bool,
+                   announce: bool) -> None:  # fmt: skip
         self._stop = stop = asyncio.Event()
         async with self:
+            if announce:
+                log.info("%s", await start_line(self))
             self.scheduler = Scheduler(self.store, self.registry, clock=self.clock)
             self.worker = Worker(
                 self.store, self.registry, clock=self.clock, concurrency=self.concurrency,
                 queues=self.queues, lease=self.lease, shutdown_timeout=self.shutdown_timeout,
+                result_callbacks=self.result_callbacks,
             )  # fmt: skip
             with self._signals(handle_signals):
                 if burst:
@@ -568,7 +621,8 @@ class App:
                 await _until_first_error(parts, stop)
 
     def run_sync(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True) -> None:
-        """Blocking `run`, stopping gracefully on SIGINT / SIGTERM."""
+        """Blocking `run` (start line and default logging included), stopping gracefully on
+        SIGINT / SIGTERM."""
         asyncio.run(self.run(burst=burst, scheduler=scheduler, worker=worker, handle_signals=True))
 
     def lifespan(self, *, scheduler: bool = True, worker: bool = True) -> Any:
@@ -601,11 +655,19 @@ class App:
                 loop.remove_signal_handler(sig)
 
 
+_ENQUEUE_KEYS = ("args", "delay", "at", "dedup_key", "queue", "priority", "retries", "timeout",
+                 "subject")  # fmt: skip
 _OPTIONS = frozenset(
     {"name", "args", "timezone", "misfire", "misfire_grace", "overlap", "retries", "timeout",
      "priority", "queue", "jitter", "enabled", "namespace", "description", "limit",
-     "for_each_subject"}
+     "for_each_subject", "metadata", "thread_id"}
 )  # fmt: skip
+
+
+def _phrase_reader(llm: LLMSettings | PhraseReader | None) -> PhraseReader | None:
+    from agentcron.agents.phrases import PhraseReader
+
+    return llm if isinstance(llm, PhraseReader) or llm is None else PhraseReader.from_settings(llm)
 
 
 def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
@@ -616,6 +678,7 @@ def _spec_fields(spec: ScheduleSpec) -> dict[str, Any]:
         "priority": spec.priority, "queue": spec.queue, "jitter": spec.jitter,
         "namespace": spec.namespace, "description": None, "limit": spec.limit,
         "for_each_subject": spec.for_each_subject, "timezone": spec.timezone,
+        "metadata": spec.metadata, "thread_id": spec.thread_id,
     }  # fmt: skip
 
 
@@ -625,6 +688,14 @@ def _described(schedule: Schedule) -> str | None:
         return trigger_of(schedule).describe()
     except (ValidationError, ValueError):
         return None
+
+
+def _merged(current: Any, given: Any) -> Any:
+    """A trigger's args: an object given is merged into the schedule's object; anything else
+    replaces them."""
+    if isinstance(current, Mapping) and isinstance(given, Mapping):
+        return {**current, **given}
+    return given
 
 
 def _bounded(value: Any, field: str, low: int, high: int) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from agentcron.errors import ValidationError
 from agentcron.models import NewRun, Overlap, Run, Schedule
-from agentcron.policies import RunDefaults, dedup_key
+from agentcron.policies import RunDefaults, dedup_key, schedule_info
 from agentcron.triggers import Trigger
 
 __all__ = ["MAX_BACKFILL_SLOTS", "Backfill", "backfill_slots", "plan_backfill"]
@@ -91,7 +91,7 @@ def plan_backfill(
             max_recoveries=defaults.max_recoveries,
             schedule_id=schedule.id,
             scheduled_for=slot,
-            trigger_info={"schedule": schedule.name, "kind": "backfill", "backfill": batch},
+            trigger_info=schedule_info(schedule) | {"kind": "backfill", "backfill": batch},
             serial_key=serial,
         )
         for slot in slots

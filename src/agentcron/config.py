@@ -25,6 +25,8 @@ This is the only module that reads ``os.environ`` (see `ENV_VARS`). A file looks
     task = "digest"
     trigger = "0 9 * * 1-5"
     timezone = "Europe/Berlin"
+    metadata = { team = "growth" }    # given to the runs (ctx.metadata, a graph's metadata)
+    result_callback = "myapp.hooks:notify"   # called with each successful run's result
 
 An agent task's endpoint: its ``base_url``, else ``AGENTCRON_LLM_BASE_URL``, else
 ``[agentcron.llm] base_url``, else ``OPENAI_BASE_URL``, else OpenAI's; its API key is read from
@@ -37,6 +39,7 @@ the variable its ``api_key_env`` names (else ``[agentcron.llm] api_key_env``, el
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import os
@@ -53,6 +56,7 @@ import yaml
 
 from agentcron.agents.llm import DEFAULT_BASE_URL, Endpoint
 from agentcron.agents.specs import KINDS, TASK_FIELDS, build_task
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.durations import parse_duration
 from agentcron.errors import ConfigError, InvalidTrigger, ValidationError
 from agentcron.models import ScheduleSource
@@ -75,6 +79,7 @@ __all__ = [
     "error_text",
     "find_config",
     "import_tasks",
+    "llm_endpoint",
     "load_config",
     "load_settings",
     "resolve_db",
@@ -154,15 +159,22 @@ def find_config(explicit: str | Path | None = None, *, cwd: Path | None = None) 
     return None
 
 
-def resolve_db(flag: str | None, config: Config | Settings | None = None) -> str:
-    """``--db``, else ``AGENTCRON_DB``, else the config's ``db``, else `DEFAULT_DB`."""
+def resolve_db(
+    flag: str | None, config: Config | Settings | None = None, *, path: Path | None = None
+) -> str:
+    """``--db``, else ``AGENTCRON_DB``, else the config's ``db``, else `DEFAULT_DB`: in the
+    folder of the config file when there is one (``path``, or the `Config`'s), so that every
+    command that finds a config finds the same database, from whichever folder it runs."""
     if flag:
         return flag
     from_env = env("AGENTCRON_DB")
     if from_env:
         return from_env
     settings = config.settings if isinstance(config, Config) else config
-    return settings.db if settings is not None and settings.db else DEFAULT_DB
+    if settings is not None and settings.db:
+        return settings.db
+    found = path or (config.path if isinstance(config, Config) else None)
+    return _relative_db(DEFAULT_DB, found.parent) if found is not None else DEFAULT_DB
 
 
 def build_app(config: Config, db_override: str | None = None) -> App:
@@ -180,9 +192,13 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         retention=s.retention,
         timezone=s.timezone,
         max_schedules=s.max_schedules,
+        llm=s.llm,
     )
     for declared in config.tasks:
         app.registry.add(declared)
+    for built in config.schedules:
+        if built.result_callback is not None:
+            app.result_callbacks[(built.spec.namespace, built.spec.name)] = built.result_callback
     return app
 
 
@@ -501,9 +517,10 @@ def _read_schedules(
         if not isinstance(entry, Mapping):
             doc.add(at, f"{where}must be a table of schedule fields")
             continue
-        doc.check_keys(entry, at, SCHEDULE_FIELDS, where)
+        doc.check_keys(entry, at, SCHEDULE_FIELDS | {"result_callback"}, where)
         fields = {k: v for k, v in entry.items() if k in SCHEDULE_FIELDS}
         result, errors = _build_entry(fields, settings.timezone, now)
+        callback = _callback(entry, errors)
         task = fields.get("task")
         known = task in default_registry or task in declared
         if check_tasks and "task" not in dict(errors) and not known:
@@ -512,12 +529,23 @@ def _read_schedules(
             doc.add((*at, key), f"{where}{text}")
         if result is None:
             continue
+        result = dataclasses.replace(result, result_callback=callback)
         ident = (result.spec.namespace, result.spec.name)
         if ident in seen:
             doc.add((*at, "name"), f"{where}name: {result.spec.name!r} is used twice")
         seen.add(ident)
         built.append(result)
     return built
+
+
+def _callback(entry: Mapping[str, Any], errors: list[tuple[str, str]]) -> ResultCallback | None:
+    if "result_callback" not in entry:
+        return None
+    try:
+        return as_callback(_text(entry["result_callback"], "result_callback"))
+    except ValidationError as exc:
+        errors.append(("result_callback", str(exc)))
+        return None
 
 
 def _where(index: int, entry: Any) -> str:
@@ -597,6 +625,16 @@ def _task_where(index: int, entry: Any) -> str:
     name = entry.get("name") if isinstance(entry, Mapping) else None
     label = f"task[{index + 1}]"
     return f'{label} "{name}": ' if isinstance(name, str) else f"{label}: "
+
+
+def llm_endpoint(llm: LLMSettings) -> Endpoint:
+    """The endpoint of ``[agentcron.llm]`` itself (for reading trigger phrases), resolved as an
+    agent task's is; `ValidationError` (field ``llm.base_url``) for a URL that is not http(s)."""
+    errors: list[tuple[str, str]] = []
+    endpoint = _endpoint({}, llm, errors)
+    if errors:
+        raise ValidationError(errors[0][1].removeprefix("base_url: "), field="llm.base_url")
+    return endpoint
 
 
 def _endpoint(entry: Mapping[str, Any], llm: LLMSettings,

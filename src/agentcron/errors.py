@@ -4,6 +4,7 @@
 AgentcronError
 ├── ValidationError            bad input; carries the field it is about (CLI exit 2, HTTP 422)
 │   ├── InvalidTrigger
+│   │   └── TriggerNotUnderstood   text in no form of the grammar (what an LLM may be asked)
 │   ├── InvalidDuration
 │   ├── InvalidTimezone
 │   └── ConfigError            a config file problem, with its place in the file
@@ -53,6 +54,7 @@ __all__ = [
     "TaskError",
     "TaskNotFound",
     "TaskTimeout",
+    "TriggerNotUnderstood",
     "ValidationError",
 ]
 
@@ -81,6 +83,14 @@ class InvalidTrigger(ValidationError):
 
     def __init__(self, message: str | None = None, *, field: str | None = "trigger") -> None:
         super().__init__(message, field=field)
+
+
+class TriggerNotUnderstood(InvalidTrigger):
+    """Trigger text whose words, or their order, no form of the grammar understands.
+
+    Other `InvalidTrigger` errors are about text that was understood but cannot be a trigger
+    (a malformed cron field, a time already past, a rhythm cron cannot say); only this one is
+    sent to the LLM fallback when one is configured."""
 
 
 class InvalidDuration(ValidationError):

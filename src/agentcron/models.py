@@ -127,6 +127,8 @@ class ScheduleSpec:
     limit: Quota | None = None
     for_each_subject: FanOut | None = None
     timezone: str = "UTC"  # the zone quotas count days in (cron triggers carry their own)
+    metadata: dict[str, Any] = field(default_factory=dict)  # given to the runs (ctx.metadata)
+    thread_id: str | None = None  # a graph task's thread (None: the subject, else the name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class Schedule:
     limit: Quota | None = None
     for_each_subject: FanOut | None = None
     timezone: str = "UTC"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    thread_id: str | None = None
     # The REST shape, built once per instance (schedules are immutable; the store's decoder
     # hands out one instance per stored version, so a listing serves it from here).
     _shape: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
@@ -182,6 +186,8 @@ class Schedule:
             limit=self.limit,
             for_each_subject=self.for_each_subject,
             timezone=self.timezone,
+            metadata=self.metadata,
+            thread_id=self.thread_id,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,6 +220,8 @@ class Schedule:
             "limit": str(self.limit) if self.limit else None,
             "for_each_subject": self.for_each_subject.to_dict() if self.for_each_subject else None,
             "timezone": self.timezone,
+            "metadata": self.metadata,
+            "thread_id": self.thread_id,
             "source": self.source.value,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),

@@ -46,6 +46,7 @@ __all__ = [
     "RunDefaults",
     "dedup_key",
     "plan_fire",
+    "schedule_info",
     "skipped_run",
     "subject_run",
 ]
@@ -78,6 +79,17 @@ class RunDefaults:
 def dedup_key(schedule_id: str, slot: datetime, subject: str | None = None) -> str:
     key = f"{schedule_id}@{round(slot.timestamp() * 1000)}"
     return f"{key}/{subject}" if subject else key
+
+
+def schedule_info(schedule: Schedule) -> dict[str, Any]:
+    """The start of a run's trigger info: the schedule's name, and its ``metadata`` and
+    ``thread_id`` when it has them (the worker hands them to the task: ``ctx.metadata``)."""
+    info: dict[str, Any] = {"schedule": schedule.name}
+    if schedule.metadata:
+        info["metadata"] = schedule.metadata
+    if schedule.thread_id is not None:
+        info["thread_id"] = schedule.thread_id
+    return info
 
 
 def plan_fire(
@@ -135,7 +147,8 @@ def _run_for(
     missed: int,
     index: int,
 ) -> NewRun:
-    info: dict[str, Any] = {"schedule": schedule.name, "kind": trigger.kind}
+    info = schedule_info(schedule)
+    info["kind"] = trigger.kind
     if missed:
         info["missed"] = missed
     reason = None
@@ -183,7 +196,7 @@ def skipped_run(
 ) -> NewRun:
     """The ``skipped`` record of a slot of ``schedule`` that could not be fired: its error
     (``{"type": "Skipped", "message": reason}``) says why. Deduplicated like the slot's run."""
-    info: dict[str, Any] = {"schedule": schedule.name}
+    info = schedule_info(schedule)
     if kind is not None:
         info["kind"] = kind
     return NewRun(
@@ -232,7 +245,7 @@ def subject_run(
         subject=subject,
         schedule_id=schedule.id,
         scheduled_for=slot,
-        trigger_info={"schedule": schedule.name, **info},
+        trigger_info={**schedule_info(schedule), **info},
     )
 
 

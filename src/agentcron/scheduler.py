@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from agentcron.clock import Clock, SystemClock
@@ -73,7 +75,7 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
         await self.store.park_schedules(self.registry.names())
-        log.info("scheduler started (%d tasks registered)", len(self.registry))
+        log.info("scheduler started")  # the tasks are in the start line (`agentcron.logs`)
         while not stop.is_set():
             self.last_loop_at = self.clock.now()
             try:
@@ -97,6 +99,9 @@ class Scheduler:
         return until
 
 
+_NONE: Mapping[str, RunDefaults] = MappingProxyType({})
+
+
 class RunPlanner:
     """Plans one firing transaction.
 
@@ -106,9 +111,14 @@ class RunPlanner:
     ends (``next_run_at`` None) when there is none it can compute.
     """
 
-    def __init__(self, registry: TaskRegistry, now: datetime) -> None:
+    def __init__(
+        self, registry: TaskRegistry, now: datetime, known: Mapping[str, RunDefaults] = _NONE
+    ) -> None:
+        """``known``: the run defaults of tasks not in ``registry`` (recorded in the store by
+        the process that has them); any other task's runs take the plain defaults."""
         self.registry = registry
         self.now = now
+        self.known = known
 
     def __call__(self, schedule: Schedule, busy: bool) -> FirePlan:
         defaults = self._defaults(schedule.task)
@@ -142,7 +152,7 @@ class RunPlanner:
 
     def _defaults(self, task_name: str) -> RunDefaults:
         if task_name not in self.registry:
-            return RunDefaults()
+            return self.known.get(task_name) or RunDefaults()
         task = self.registry.get(task_name)
         return RunDefaults(
             task.queue, task.priority, task.retry.retries, task.timeout, task.max_recoveries

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcron.durations import format_duration, parse_duration
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
@@ -23,6 +23,9 @@ from agentcron.models import (
     ScheduleSpec,
 )
 from agentcron.triggers import DateTrigger, Trigger, parse_trigger, period, subject_glob
+
+if TYPE_CHECKING:
+    from agentcron.callbacks import ResultCallback
 
 __all__ = [
     "MAX_ARGS_BYTES",
@@ -44,14 +47,16 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
 SCHEDULE_FIELDS = frozenset(
     {"name", "task", "trigger", "timezone", "args", "enabled", "misfire", "misfire_grace",
      "overlap", "retries", "timeout", "priority", "queue", "jitter", "namespace", "description",
-     "limit", "for_each_subject"}
+     "limit", "for_each_subject", "metadata", "thread_id"}
 )  # fmt: skip
+MAX_METADATA_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Built:
     spec: ScheduleSpec
     trigger: Trigger
+    result_callback: ResultCallback | None = None  # config and code only, never REST/MCP
 
 
 def check_name(value: Any, field: str = "name") -> str:
@@ -64,7 +69,7 @@ def check_name(value: Any, field: str = "name") -> str:
     return value
 
 
-def check_args(value: Any, field: str = "args") -> dict[str, Any]:
+def check_args(value: Any, field: str = "args", limit: int = MAX_ARGS_BYTES) -> dict[str, Any]:
     """Args are a JSON object (keyword arguments of the task), at most 64 KiB."""
     if value is None:
         return {}
@@ -74,9 +79,8 @@ def check_args(value: Any, field: str = "args") -> dict[str, Any]:
         except ValueError as exc:
             raise ValidationError(f"not valid JSON: {exc}", field=field) from None
     if not isinstance(value, Mapping):
-        raise ValidationError(
-            f"must be a JSON object of keyword arguments, got {type(value).__name__}", field=field
-        )
+        what = "a JSON object of keyword arguments" if field == "args" else "a JSON object"
+        raise ValidationError(f"must be {what}, got {type(value).__name__}", field=field)
     try:
         text = json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -85,8 +89,8 @@ def check_args(value: Any, field: str = "args") -> dict[str, Any]:
         size = storable_size(text)
     except ValueError as exc:
         raise ValidationError(str(exc), field=field) from None
-    if size > MAX_ARGS_BYTES:
-        raise ValidationError(f"larger than {MAX_ARGS_BYTES} bytes", field=field)
+    if size > limit:
+        raise ValidationError(f"larger than {limit} bytes", field=field)
     result: dict[str, Any] = json.loads(text)
     return result
 
@@ -127,6 +131,8 @@ def build_schedule(
     description: Any = None,
     limit: Any = None,
     for_each_subject: Any = None,
+    metadata: Any = None,
+    thread_id: Any = None,
     source: ScheduleSource = ScheduleSource.CODE,
     new: bool = True,
 ) -> Built:
@@ -164,8 +170,20 @@ def build_schedule(
         limit=parse_quota(limit),
         for_each_subject=_fan_out(for_each_subject, parsed),
         timezone=getattr(parsed, "timezone", None) or timezone or "UTC",
+        metadata=check_args(metadata, "metadata", MAX_METADATA_BYTES),
+        thread_id=_thread_id(thread_id),
     )
     return Built(spec, parsed)
+
+
+def _thread_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 200 or not value.strip():
+        raise ValidationError(
+            f"expected text of 1-200 characters, got {value!r}", field="thread_id"
+        )
+    return value
 
 
 _QUOTA = re.compile(r"^\s*(\d+)\s*(?:per|/|a|an|every)\s*(hour|day|week)s?\s*$", re.IGNORECASE)

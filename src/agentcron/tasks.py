@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
+from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.durations import parse_duration
 from agentcron.errors import TaskNotFound, ValidationError
 from agentcron.models import DEFAULT_MAX_RECOVERIES
@@ -33,6 +34,7 @@ class Task:
     priority: int = 0
     description: str = ""
     max_recoveries: int = DEFAULT_MAX_RECOVERIES
+    result_callback: ResultCallback | None = None  # see agentcron.callbacks
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ def make_task(
     priority: int = 0,
     permanent_errors: tuple[type[BaseException], ...] = (),
     max_recoveries: int = DEFAULT_MAX_RECOVERIES,
+    result_callback: Callable[..., Any] | str | None = None,
 ) -> Task:
     """Build a `Task` from a function and its options (validated).
 
@@ -69,7 +72,8 @@ def make_task(
     ``max_recoveries``: how many times a run is queued again after its worker died (its
     lease expired: killed, out of memory, the machine gone), whatever ``retries`` says;
     once more and the run is ``dead`` with a ``LeaseExpired`` error. Recoveries do not use
-    up retries.
+    up retries. ``result_callback``: a function (or ``"module:function"``) called with the
+    result of each successful run.
     """
     from agentcron.specs import MAX_RETRIES, check_name
 
@@ -106,7 +110,12 @@ def make_task(
         priority=priority,
         description=(inspect.getdoc(fn) or "").split("\n\n")[0],
         max_recoveries=max_recoveries,
+        result_callback=_callback(result_callback),
     )
+
+
+def _callback(value: Callable[..., Any] | str | None) -> ResultCallback | None:
+    return None if value is None else as_callback(value)
 
 
 def _backoff(value: Duration | tuple[Duration, Duration] | Backoff | None) -> Backoff:

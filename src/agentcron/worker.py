@@ -7,7 +7,9 @@
 - graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout`` (still
   heartbeating, so nobody reaps them meanwhile), then cancels the rest and hands their runs
   back to the queue;
-- a task with ``max_concurrency`` is claimed in a statement limited to its free room.
+- a task with ``max_concurrency`` is claimed in a statement limited to its free room;
+- after a run succeeded, the result callbacks of its task and of its schedule are called
+  before the success is recorded (`agentcron.callbacks`).
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from agentcron._runner import DEFAULT_MAX_RESULT_BYTES, RunCancelled, execute, make_context
+from agentcron.callbacks import ResultCallback, deliver
 from agentcron.clock import Clock, SystemClock
 from agentcron.context import RunContext
 from agentcron.errors import StoreError, StoreRefused
+from agentcron.logs import plural
 from agentcron.models import Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store.base import Store
 from agentcron.tasks import Task, TaskRegistry
@@ -62,6 +66,7 @@ class Worker:
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
         poll_s: float = 5.0,
         worker_id: str | None = None,
+        result_callbacks: Mapping[tuple[str, str], ResultCallback] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -73,6 +78,7 @@ class Worker:
         self.max_result_bytes = max_result_bytes
         self.poll_s = poll_s
         self.id = worker_id or new_worker_id()
+        self.result_callbacks = result_callbacks or {}  # by (namespace, schedule name)
         self.processed = 0
         self._active: dict[int, tuple[asyncio.Task[None], RunContext | None]] = {}
         self._per_task: Counter[str] = Counter()
@@ -234,6 +240,9 @@ class Worker:
                     outcome = await execute(
                         task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
                     )
+                    wanted = task.result_callback is not None or self.result_callbacks
+                    if wanted and outcome.status is RunStatus.SUCCEEDED:
+                        await self._call_back(task, run, ctx, outcome.result)
                 except asyncio.CancelledError:
                     cancelled_on_request = ctx is not None and ctx.cancelled.is_set()
                     if cancelled_on_request or run.id in self._cancel_requested:
@@ -246,6 +255,14 @@ class Worker:
             self._slot_freed.set()
         if outcome is not None:
             self._report(outcome)
+
+    async def _call_back(self, task: Task, run: Run, ctx: RunContext | None, result: Any) -> None:
+        schedule = (run.trigger_info or {}).get("schedule")
+        found = self.result_callbacks.get((run.namespace, schedule)) if schedule else None
+        for callback in (task.result_callback, found):
+            if callback is not None:
+                ctx = ctx or make_context(run, self.id)
+                await deliver(callback, result, ctx)
 
     def _report(self, outcome: RunOutcome) -> None:
         self.processed += 1
@@ -266,7 +283,7 @@ class Worker:
                 except StoreRefused:  # a value in the batch: find it, record the others
                     await self._finish_apart(batch)
             except StoreError as exc:
-                log.warning("could not record %d results, retrying: %s", len(batch), exc)
+                log.warning("could not record %s, retrying: %s", plural(len(batch), "result"), exc)
                 self._pending[:0] = batch
                 await asyncio.sleep(1)
 
@@ -337,7 +354,9 @@ class Worker:
         """Let running tasks finish up to ``shutdown_timeout``; hand the rest back."""
         jobs = [job for job, _ in self._active.values()]
         if jobs:
-            log.info("waiting up to %s for %d running tasks", self.shutdown_timeout, len(jobs))
+            log.info(
+                "waiting up to %s for %s", self.shutdown_timeout, plural(len(jobs), "running task")
+            )
             await asyncio.wait(jobs, timeout=self.shutdown_timeout.total_seconds())
         still = dict(self._active)
         for job, _ in still.values():

@@ -34,6 +34,7 @@ async def test_parse(client: httpx.AsyncClient) -> None:
         "description": "At 09:00 on Monday through Friday (Europe/Berlin)",
         "next": ["2030-01-04T08:00:00.000Z", "2030-01-07T08:00:00.000Z",
                  "2030-01-08T08:00:00.000Z"],
+        "source": "grammar",
     }  # fmt: skip
     default = (await client.get("/v1/parse", params={"text": "every 5m"})).json()
     assert default["next"][0] == "2030-01-07T12:05:00.000Z"  # after the app clock's now

@@ -27,6 +27,7 @@ async def create(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     r = await client.post("/v1/schedules", json=body)
     assert r.status_code == 201, r.text
     data: dict[str, Any] = r.json()
+    assert data.pop("trigger_source") == "grammar"  # only in the create answer
     return data
 
 

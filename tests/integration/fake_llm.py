@@ -2,8 +2,10 @@
 
 ``FakeLLM`` serves ``POST /v1/chat/completions`` from a thread (`http.server`), so it answers
 whatever the event loop of the test is doing. Replies are scripted in order; every request
-(JSON body and headers) is recorded. When the script runs out, ``fallback`` answers (a 500
-unless set). ``close()`` frees the port, so the next request is refused (provider down).
+(JSON body and headers) is recorded. When the script runs out, a responder set with
+``respond(fn)`` answers from the request itself (a function call that depends on what was
+asked: ``functions({"every weekday morning": {...}})``), else ``fallback`` (a 500 unless
+set). ``close()`` frees the port, so the next request is refused (provider down).
 
     with FakeLLM() as llm:
         llm.script(llm.tool_call("lookup", {"id": 1}), llm.answer("done"))
@@ -19,11 +21,12 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeLLM", "Reply"]
+__all__ = ["FakeLLM", "Reply", "user_text"]
 
 
 @dataclass
@@ -41,6 +44,7 @@ class FakeLLM:
         self.paths: list[str] = []
         self.fallback = Reply(500, {"error": {"message": "fake LLM: no scripted reply left"}})
         self._script: deque[Reply] = deque()
+        self._responder: Callable[[dict[str, Any]], Reply | None] | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -74,6 +78,26 @@ class FakeLLM:
         with self._lock:
             self._script.extend(replies)
 
+    def respond(self, answer: Callable[[dict[str, Any]], Reply | None]) -> None:
+        """Answer each request (after the script) with ``answer(request body)``; None: the
+        fallback answers."""
+        self._responder = answer
+
+    def functions(self, answers: Mapping[str, Any], *, name: str | None = None) -> None:
+        """Answer function calls: the last user message, lower case, looked up in
+        ``answers`` gives the arguments of a call to the request's first tool (or ``name``);
+        a str is sent as the arguments' JSON text as is. A message not in ``answers`` gets
+        a text reply (no call)."""
+
+        def answer(body: dict[str, Any]) -> Reply:
+            asked = user_text(body).lower()
+            if asked not in answers:
+                return self.answer(f"fake LLM: no function answer for {asked!r}")
+            tools = body.get("tools") or [{"function": {"name": name or "none"}}]
+            return self.tool_call((name or tools[0]["function"]["name"], answers[asked]))
+
+        self.respond(answer)
+
     def always(self, reply: Reply) -> None:
         """Answer every request (after the script) with ``reply``."""
         self.fallback = reply
@@ -106,9 +130,13 @@ class FakeLLM:
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}]}  # fmt: skip
 
     # -- serving -------------------------------------------------------------------------------
-    def _next(self) -> Reply:
+    def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
-            return self._script.popleft() if self._script else self.fallback
+            if self._script:
+                return self._script.popleft()
+            responder = self._responder
+        reply = responder(body) if responder is not None else None
+        return reply if reply is not None else self.fallback
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -134,7 +162,7 @@ class FakeLLM:
                 if self.path != "/v1/chat/completions":
                     self._send(Reply(404, {"error": {"message": f"no route {self.path}"}}))
                     return
-                reply = fake._next()
+                reply = fake._next(body)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 self._send(_with_usage(reply, body))
@@ -152,6 +180,13 @@ class FakeLLM:
                     self.wfile.write(payload)
 
         return Handler
+
+
+def user_text(body: dict[str, Any]) -> str:
+    """The content of the last user message of a request ("" if none)."""
+    users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+    content = users[-1].get("content") if users else ""
+    return content if isinstance(content, str) else json.dumps(content)
 
 
 def _with_usage(reply: Reply, request: dict[str, Any]) -> Reply:

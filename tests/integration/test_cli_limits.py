@@ -3,21 +3,13 @@ field, and nothing is stored."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from test_cli import TASKS_SOURCE, bad, data, dump, ok
+from cli_helpers import TASKS_SOURCE, bad, data, dump, isolated, ok
 
-from agentcron.config import ENV_VARS
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "path", list(sys.path))
+__all__ = ["isolated"]  # an autouse fixture: no AGENTCRON_* variable from outside
 
 
 def project(tmp_path: Path, settings: str = "") -> tuple[Path, Path]:

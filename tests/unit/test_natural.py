@@ -290,7 +290,7 @@ def test_unknown_words_are_named_with_examples() -> None:
         ("next week at 9", "trigger", "expected a day after 'next'"),
         ("on monday at 9", "trigger", "could mean every monday or just the next one"),
         ("today at 9", "trigger", "today at 09:00 has already passed"),
-        ("every other monday at 9", "trigger", "cannot be written as cron"),
+        ("every other month at 9", "trigger", "cannot be written as cron"),
         ("every 2 days at 9", "trigger", "cannot be written as cron"),
         ("every second tuesday at 9", "trigger", "could mean every other week"),
         ("every 7 minutes on weekdays", "trigger", "cannot be written as cron"),

@@ -114,12 +114,15 @@ class ChatClient:
         tools: Sequence[Mapping[str, Any]] = (),
         *,
         temperature: float | None = None,
+        tool_choice: str | Mapping[str, Any] = "auto",
     ) -> ChatReply:
-        """One Chat Completions request; raises `ProviderUnavailable` or `ProviderError`."""
+        """One Chat Completions request; raises `ProviderUnavailable` or `ProviderError`.
+        ``tool_choice``: ``"auto"``, or ``{"type": "function", "function": {"name": ...}}``
+        to make the model call that tool."""
         body: dict[str, Any] = {"model": model, "messages": list(messages)}
         if tools:
             body["tools"] = list(tools)
-            body["tool_choice"] = "auto"
+            body["tool_choice"] = tool_choice
         if temperature is not None:
             body["temperature"] = temperature
         response = await self._post(body)

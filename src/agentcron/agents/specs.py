@@ -13,6 +13,7 @@ from agentcron.agents.graph import GraphSpec, import_graph, run_graph
 from agentcron.agents.llm import DEFAULT_REQUEST_TIMEOUT_S, Endpoint, httpx_missing
 from agentcron.agents.prompt import check_template
 from agentcron.agents.tools import Tool, ToolRegistry, default_tools, find_tool
+from agentcron.callbacks import as_callback
 from agentcron.context import RunContext
 from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError
@@ -23,7 +24,7 @@ __all__ = ["KINDS", "MAX_STEPS_LIMIT", "TASK_FIELDS", "agent_task", "build_task"
 
 COMMON_FIELDS = frozenset(
     {"name", "kind", "prompt", "description", "retries", "backoff", "timeout", "queue",
-     "priority", "max_concurrency", "max_recoveries"}
+     "priority", "max_concurrency", "max_recoveries", "result_callback"}
 )  # fmt: skip
 KINDS: dict[str, frozenset[str]] = {
     "agent": COMMON_FIELDS
@@ -108,7 +109,7 @@ def _read(entry: Mapping[str, Any], readers: Mapping[str, Callable[[Any, str], A
 
 def _options(values: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("retries", "backoff", "timeout", "queue", "priority", "max_concurrency",
-            "max_recoveries")  # fmt: skip
+            "max_recoveries", "result_callback")  # fmt: skip
     return {k: values[k] for k in keys if k in values}
 
 
@@ -229,4 +230,5 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "max_steps": _whole(1, MAX_STEPS_LIMIT),
     "temperature": _temperature,
     "graph": _text,
+    "result_callback": lambda value, key: as_callback(_text(value, key), key),
 }

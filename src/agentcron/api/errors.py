@@ -36,6 +36,7 @@ from agentcron.auth import Forbidden, Unauthorized
 from agentcron.errors import (
     AgentcronError,
     Conflict,
+    InvalidTrigger,
     NotFound,
     StoreError,
     StoreUnavailable,
@@ -89,7 +90,8 @@ def _field_of(exc: AgentcronError) -> str | None:
 async def _agentcron_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AgentcronError)
     status = _status_of(exc)
-    code = _snake(type(exc).__name__)
+    kind = InvalidTrigger if isinstance(exc, InvalidTrigger) else type(exc)  # one code for all
+    code = _snake(kind.__name__)
     if isinstance(exc, StoreError) and not isinstance(exc, StoreUnavailable):
         log.warning("%s %s: %s", request.method, request.url.path, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}

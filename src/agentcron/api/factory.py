@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from agentcron.api import health, metrics
+from agentcron.api.docs_ui import mount_docs
 from agentcron.api.errors import ERROR_RESPONSES, install_error_handlers
 from agentcron.api.limits import BodyLimit
 from agentcron.api.options import AllowOptions
@@ -53,7 +54,7 @@ def create_api(
         version=__version__,
         description=_DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # mount_docs: Swagger UI from this server, not a CDN
         redoc_url=None,
     )
     api.state.agentcron = app
@@ -76,6 +77,7 @@ def create_api(
         api.include_router(module.router, responses=ERROR_RESPONSES)
     api.include_router(health.router)
     api.include_router(metrics.router, responses=ERROR_RESPONSES)
+    mount_docs(api)  # /docs, loading nothing from another host
     from agentcron.mcp import mount_mcp
 
     mount_mcp(api, app)  # MCP tools at /mcp (with the `mcp` extra installed)

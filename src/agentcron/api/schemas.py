@@ -21,12 +21,14 @@ __all__ = [
     "BackfillOut",
     "EnqueueIn",
     "ErrorBody",
+    "FanOutOut",
     "HealthOut",
     "In",
     "Name",
     "ParseOut",
     "RunOut",
     "RunPage",
+    "ScheduleCreated",
     "ScheduleIn",
     "ScheduleOut",
     "SchedulePage",
@@ -38,6 +40,7 @@ __all__ = [
     "TokenIn",
     "TokenList",
     "TokenOut",
+    "TriggerNowIn",
     "WorkerList",
 ]
 
@@ -117,6 +120,12 @@ class _ScheduleFields(In):
     description: Text | None = None
     limit: Annotated[str, Strict(), Field(max_length=100)] | dict[str, Any] | None = None
     for_each_subject: Bool | Annotated[Str, Field(max_length=200)] | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, description="Given to each run (ctx.metadata; a graph's input metadata)."
+    )
+    thread_id: Annotated[str, Strict(), Field(min_length=1, max_length=200)] | None = Field(
+        None, description="A graph task's thread (default: the run's subject, else the name)."
+    )
 
 
 class ScheduleIn(_ScheduleFields):
@@ -167,9 +176,19 @@ class ScheduleOut(BaseModel):
     limit: str | None
     for_each_subject: dict[str, Any] | None
     timezone: str
+    metadata: dict[str, Any]
+    thread_id: str | None
     source: str
     created_at: datetime
     updated_at: datetime
+
+
+class ScheduleCreated(ScheduleOut):
+    """A created schedule; ``trigger_source`` says who read its trigger: ``grammar``, or
+    ``llm`` for text only the server's LLM understood (``source`` is where the schedule came
+    from: ``api``, ``config``, ``code``)."""
+
+    trigger_source: Literal["grammar", "llm"]
 
 
 class SchedulePage(BaseModel):
@@ -245,6 +264,25 @@ class RunPage(BaseModel):
     next_cursor: str | None
 
 
+class TriggerNowIn(In):
+    """Optional body of ``/trigger``."""
+
+    args: dict[str, Any] | list[Any] | None = Field(
+        None,
+        description="For this run only: a JSON object is merged into the schedule's args; "
+        "anything else replaces them.",
+    )
+
+
+class FanOutOut(BaseModel):
+    """The answer of ``/trigger`` for a schedule with ``for_each_subject``: it fans out as a
+    firing of it does, one run per matching subject."""
+
+    queued: int = Field(description="Runs queued, one per matching subject.")
+    skipped: int = Field(description="Runs recorded as skipped: over the schedule's limit.")
+    runs: list[RunOut] = Field(description="The first 100 of those runs, by subject.")
+
+
 class BackfillOut(BaseModel):
     slots: list[datetime]
     created: int
@@ -273,6 +311,7 @@ class ParseOut(BaseModel):
     trigger: dict[str, Any]
     description: str
     next: list[datetime]
+    source: Literal["grammar", "llm"]
 
 
 class StatsOut(BaseModel):

@@ -10,6 +10,7 @@ import typer
 from agentcron.cli._common import JsonOpt, echo_json, fail, run
 from agentcron.config import Config, find_config, load_config
 from agentcron.errors import ConfigError
+from agentcron.logs import plural
 
 __all__ = ["validate"]
 
@@ -18,16 +19,17 @@ def validate(
     file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[FILE]",
+            metavar="FILE",
             help="Config file (env AGENTCRON_CONFIG; else ./agentcron.toml).",
             show_default=False,
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check a config file: syntax, keys, settings, schedules, task modules and names.
+    """Check a config file and report every problem.
 
-    Exits 0 when it is valid, 2 with one line per problem when it is not.
+    Checks syntax, keys, settings, schedules, task modules and names. Exits 0 when it is
+    valid, 2 with one line per problem when it is not.
     """
     run(_validate(file, json_out))
 
@@ -58,4 +60,4 @@ def _report(config: Config, path: Path, json_out: bool) -> None:
         )  # fmt: skip
         return
     modules = ", ".join(config.settings.tasks) or "none"
-    typer.echo(f"ok: {path}: {len(names)} schedules; task modules: {modules}")
+    typer.echo(f"ok: {path}: {plural(len(names), 'schedule')}; task modules: {modules}")

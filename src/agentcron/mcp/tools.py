@@ -25,12 +25,14 @@ from agentcron.mcp.access import DEFAULT_MAX_SCHEDULES, Caller
 from agentcron.mcp.args import Args
 from agentcron.models import RunStatus, Schedule, ScheduleSource, iso
 from agentcron.specs import check_name
+from agentcron.store import FannedOut
 from agentcron.subjects import check_kind, check_subject
-from agentcron.triggers import next_times, parse_trigger
+from agentcron.triggers import next_times
 
 __all__ = ["TOOLS", "ToolSpec", "Toolbox"]
 
 PREVIEW_COUNT = 5
+TRIGGERED_RUNS = 20  # runs of a fan-out shown to the model (the count is exact)
 LISTED_SCHEDULES = 200
 MAX_RUN_ID = 2**63 - 1
 
@@ -97,18 +99,19 @@ async def _preview(box: Toolbox, caller: Caller, args: Args) -> Any:
     zone = args.optional_text("timezone", max_length=100) or box.app.timezone
     now = box.app.clock.now()
     try:
-        trigger = parse_trigger(text, timezone=zone, now=now)
+        reading = await box.app.read_trigger(text, timezone=zone, now=now)
     except InvalidTimezone:
         raise
     except ValidationError as exc:
         part = f"{exc.field}: " if exc.field not in (None, "trigger") else ""
         raise InvalidTrigger(part + exc.message, field="text") from None
-    times = next_times(trigger, now, PREVIEW_COUNT)
+    times = next_times(reading.trigger, now, PREVIEW_COUNT)
     return {
-        "trigger": trigger.to_dict(),
-        "description": trigger.describe(),
+        "trigger": reading.trigger.to_dict(),
+        "description": reading.trigger.describe(),
         "timezone": zone,
         "next": [iso(t) for t in times],
+        "source": reading.source,
     }
 
 
@@ -123,10 +126,11 @@ async def _create(box: Toolbox, caller: Caller, args: Args) -> Any:
     zone = args.optional_text("timezone", max_length=100)
     if zone is not None:
         options["timezone"] = zone
+    trigger, read_by = await box.app.resolve_trigger(trigger, timezone=zone)
     async with box.creating:
         await caller.check_quota(box.app)
         schedule = await box.app.add_schedule(task, trigger, source=ScheduleSource.API, **options)
-    return _shape(caller, schedule)
+    return _shape(caller, schedule) | {"trigger_source": read_by}
 
 
 async def _list_schedules(box: Toolbox, caller: Caller, args: Args) -> Any:
@@ -162,6 +166,14 @@ async def _changeable(box: Toolbox, caller: Caller, args: Args) -> Schedule:
     schedule = await caller.find(box.app, args.text("name", max_length=200))
     caller.check_may_change(schedule)
     return schedule
+
+
+async def _trigger(box: Toolbox, caller: Caller, args: Args) -> Any:
+    schedule = await caller.find(box.app, args.text("name", max_length=200))
+    done = await box.app.trigger(schedule.id, args=args.raw("args"), namespace=caller.namespace)
+    if isinstance(done, FannedOut):
+        return {"schedule": schedule.name, **done.to_dict(limit=TRIGGERED_RUNS)}
+    return {"schedule": schedule.name, "queued": 1, "skipped": 0, "runs": [done.to_dict()]}
 
 
 async def _enqueue(box: Toolbox, caller: Caller, args: Args) -> Any:
@@ -266,6 +278,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Delete a schedule for good (its past runs stay)." + _OWN,
         Scope.WRITE, _delete, {"name": _NAME | {"description": "Schedule name or id."}},
         ("name",), destructive=True,
+    ),
+    ToolSpec(
+        "trigger_schedule", "Run a schedule now",
+        "Queue a run of a schedule's task now, outside its trigger, with the schedule's args "
+        "('args' is merged into them for this run only). A schedule with for_each_subject "
+        "queues one run per matching subject. Returns how many runs were queued ('queued'; "
+        "'skipped': over the schedule's limit) and the first of them; follow one with "
+        "get_run." + _OWN,
+        Scope.WRITE, _trigger,
+        {"name": _NAME | {"description": "Schedule name or id."},
+         "args": _ARGS | {"description": "Keyword arguments for this run only, merged into "
+                          "the schedule's (a JSON object)."}},
+        ("name",),
     ),
     ToolSpec(
         "enqueue_run", "Run a task",

@@ -86,6 +86,11 @@ def delta(value: float | None) -> timedelta | None:
 
 # -- schedules ---------------------------------------------------------------------------------
 def policies_json(spec: ScheduleSpec) -> str:
+    extra: dict[str, Any] = {}  # written only when set: most schedules have neither
+    if spec.metadata:
+        extra["metadata"] = spec.metadata
+    if spec.thread_id is not None:
+        extra["thread_id"] = spec.thread_id
     return dumps(
         {
             "version": 1,
@@ -100,6 +105,7 @@ def policies_json(spec: ScheduleSpec) -> str:
             "limit": [spec.limit.count, spec.limit.period] if spec.limit else None,
             "for_each_subject": spec.for_each_subject.to_dict() if spec.for_each_subject else None,
             "timezone": spec.timezone,
+            **extra,
         }
     )
 
@@ -189,6 +195,8 @@ def _decode_schedule(row: tuple[Any, ...] | Any) -> Schedule:
         limit=Quota(*pol["limit"]) if pol.get("limit") else None,
         for_each_subject=FanOut(**pol["for_each_subject"]) if pol.get("for_each_subject") else None,
         timezone=pol.get("timezone", "UTC"),
+        metadata=pol.get("metadata") or {},
+        thread_id=pol.get("thread_id"),
         source=ScheduleSource(source),
         parked=bool(parked),
         created_at=datetime.fromtimestamp(created_at, UTC),

@@ -16,7 +16,7 @@ from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COL
 from agentcron.store._event_rules import Emitted
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._sqlite_schedules import new_schedule_id
-from agentcron.store.base import FirePlan, Planner
+from agentcron.store.base import FannedOut, FirePlan, Planner
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -244,6 +244,27 @@ class PgScheduleVerbs(_PgOps):
         if runs:
             self.notify("runs")
         return runs
+
+    async def fan_out_now(
+        self, schedule: Schedule, slot_run: NewRun, planner: Planner
+    ) -> FannedOut:
+        now_s = planner.now.timestamp()
+
+        async def op(conn: Conn) -> tuple[list[Run], dict[str, int], Emitted]:
+            # the schedule's row lock: a firing of it (SKIP LOCKED) waits for the next loop,
+            # so that both count its quota right
+            row = await fetchone(
+                conn, "SELECT id FROM schedules WHERE id = %s FOR UPDATE", (schedule.id,)
+            )
+            if row is None:
+                raise ScheduleNotFound(schedule.id)
+            runs, counts = await _pg_subjects.fan_out_now(conn, schedule, slot_run, planner, now_s)
+            return runs, counts, await _pg_events.fired_runs(conn, runs, now_s, planner)
+
+        runs, counts, emitted = await self._tx(op)
+        self.emitted(emitted)
+        self.notify("runs")
+        return FannedOut(counts.get("queued", 0), counts.get("skipped", 0), runs)
 
 
 def _special(schedule: Schedule) -> bool:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAN_OUT_RETURNED",
+    "FannedOut",
     "FinishedRun",
     "FirePlan",
     "Planner",
@@ -79,6 +80,26 @@ class Planner(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class FannedOut:
+    """What a manual trigger of a ``for_each_subject`` schedule queued (`Store.fan_out_now`):
+    one run per matching subject, ``queued`` of them queued and ``skipped`` ones recorded as
+    skipped (over the schedule's ``limit``); ``runs``: the first of them (at most
+    `FAN_OUT_RETURNED`), by subject."""
+
+    queued: int
+    skipped: int
+    runs: list[Run]
+
+    def to_dict(self, limit: int = 100) -> dict[str, Any]:
+        """``{"queued": N, "skipped": K, "runs": [the first `limit` runs]}``."""
+        return {
+            "queued": self.queued,
+            "skipped": self.skipped,
+            "runs": [run.to_dict() for run in self.runs[:limit]],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RunFilter:
     namespace: str | None = None
     task: str | None = None
@@ -115,7 +136,9 @@ class Store(Protocol):
 
     Lifecycle: ``await store.open()`` (connects, applies pending migrations unless
     ``migrate=False``; raises `SchemaError` for a database that is not agentcron's or is newer
-    than this code, `StoreUnavailable` when it cannot be reached), ``await store.close()``.
+    than this code, or, when made with ``create=False``, for a missing database or one
+    without the agentcron schema, which it leaves as it was; `StoreUnavailable` when it
+    cannot be reached), ``await store.close()``.
     """
 
     url: str
@@ -210,6 +233,18 @@ class Store(Protocol):
           as planned. The runs returned are capped at `FAN_OUT_RETURNED` per slot (all are
           inserted).
         """
+        ...
+
+    async def fan_out_now(
+        self, schedule: Schedule, slot_run: NewRun, planner: Planner
+    ) -> FannedOut:
+        """Fan ``slot_run`` (a manual trigger of the ``for_each_subject`` ``schedule``, for
+        ``planner.now``) out as `fire_due` fans out a fired slot: one run per matching subject
+        of the schedule's namespace, made by ``planner.for_subject`` with the ``schedule`` as
+        given (its args may differ from the stored ones for this trigger), in batches, over
+        the ``limit`` quota inserted skipped, deduplicated per (schedule, slot, subject); in
+        one transaction, with their lifecycle events. The schedule itself does not move.
+        Raises `ScheduleNotFound` when it was deleted."""
         ...
 
     # -- runs ----------------------------------------------------------------------------------

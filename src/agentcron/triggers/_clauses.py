@@ -14,11 +14,13 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from agentcron.triggers._phrase import (
+    DAY_PARTS,
     DAYS,
     EXAMPLES,
     MONTHS,
     SHORTCUTS,
     UNITS,
+    NotUnderstood,
     Unreadable,
     Words,
 )
@@ -35,6 +37,7 @@ from agentcron.triggers._values import (
 __all__ = ["Phrase", "read_phrase"]
 
 _AT_EXAMPLES = ("at 17:00", "tomorrow at 10", "at 2026-12-01T09:00:00+01:00")
+_DAY, _WEEK = UNITS["day"], UNITS["week"]
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Phrase:
     next_weekday: int | None = None
     delay: timedelta | None = None
     jitter: timedelta | None = None
+    day_part: str | None = None
     said: dict[str, str] = field(default_factory=dict, compare=False)
     """Which words set each part, for messages."""
 
@@ -91,7 +95,7 @@ def read_phrase(words: Words) -> Phrase:
                 phrase.merge(part, words.said(start))
                 break
         else:
-            raise Unreadable(_unexpected(words), examples=EXAMPLES)
+            raise NotUnderstood(_unexpected(words), examples=EXAMPLES)
     return phrase
 
 
@@ -116,11 +120,14 @@ def _every(words: Words) -> Phrase | None:
         return _every_month_position(words)  # "every first monday", "every 15th"
     days = read_days(words)
     if days is not None:
-        return Phrase(weekdays=days[0])
+        return Phrase(weekdays=days[0], day_part=_day_part(words)[0])
     span = read_span(words)
     if span is not None:
         return Phrase(step=span)
     word = words.peek()
+    if word in DAY_PARTS:  # "every morning": every day, in the morning
+        words.take()
+        return Phrase(step=_DAY, day_part=DAY_PARTS[word])
     if word in UNITS:
         words.take()
         return Phrase(step=UNITS[word])
@@ -131,7 +138,7 @@ def _every(words: Words) -> Phrase | None:
         day = read_date(words)
         if day is not None:
             return Phrase(calendar_day=day, every_year=True)
-    raise Unreadable(
+    raise NotUnderstood(
         f"expected days ('every weekday', 'every monday and friday') or an interval "
         f"('every 15 minutes', 'every hour') after 'every', got {words.next_said()}",
         examples=EXAMPLES,
@@ -143,15 +150,27 @@ def _names_a_day(word: str) -> bool:
 
 
 def _every_nth(words: Words, count: int, said: str) -> Phrase:
+    days = read_days(words)
+    if days is not None:  # "every other tuesday": those days, in every other week
+        return Phrase(weekdays=days[0], step=count * _WEEK, day_part=_day_part(words)[0])
     unit = UNITS.get(words.peek())
     if unit is None:
         raise Unreadable(
-            f"'{said} {words.peek()}' cannot be written as cron: only minutes, hours, days "
-            "and weeks can be skipped ('every other day' is an interval); for every other "
-            "monday use an interval with a start: {'every': '2w', 'start': '2026-12-07T09:00'}"
+            f"'{said} {words.peek()}' cannot be written as cron: only minutes, hours, days, "
+            "weeks and days of the week can be skipped ('every other day' is an interval, "
+            "'every other monday at 9' fires in every other week)"
         )
     words.take()
     return Phrase(step=count * unit)
+
+
+def _day_part(words: Words) -> tuple[str | None, bool]:
+    """An optional ``morning``/``mornings``... after days: the part, and whether plural."""
+    word = words.peek()
+    if word not in DAY_PARTS:
+        return None, False
+    words.take()
+    return DAY_PARTS[word], word.endswith("s")
 
 
 def _every_month_position(words: Words) -> Phrase:
@@ -160,9 +179,10 @@ def _every_month_position(words: Words) -> Phrase:
     part = _month_position(words)
     assert part is not None
     if not part.every_month and words.tokens[mark + 1].text == "second":
+        day = words.tokens[mark + 2].text if len(words.tokens) > mark + 2 else "tuesday"
         raise Unreadable(
             f"{words.said(mark)!r} could mean every other week or the second one in each "
-            "month: say 'second tuesday of every month', or use an interval for every other week"
+            f"month: say 'every other {day}' or 'second {day} of every month'"
         )
     part.every_month = True
     return part
@@ -173,15 +193,16 @@ def _on(words: Words) -> Phrase | None:
     if not words.accept("on"):
         return None
     days = read_days(words)
-    if days is not None:
-        return Phrase(weekdays=days[0], singular_day=not days[1])
+    if days is not None:  # "on mondays", "on monday mornings" repeat; "on monday" is unclear
+        part, plural = _day_part(words)
+        return Phrase(weekdays=days[0], singular_day=not (days[1] or plural), day_part=part)
     day = read_date(words)
     if day is not None:
         return Phrase(calendar_day=day)
     position = _month_position(words)
     if position is not None:
         return position
-    raise Unreadable(
+    raise NotUnderstood(
         f"expected days ('on weekdays'), a day of the month ('on the 15th') or a date "
         f"('on 2026-12-01') after 'on', got {words.next_said()}",
         examples=EXAMPLES,
@@ -204,7 +225,7 @@ def _month_position(words: Words) -> Phrase | None:
     if words.accept("of"):
         words.accept("every", "each")
         if not words.accept("month"):
-            raise Unreadable(f"expected 'of every month' after {words.said(mark)!r}")
+            raise NotUnderstood(f"expected 'of every month' after {words.said(mark)!r}")
         part.every_month = True
     return part
 
@@ -252,7 +273,7 @@ def _at(words: Words) -> Phrase | None:
     times = read_clocks(words, bare=True)
     if not times:
         got = words.next_said()
-        raise Unreadable(
+        raise NotUnderstood(
             f"{got} is not a time of day and not an ISO 8601 time", examples=_AT_EXAMPLES
         )
     return Phrase(times=times)
@@ -268,9 +289,11 @@ def _in(words: Words) -> Phrase | None:
     """``in 2 hours``, ``in an hour``, ``in half an hour``, ``in 3 days`` (with ``at``)."""
     if not words.accept("in"):
         return None
+    if words.peek() in DAY_PARTS:  # "at 8 in the morning"
+        return Phrase(day_part=DAY_PARTS[words.take()])
     span = read_span(words)
     if span is None:
-        raise Unreadable(
+        raise NotUnderstood(
             f"expected a duration after 'in', got {words.next_said()}",
             examples=("in 2 hours", "in 30 minutes", "in half an hour"),
         )
@@ -278,19 +301,46 @@ def _in(words: Words) -> Phrase | None:
 
 
 def _day(words: Words) -> Phrase | None:
-    """``today``, ``tomorrow``, ``next friday``."""
+    """``today``, ``tomorrow`` [``morning``], ``tonight``, ``this evening``, ``next friday``."""
     word = words.peek()
-    if word in ("today", "tomorrow"):
+    if word in ("today", "tomorrow", "tonight"):
         words.take()
-        return Phrase(day_offset=0 if word == "today" else 1)
+        if word == "tonight":
+            return Phrase(day_offset=0, day_part="night")
+        return Phrase(day_offset=0 if word == "today" else 1, day_part=_day_part(words)[0])
+    if words.accept("this"):
+        part = _day_part(words)[0]
+        if part is None:
+            raise NotUnderstood(
+                f"expected morning, afternoon, evening or night after 'this', got "
+                f"{words.next_said()}",
+                examples=("this evening at 6",),
+            )
+        return Phrase(day_offset=0, day_part=part)
     if not words.accept("next"):
         return None
     if words.peek() not in DAYS:
-        raise Unreadable(
+        raise NotUnderstood(
             f"expected a day after 'next', got {words.next_said()}",
             examples=("next friday at 9am",),
         )
-    return Phrase(next_weekday=DAYS[words.take()])
+    day = DAYS[words.take()]
+    return Phrase(next_weekday=day, day_part=_day_part(words)[0])
+
+
+def _part_of_day(words: Words) -> Phrase | None:
+    """``mornings`` (every day); ``morning`` alone is unclear (which one?)."""
+    word = words.peek()
+    if word not in DAY_PARTS:
+        return None
+    words.take()
+    part = DAY_PARTS[word]
+    if word.endswith("s"):
+        return Phrase(step=_DAY, day_part=part)
+    raise Unreadable(
+        f"{words.said(words.pos - 1)!r} could mean every {part} or the next one: say "
+        f"'every {part} at ...' or 'tomorrow {part} at ...'"
+    )
 
 
 def _shortcut(words: Words) -> Phrase | None:
@@ -309,9 +359,13 @@ def _date(words: Words) -> Phrase | None:
 
 
 def _days(words: Words) -> Phrase | None:
-    """Days without ``on`` or ``every``: ``weekdays at 9``, ``mondays and fridays``."""
+    """Days without ``on`` or ``every``: ``weekdays at 9``, ``mondays and fridays``,
+    ``weekday mornings at 7``."""
     days = read_days(words)
-    return None if days is None else Phrase(weekdays=days[0], singular_day=not days[1])
+    if days is None:
+        return None
+    part, plural = _day_part(words)
+    return Phrase(weekdays=days[0], singular_day=not (days[1] or plural), day_part=part)
 
 
 def _jitter(words: Words) -> Phrase | None:
@@ -320,7 +374,7 @@ def _jitter(words: Words) -> Phrase | None:
         return None
     span = read_span(words)
     if span is None:
-        raise Unreadable(f"expected a duration after 'jitter', got {words.next_said()}")
+        raise NotUnderstood(f"expected a duration after 'jitter', got {words.next_said()}")
     return Phrase(jitter=span)
 
 
@@ -334,6 +388,7 @@ CLAUSES: tuple[Clause, ...] = (
     _date,
     _month_position,
     _days,
+    _part_of_day,
     _bare_times,
     _jitter,
 )

@@ -1,6 +1,10 @@
 """Turning a read `Phrase` into one of the existing triggers: cron, interval or date.
 
-- Days, months or a ``-ly`` word make a `CronTrigger` in the phrase's zone.
+- Days, months or a ``-ly`` word make a `CronTrigger` in the phrase's zone; ``every other
+  tuesday`` / ``every 3 weeks on monday`` one with ``every_weeks`` counted from its first
+  slot after ``now`` (wall time held across DST, unlike an interval of 14 days).
+- A part of the day (``every morning at 8``, ``at 6 in the evening``) moves a time written
+  without am/pm into that part (``evening at 6`` is 18:00) and rejects one outside it.
 - ``every <duration>`` alone makes an `IntervalTrigger` (elapsed time, like ``every 5m``);
   with days (``every 15 minutes on weekdays``) it becomes cron when it divides an hour or a
   day evenly.
@@ -27,6 +31,14 @@ __all__ = ["compose"]
 _DAY, _WEEK = timedelta(days=1), timedelta(weeks=1)
 _MIDNIGHT = (Clock(0, 0),)
 _ONCE = ("delay", "day_offset", "next_weekday", "calendar_day")
+_PART_HOURS = {
+    "morning": (frozenset(range(1, 12)), "01:00 to 11:59", 8),
+    "afternoon": (frozenset(range(12, 18)), "12:00 to 17:59", 3),
+    "evening": (frozenset(range(17, 24)), "17:00 to 23:59", 6),
+    "night": (frozenset({*range(19, 24), *range(5)}), "19:00 to 04:59", 10),
+}
+_NAMED_DAYS = ("weekdays", "nth_weekday", "month_days", "calendar_day", "day_offset",
+               "next_weekday")  # fmt: skip
 _REPEATING = (
     "step", "shortcut", "weekdays", "nth_weekday", "month_days", "every_month", "every_year",
     "minute_of_hour",
@@ -35,6 +47,8 @@ _REPEATING = (
 
 def compose(phrase: Phrase, zone: str, now: datetime) -> Trigger:
     """The trigger ``phrase`` describes; times of day are read in ``zone``."""
+    if phrase.day_part is not None:
+        _place_in_day_part(phrase)
     if phrase.jitter is not None and not _is_interval(phrase):
         raise Unreadable("jitter goes with an interval, as in 'every hour jitter 30s'")
     if _is_once(phrase):
@@ -43,7 +57,7 @@ def compose(phrase: Phrase, zone: str, now: datetime) -> Trigger:
         assert phrase.step is not None
         return IntervalTrigger(phrase.step, jitter=phrase.jitter)
     if any(name in phrase.said for name in _REPEATING):
-        return CronTrigger(_cron(phrase), zone)
+        return _cron_trigger(phrase, zone, now)
     raise Unreadable("it does not say when ('every weekday at 9am', 'at 17:00', 'in 2 hours')")
 
 
@@ -62,6 +76,35 @@ def _is_once(phrase: Phrase) -> bool:
         first, then = phrase.said[once[0]], phrase.said[repeating[0]]
         raise Unreadable(f"{first!r} is one time but {then!r} repeats")
     return bool(once) or (phrase.times is not None and not repeating)
+
+
+def _place_in_day_part(phrase: Phrase) -> None:
+    """Move each time into the phrase's part of the day (``evening at 6`` -> 18:00)."""
+    part, said = phrase.day_part, phrase.said["day_part"]
+    assert part is not None
+    hours, span, example = _PART_HOURS[part]
+    if phrase.times is None:
+        raise Unreadable(f"{said!r} needs a time of day, as in 'every {part} at {example}'")
+    placed = []
+    for clock in phrase.times:
+        choices = (clock.hour % 12, clock.hour % 12 + 12) if clock.either_half else (clock.hour,)
+        hour = next((h for h in choices if h in hours), None)
+        if hour is None:
+            raise Unreadable(f"{clock} is not in the {part} ({span}), as {said!r} says")
+        placed.append(Clock(hour, clock.minute, clock.second))
+    phrase.times = tuple(placed)
+    late = [clock for clock in placed if clock.hour < 5]
+    if part == "night" and late and phrase.day_offset is not None and not phrase.weekdays:
+        phrase.day_offset += 1  # "tonight at 1" is 01:00 tomorrow
+    elif part == "night" and late and _names_a_day(phrase):
+        raise Unreadable(
+            f"{late[0]} on {said!r} is after midnight, so on the next day: name that day "
+            "and time, as in 'every saturday at 1am'"
+        )
+
+
+def _names_a_day(phrase: Phrase) -> bool:
+    return any(name in phrase.said for name in _NAMED_DAYS)
 
 
 # -- one time ----------------------------------------------------------------------------------
@@ -134,6 +177,31 @@ def _local(day: date, clock: Clock, zone: tzinfo) -> datetime:
 
 
 # -- repeating ---------------------------------------------------------------------------------
+def _cron_trigger(phrase: Phrase, zone: str, now: datetime) -> CronTrigger:
+    """The cron trigger; ``every other monday`` counts its weeks from the first slot."""
+    plain = CronTrigger(_cron(phrase), zone)
+    weeks = _every_weeks(phrase)
+    if weeks == 1:
+        return plain
+    return CronTrigger(plain.expr, zone, every_weeks=weeks, start=plain.next_after(now))
+
+
+def _every_weeks(phrase: Phrase) -> int:
+    """N for ``every other monday`` (2), ``every 3 weeks on friday`` (3); else 1."""
+    step = phrase.step
+    if step is None or not _whole_weeks(step) or step == _WEEK:
+        return 1
+    if phrase.nth_weekday or phrase.month_days or phrase.calendar_day or phrase.every_month:
+        raise Unreadable(
+            f"{phrase.said['step']!r} goes with days of the week, as in 'every other monday at 9'"
+        )
+    return step // _WEEK
+
+
+def _whole_weeks(step: timedelta) -> bool:
+    return step >= _WEEK and not step % _WEEK
+
+
 def _cron(phrase: Phrase) -> str:
     second, minute, hour = _clock_fields(phrase)
     fields = [minute, hour, *_day_fields(phrase)]
@@ -149,7 +217,7 @@ def _clock_fields(phrase: Phrase) -> tuple[str | None, str, str]:
                 f"{phrase.said['step']!r} and {phrase.said['times']!r} do not go together"
             )
         return _step_fields(step, phrase)
-    if step is not None and step not in (_DAY, _WEEK):
+    if step is not None and step != _DAY and not _whole_weeks(step):
         raise Unreadable(_no_cron_for(phrase.said["step"]))
     if phrase.shortcut == "hourly":
         if phrase.times is not None:
@@ -205,7 +273,7 @@ def _default_time(phrase: Phrase) -> tuple[Clock, ...]:
     days = ("weekdays", "nth_weekday", "month_days", "calendar_day")
     if phrase.shortcut is not None or not any(name in phrase.said for name in days):
         return _MIDNIGHT
-    said = " ".join(phrase.said.values())
+    said = " ".join(dict.fromkeys(phrase.said.values()))  # a clause may set several parts
     raise Unreadable(f"{said!r} needs a time of day, as in '{said} at 9am'")
 
 
@@ -230,8 +298,10 @@ def _time_fields(times: tuple[Clock, ...]) -> tuple[str | None, str, str]:
 
 def _day_fields(phrase: Phrase) -> list[str]:
     """``[day-of-month, month, day-of-week]``."""
-    weekly = phrase.shortcut == "weekly" or phrase.step == _WEEK
+    weeks = phrase.step is not None and _whole_weeks(phrase.step)
+    weekly = phrase.shortcut == "weekly" or weeks
     monthly = phrase.every_month or phrase.shortcut == "monthly"
+    monthly = monthly or "," in (phrase.month_days or "")  # "on the 1st and 15th" repeats
     if phrase.singular_day and not weekly:
         said = phrase.said["weekdays"]
         days = said.removeprefix("on ").removeprefix("On ")
@@ -245,8 +315,9 @@ def _day_fields(phrase: Phrase) -> list[str]:
     dom = phrase.month_days or "*"
     dow = _weekday_field(phrase.weekdays) if phrase.weekdays else phrase.nth_weekday or "*"
     if weekly and dow == "*":
-        if phrase.step == _WEEK:
-            raise Unreadable("'every week' on which day? say 'every monday at 9'")
+        if weeks:
+            said = phrase.said["step"]
+            raise Unreadable(f"{said!r} on which day? say '{said} on monday at 9'")
         dow = "0"  # like @weekly
     if monthly and dom == "*" and dow == "*":
         dom = "1"  # like @monthly

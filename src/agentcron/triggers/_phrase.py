@@ -13,12 +13,14 @@ from datetime import timedelta
 
 __all__ = [
     "DAYS",
+    "DAY_PARTS",
     "EXAMPLES",
     "MONTHS",
     "NUMBER_WORDS",
     "ORDINAL_WORDS",
     "SHORTCUTS",
     "UNITS",
+    "NotUnderstood",
     "Token",
     "Unreadable",
     "Words",
@@ -48,6 +50,12 @@ class Unreadable(Exception):  # an internal signal: natural.py raises InvalidTri
         self.examples = examples
 
 
+class NotUnderstood(Unreadable):
+    """The words, or their order, were not understood; a plain `Unreadable` is a phrase that
+    was understood but cannot be a trigger (a time already past, a date that does not exist,
+    a rhythm cron cannot say, an ambiguity). Only this one is worth asking an LLM about."""
+
+
 @dataclass(frozen=True)
 class Token:
     text: str
@@ -69,6 +77,13 @@ MONTHS = {
     "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
     "december": 12, "dec": 12,
 }  # fmt: skip
+
+DAY_PARTS = {
+    "morning": "morning", "mornings": "morning", "afternoon": "afternoon",
+    "afternoons": "afternoon", "evening": "evening", "evenings": "evening", "night": "night",
+    "nights": "night",
+}  # fmt: skip
+"""Parts of the day (singular and plural) -> the part; see `_compose` for their hours."""
 
 ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 
@@ -96,7 +111,7 @@ _STRUCTURE = frozenset({
     "every", "each", "on", "at", "in", "of", "and", ",", "other", "next", "today", "tomorrow",
     "noon", "midday", "midnight", "half", "quarter", "past", "after", "to", "before", "oclock",
     "through", "thru", "weekday", "weekdays", "weekend", "weekends", "month", "months", "year",
-    "years", "jitter",
+    "years", "jitter", "tonight", "this",
 })  # fmt: skip
 _PATTERNS = (
     re.compile(r"\d+"),  # 9, 15, 2026
@@ -114,6 +129,8 @@ _HOURISH = re.compile(r"\d{1,2}([:.]\d{2}(:\d{2})?)?")
 def is_known(word: str) -> bool:
     """True when ``word`` (a token's text) is in the vocabulary or has a known shape."""
     if word in _STRUCTURE or word in UNITS or word in SHORTCUTS or word in NUMBER_WORDS:
+        return True
+    if word in DAY_PARTS:
         return True
     if word in DAYS or word.removesuffix("s") in DAYS or word in MONTHS:
         return True

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agentcron.errors import InvalidTrigger
+from agentcron.errors import InvalidTrigger, TriggerNotUnderstood
 from agentcron.triggers._context import ParseContext, read_duration
 from agentcron.triggers.subject import EventTrigger, IdleTrigger, MessagesTrigger
 
@@ -45,7 +45,9 @@ def read_idle_string(text: str, ctx: ParseContext) -> IdleTrigger | None:
         return None
     match = _IDLE.fullmatch(text)
     if match is None:
-        raise InvalidTrigger(f"could not read {text!r}: try 'idle 30m' or 'idle 30m cooldown 2h'")
+        raise TriggerNotUnderstood(
+            f"could not read {text!r}: try 'idle 30m' or 'idle 30m cooldown 2h'"
+        )
     cooldown = match["cooldown"]
     return IdleTrigger(
         read_duration(match["idle"], "idle"),
@@ -66,7 +68,7 @@ def read_event_string(text: str, ctx: ParseContext) -> EventTrigger | None:
         return None
     match = _EVENT.fullmatch(text)
     if match is None:
-        raise InvalidTrigger(
+        raise TriggerNotUnderstood(
             f"could not read {text!r}: try 'on user.signup' or "
             "'on user.message debounce 30s max 5m'"
         )

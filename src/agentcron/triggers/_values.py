@@ -8,7 +8,7 @@ words are clearly its kind but wrong (``25:00``, ``february 30``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from agentcron.durations import parse_duration
@@ -48,11 +48,14 @@ _WEEKEND = frozenset({0, 6})
 
 @dataclass(frozen=True)
 class Clock:
-    """A wall-clock time of day."""
+    """A wall-clock time of day. ``either_half``: written without am/pm as an hour from 1 to
+    12 (``at 6``, ``6:30``, ``half past 6``), so a part of the day (``in the evening``) may
+    move it to the afternoon half."""
 
     hour: int
     minute: int
     second: int = 0
+    either_half: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         text = f"{self.hour:02d}:{self.minute:02d}"
@@ -82,7 +85,8 @@ def clock_token(word: str, *, bare: bool) -> Clock | None:
         hour = hour % 12 + (12 if match[4] == "pm" else 0)
     if hour > 23 or minute > 59 or second > 59:
         raise Unreadable(f"{word!r} is not a time of day (use 00:00 to 23:59)")
-    return Clock(hour, minute, second)
+    either = not match[4] and 1 <= hour <= 12 and not match[1].startswith("0")
+    return Clock(hour, minute, second, either_half=either)
 
 
 def read_clock(words: Words, *, bare: bool) -> Clock | None:
@@ -134,7 +138,7 @@ def _relative_clock(words: Words) -> Clock | None:
     words.take()
     hour = (base.hour or 24) if before else base.hour  # "quarter to midnight" is 23:45
     total = hour * 60 + (-minutes if before else minutes)
-    return Clock(total // 60, total % 60)
+    return Clock(total // 60, total % 60, either_half=base.either_half)
 
 
 def read_span(words: Words) -> timedelta | None:

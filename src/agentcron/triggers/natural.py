@@ -4,6 +4,11 @@
 
     every weekday at 9am                 {"cron": "0 9 * * 1-5", "timezone": ...}
     every monday and friday at 17:30     {"cron": "30 17 * * 1,5", ...}
+    every morning at 8, every evening at 6, every weekday morning at 7:30
+                                         {"cron": "0 8 * * *"}, "0 18 * * *", "30 7 * * 1-5"
+    every other tuesday at 3pm           {"cron": "0 15 * * 2", "every_weeks": 2,
+                                          "start": "<the first one after now>", ...}
+    on the 1st and 15th at noon          {"cron": "0 12 1,15 * *", ...}
     on weekdays at half past 8           {"cron": "30 8 * * 1-5", ...}
     first monday of every month at 10    {"cron": "0 10 * * 1#1", ...}
     last day of every month at 23:00     {"cron": "0 23 L * *", ...}
@@ -19,6 +24,9 @@ Days: ``monday``/``mon``, ``mondays``, ``weekday(s)``, ``weekend(s)``, lists (``
 wednesday and friday``), ranges (``mon-fri``, ``monday to friday``). Times: ``9``, ``9am``,
 ``9:30 pm``, ``21:15``, ``9:30:15``, ``noon``, ``midnight``, ``9 o'clock``, ``half past 8``,
 ``quarter to 5``, ``20 past 6``; several at once (``at 9 and 17``) when cron can say them.
+Parts of the day: ``morning`` (01:00-11:59), ``afternoon`` (12:00-17:59), ``evening``
+(17:00-23:59), ``night`` (19:00-04:59), after days (``every weekday morning``), after
+``every``/``tomorrow``/``this``/``next friday``, as ``in the evening``, or ``tonight``.
 Clauses come in any order (``9am every weekday``, ``at 10 tomorrow``).
 
 The rules a reader may not guess:
@@ -27,17 +35,27 @@ The rules a reader may not guess:
   (``Europe/Berlin``, ``in Europe/Berlin``, ``UTC``) wins over the schedule's zone; it also
   works after a cron expression: ``0 9 * * 1-5 Europe/Berlin``.
 - A bare number after ``at`` is the 24-hour clock (``at 5`` is 05:00); ``half past 8`` is
-  08:30, ``quarter to 5`` 04:45, ``quarter to midnight`` 23:45.
+  08:30, ``quarter to 5`` 04:45, ``quarter to midnight`` 23:45. With a part of the day, a
+  time written without am/pm as 1 to 12 moves into it (``every evening at 6`` is 18:00,
+  ``every night at 12`` is 00:00); a time outside the part is an error (``every evening at
+  9am``). A night time after midnight is on the next day: ``tonight at 1`` is tomorrow at
+  01:00, and ``every friday night at 1`` is an error (say ``every saturday at 1am``).
+- ``every other tuesday``, ``every 3 weeks on monday and thursday``: cron with
+  ``every_weeks``, counted from the first slot after ``now``; it keeps the local time across
+  DST (an interval of 14 days would move by an hour).
+- Several days of the month repeat monthly (``on the 1st and 15th``); one day does not say
+  which month (``on the 15th`` is an error: ``on the 15th of every month``).
 - ``every <duration>`` (``every hour``, ``every day``, ``every other day``) is an interval
   of elapsed time, like ``every 5m``; the ``-ly`` words and ``every month``/``every year``
   are calendar-aligned at midnight, like ``@hourly``/``@daily``/``@monthly``.
-- A phrase that names days needs a time (``every monday`` alone is an error), and
+- A phrase that names days or a part of the day needs a time (``every monday`` and
+  ``every morning`` alone are errors), and
   ``on monday`` is an error (every monday, or the next one?): ``every monday``/``on mondays``
   repeat, ``next monday`` (the first monday after today, never today) is one time.
 - One-time phrases are resolved when parsed, against ``now`` in the zone: ``at 17:00`` is
   today if 17:00 is still ahead, else tomorrow; ``today at 9`` once 9:00 has passed is an
   error. A wall time skipped or repeated by DST resolves by `resolve_local`.
-- A phrase that cron cannot express exactly (``every other monday``, ``every 2 days at 9``,
+- A phrase that cron cannot express exactly (``every other month``, ``every 2 days at 9``,
   ``at 9:00 and 17:30``) is an error that says what to do instead.
 """
 
@@ -48,17 +66,19 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from agentcron.errors import InvalidTrigger
+from agentcron.errors import InvalidTrigger, TriggerNotUnderstood
 from agentcron.triggers._clauses import read_phrase
 from agentcron.triggers._compose import compose
 from agentcron.triggers._context import ParseContext
 from agentcron.triggers._cronexpr import normalize_cron
 from agentcron.triggers._phrase import (
+    DAY_PARTS,
     DAYS,
     EXAMPLES,
     MONTHS,
     ORDINAL_WORDS,
     SHORTCUTS,
+    NotUnderstood,
     Token,
     Unreadable,
     Words,
@@ -73,11 +93,11 @@ __all__ = ["EXAMPLES", "read_natural"]
 
 _DAY_WORDS = frozenset({*DAYS, *(f"{day}s" for day in DAYS if len(day) > 5)})
 _ANYWHERE = frozenset(
-    {"at", "every", "each", "today", "tomorrow", "noon", "midnight", "midday", "oclock"}
-    | {"weekday", "weekdays", "weekend", "weekends", *SHORTCUTS, *_DAY_WORDS}
+    {"at", "every", "each", "today", "tomorrow", "tonight", "noon", "midnight", "midday", "oclock"}
+    | {"weekday", "weekdays", "weekend", "weekends", *SHORTCUTS, *_DAY_WORDS, *DAY_PARTS}
 )
 """After a first word we do not know (``blursday at 9``), these make it a phrase of ours."""
-_STARTERS = _ANYWHERE | {"in", "next", "half", "quarter", *ORDINAL_WORDS, *MONTHS}
+_STARTERS = _ANYWHERE | {"in", "next", "this", "half", "quarter", *ORDINAL_WORDS, *MONTHS}
 _VALUE_START = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}(st|nd|rd|th)|\d{1,2}[:.]\d{2}(:\d{2})?")
 _CLOCK_WORD = re.compile(r"\d{1,2}([:.]\d{2})?(am|pm)")
 _DURATION_LIKE = re.compile(r"[-+]?\s*(p[\dt]\S*|(\d[\d.]*\s*[a-zµ]*\s*)+)")
@@ -91,7 +111,8 @@ def read_natural(text: str, ctx: ParseContext) -> Trigger | None:
     Cron expressions, ``every 5m``/``every 2 hours``, ``at <ISO time>`` and ``in 30m``
     (durations in digits) are left to their readers, as is text with no English trigger
     word in it. A phrase that is English but cannot be read raises `InvalidTrigger`
-    naming the words it did not understand (field ``trigger``; ``at`` for ``at ...``).
+    naming the words it did not understand (field ``trigger``; ``at`` for ``at ...``):
+    `TriggerNotUnderstood` when its words or their order were not understood.
     """
     body, zone_word = _split_zone(text)
     if zone_word is not None and _is_cron(body):
@@ -106,7 +127,8 @@ def read_natural(text: str, ctx: ParseContext) -> Trigger | None:
         return _read(tokens, zone, ctx.now)
     except Unreadable as exc:
         examples = "; try " + ", ".join(map(repr, exc.examples)) if exc.examples else ""
-        raise InvalidTrigger(
+        error = TriggerNotUnderstood if isinstance(exc, NotUnderstood) else InvalidTrigger
+        raise error(
             f"could not read {text!r}: {exc.reason}{examples}",
             field="at" if tokens[0].text == "at" else "trigger",
         ) from None
@@ -115,7 +137,9 @@ def read_natural(text: str, ctx: ParseContext) -> Trigger | None:
 def _read(tokens: list[Token], zone: str, now: datetime) -> Trigger:
     unknown = [token.raw for token in tokens if not is_known(token.text)]
     if unknown:
-        raise Unreadable(f"did not understand {', '.join(map(repr, unknown))}", examples=EXAMPLES)
+        raise NotUnderstood(
+            f"did not understand {', '.join(map(repr, unknown))}", examples=EXAMPLES
+        )
     return compose(read_phrase(Words(tokens)), zone, now)
 
 

@@ -77,7 +77,12 @@ def _read_cron(body: Mapping[str, Any], ctx: ParseContext) -> Trigger:
     expr = body["cron"]
     if not isinstance(expr, str):
         raise InvalidTrigger(f"expected a cron expression string, got {expr!r}", field="cron")
-    return CronTrigger(expr, _zone_context(body, ctx).timezone)
+    ctx = _zone_context(body, ctx)
+    weeks = body.get("every_weeks", 1)
+    start = _instant(body, "start", ctx)
+    if start is None and weeks != 1:  # the weeks count from the first slot after now
+        start = CronTrigger(expr, ctx.timezone).next_after(ctx.now)
+    return CronTrigger(expr, ctx.timezone, every_weeks=weeks, start=start)
 
 
 def _read_every(body: Mapping[str, Any], ctx: ParseContext) -> Trigger:
@@ -120,7 +125,7 @@ def _read_manual(body: Mapping[str, Any], ctx: ParseContext) -> Trigger:
 _EVERY_KEYS = frozenset({"start", "end", "jitter", "timezone"})
 
 OBJECT_FORMS: dict[str, tuple[ObjectReader, frozenset[str]]] = {
-    "cron": (_read_cron, frozenset({"timezone"})),
+    "cron": (_read_cron, frozenset({"timezone", "every_weeks", "start"})),
     "every": (_read_every, _EVERY_KEYS),
     "interval": (_read_every, _EVERY_KEYS),
     "at": (_read_at, frozenset({"timezone"})),

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from agentcron.errors import InvalidTrigger
+from agentcron.errors import InvalidTrigger, TriggerNotUnderstood
 from agentcron.triggers._context import ParseContext, read_duration
 from agentcron.triggers._subject_forms import (
     read_event_string,
@@ -92,7 +92,7 @@ def parse_string(value: str, ctx: ParseContext) -> Trigger:
         trigger = reader(text, ctx)
         if trigger is not None:
             return trigger
-    raise InvalidTrigger(f"could not read trigger {text!r}: {_EXPECTED}")
+    raise TriggerNotUnderstood(f"could not read trigger {text!r}: {_EXPECTED}")
 
 
 def _manual(text: str, ctx: ParseContext) -> Trigger | None:

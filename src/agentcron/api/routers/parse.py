@@ -13,7 +13,7 @@ from agentcron.api.respond import reply
 from agentcron.api.schemas import ParseOut
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
 from agentcron.models import iso
-from agentcron.triggers import load_zone, next_times, parse_instant, parse_trigger
+from agentcron.triggers import load_zone, next_times, parse_instant
 
 router = APIRouter(prefix="/v1/parse", tags=["parse"])
 
@@ -29,20 +29,23 @@ async def parse(
     ] = None,
     count: Annotated[int, Query(ge=0, le=100, description="Fire times to list.")] = 5,
 ) -> Response:
-    """The normalized trigger, its description and its next ``count`` fire times."""
+    """The normalized trigger, its description, its next ``count`` fire times, and who read
+    it (``source``): ``grammar``, or ``llm`` for text the grammar does not understand when
+    the server has an LLM (``[agentcron.llm]``)."""
     try:
         zone: tzinfo = load_zone(tz) if tz is not None else UTC
     except InvalidTimezone as exc:
         raise ValidationError(exc.message, field="tz") from None
     start = _after(after, zone) if after else app.clock.now()
     try:
-        trigger = parse_trigger(text, timezone=tz, now=start)
+        reading = await app.read_trigger(text, timezone=tz, now=start)
     except ValidationError as exc:  # the query names it `text`, whatever part was wrong
         raise InvalidTrigger(str(exc), field="text") from None
+    trigger = reading.trigger
     times = next_times(trigger, start, count)
     return reply(
         {"trigger": trigger.to_dict(), "description": trigger.describe(),
-         "next": [iso(t) for t in times]}
+         "next": [iso(t) for t in times], "source": reading.source}
     )  # fmt: skip
 
 
