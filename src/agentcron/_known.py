@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from agentcron.errors import TaskNotFound
+from agentcron.models import DEFAULT_MAX_RECOVERIES
 from agentcron.policies import RunDefaults
 from agentcron.store import Store
 from agentcron.tasks import Task, TaskRegistry
@@ -17,7 +18,9 @@ __all__ = ["did_you_mean", "from_info", "of_task", "run_defaults"]
 
 
 def of_task(task: Task) -> RunDefaults:
-    return RunDefaults(task.queue, task.priority, task.retry.retries, task.timeout)
+    return RunDefaults(
+        task.queue, task.priority, task.retry.retries, task.timeout, task.max_recoveries
+    )
 
 
 def from_info(info: Mapping[str, Any]) -> RunDefaults:
@@ -28,6 +31,7 @@ def from_info(info: Mapping[str, Any]) -> RunDefaults:
         priority=int(info.get("priority") or 0),
         retries=int(info.get("retries") or 0),
         timeout=timedelta(seconds=float(timeout)) if timeout else None,
+        max_recoveries=int(info.get("max_recoveries", DEFAULT_MAX_RECOVERIES)),
     )
 
 

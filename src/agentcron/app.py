@@ -16,7 +16,13 @@ from agentcron.backfill import Backfill, backfill_slots, plan_backfill
 from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
-from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
+from agentcron.errors import (
+    ScheduleExists,
+    ScheduleNotFound,
+    ScheduleQuotaExceeded,
+    TaskNotFound,
+    ValidationError,
+)
 from agentcron.logs import default_logging, start_line
 from agentcron.maintenance import maintenance_schedules, register_maintenance
 from agentcron.models import (
@@ -42,7 +48,7 @@ from agentcron.specs import (
     check_name,
 )
 from agentcron.store import FannedOut, RunFilter, Store, StoreStats, create_store
-from agentcron.subjects import Subject, check_subject
+from agentcron.subjects import Subject, check_activity_time, check_subject
 from agentcron.tasks import TaskRegistry, default_registry
 from agentcron.worker import Worker
 
@@ -51,11 +57,13 @@ if TYPE_CHECKING:
     from agentcron.config import LLMSettings
     from agentcron.events import Subscription
 
-__all__ = ["App"]
+__all__ = ["NAMESPACE_MAX_SCHEDULES", "App"]
 
 log = logging.getLogger("agentcron")
 
 Duration = str | int | float | timedelta
+NAMESPACE_MAX_SCHEDULES = 10_000
+"""How many schedules a namespace may hold by default (`App` ``max_schedules``)."""
 
 
 class App:
@@ -67,6 +75,10 @@ class App:
         ... async def digest(channel: str) -> None: ...
         >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin",
         ...              args={"channel": "email"})
+
+    ``max_schedules``: `add_schedule` (REST, CLI, MCP) refuses to create a schedule in a
+    namespace that holds this many (`ScheduleQuotaExceeded`, HTTP 409); None: no limit.
+    Schedules declared in code or config are not counted against it when stored.
     """
 
     def __init__(
@@ -81,18 +93,22 @@ class App:
         retention: Duration | None = timedelta(days=30),
         maintenance: bool = True,
         timezone: str = "UTC",
+        max_schedules: int | None = NAMESPACE_MAX_SCHEDULES,
         llm: LLMSettings | PhraseReader | None = None,
     ) -> None:
         self.store: Store = create_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.registry = TaskRegistry()
         self.concurrency = concurrency
-        self.queues = list(queues) if queues else None
+        self.queues = [check_name(q, "queues") for q in queues] if queues else None
         self.lease = parse_duration(lease, field="lease")
         self.shutdown_timeout = parse_duration(shutdown_timeout, field="shutdown_timeout")
         self.retention = parse_duration(retention, field="retention") if retention else None
         self.maintenance = maintenance
         self.timezone = timezone
+        if max_schedules is not None:
+            _bounded(max_schedules, "max_schedules", 0, 10**9)
+        self.max_schedules = max_schedules
         self.phrases = _phrase_reader(llm)
         self.result_callbacks: dict[tuple[str, str], ResultCallback] = {}  # by (ns, schedule)
         self.task = self.registry.task
@@ -185,10 +201,18 @@ class App:
         source: ScheduleSource = ScheduleSource.API,
         **options: Any,
     ) -> Schedule:
-        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`."""
+        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`,
+        `ScheduleQuotaExceeded` (the namespace holds ``max_schedules`` already: checked
+        before the insert, so concurrent creations may pass the limit by a few)."""
         built = self._build(task, trigger, source, options)
         await self._check_task(built.spec.task)
+        await self._check_quota(built.spec.namespace)
         return await self.store.add_schedule(built.spec, self._first_fire(built))
+
+    async def _check_quota(self, namespace: str) -> None:
+        limit = self.max_schedules
+        if limit is not None and await self.store.count_schedules(namespace) >= limit:
+            raise ScheduleQuotaExceeded(limit, namespace=namespace)
 
     async def update_schedule(
         self, key: str, *, namespace: str | None = None, **changes: Any
@@ -260,6 +284,7 @@ class App:
             schedule_id=s.id,
             scheduled_for=now,
             trigger_info=schedule_info(s) | {"kind": "manual"},
+            max_recoveries=d.max_recoveries,
         )
         if s.for_each_subject is not None:
             from agentcron.scheduler import RunPlanner
@@ -457,7 +482,7 @@ class App:
             task=name,
             args=check_args(args),
             namespace=namespace,
-            queue=queue or d.queue,
+            queue=check_name(queue, "queue") if queue else d.queue,
             priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)
             if priority is not None
             else d.priority,
@@ -466,6 +491,7 @@ class App:
             max_attempts=attempts,
             timeout=parse_duration(timeout, field="timeout") if timeout is not None else d.timeout,
             subject=check_subject(subject) if subject is not None else None,
+            max_recoveries=d.max_recoveries,
         )
 
     async def get_run(self, run_id: int) -> Run:
@@ -506,10 +532,9 @@ class App:
         """Record activity of ``subject`` (``kind="message"`` counts towards ``messages``
         triggers) at ``at`` (default now); wakes its idle and messages schedules. Returns the
         subject as recorded. Raises `ValidationError` (subject: 1-256 characters; kind: a
-        short lower-case word)."""
-        if at is not None and at.tzinfo is None:
-            raise ValidationError("must be a timezone-aware datetime", field="at")
-        when = at if at is not None else self.clock.now()
+        short lower-case word; at: from 2000-01-01 and at most 5 minutes in the future)."""
+        now = self.clock.now()
+        when = check_activity_time(at, now) if at is not None else now
         return await self.store.record_activity(namespace, subject, kind, when)
 
     async def list_subjects(

@@ -97,7 +97,7 @@ ENV_VARS = {
 }
 SETTINGS_FIELDS = frozenset(
     {"db", "tasks", "concurrency", "queues", "timezone", "retention", "lease", "shutdown_timeout",
-     "llm"}
+     "llm", "max_schedules"}
 )  # fmt: skip
 LLM_FIELDS = frozenset({"base_url", "api_key_env", "model"})
 _TOP_FIELDS = frozenset({"agentcron", "task", "schedule"})
@@ -133,6 +133,7 @@ class Settings:
     lease: timedelta = timedelta(seconds=30)
     shutdown_timeout: timedelta = timedelta(seconds=30)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    max_schedules: int | None = 10_000  # per namespace, through the API; false: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         shutdown_timeout=s.shutdown_timeout,
         retention=s.retention,
         timezone=s.timezone,
+        max_schedules=s.max_schedules,
         llm=s.llm,
     )
     for declared in config.tasks:
@@ -448,6 +450,10 @@ def _duration(value: Any, key: str) -> timedelta:
     return result
 
 
+def _max_schedules(value: Any, key: str) -> int | None:
+    return None if value is False else _positive(value, key)
+
+
 def _retention(value: Any, key: str) -> timedelta | None:
     return None if value is False else _duration(value, key)
 
@@ -473,6 +479,7 @@ _SETTING_READERS = {
     "lease": _duration,
     "shutdown_timeout": _duration,
     "llm": _llm,
+    "max_schedules": _max_schedules,
 }
 
 

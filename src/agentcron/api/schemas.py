@@ -108,8 +108,14 @@ class _ScheduleFields(In):
     retries: Retries | None = None
     timeout: Duration | None = None
     priority: Priority | None = None
-    queue: Name | None = None
-    jitter: Duration | None = None
+    queue: Name | None = Field(
+        default=None, description="A name: letters, digits and _ . : @ / -, up to 200."
+    )
+    jitter: Duration | None = Field(
+        default=None,
+        description="A random delay of up to this much for each run; at most the trigger's "
+        "period (a cron's shortest gap between slots, an interval's `every`).",
+    )
     namespace: Name | None = None
     description: Text | None = None
     limit: Annotated[str, Strict(), Field(max_length=100)] | dict[str, Any] | None = None
@@ -207,7 +213,9 @@ class EnqueueIn(In):
     delay: Duration | None = None
     at: AwareDatetime | None = None
     dedup_key: Name | None = None
-    queue: Name | None = None
+    queue: Name | None = Field(
+        default=None, description="A name: letters, digits and _ . : @ / -, up to 200."
+    )
     priority: Priority | None = None
     retries: Retries | None = None
     timeout: Duration | None = None
@@ -225,8 +233,18 @@ class RunOut(BaseModel):
     subject: str | None
     status: RunStatus
     args: dict[str, Any]
-    attempts: int
-    max_attempts: int
+    attempts: int = Field(description="Times the run was started (a recovery counts too).")
+    max_attempts: int = Field(
+        description="Attempts allowed: retries + 1, plus one for each recovery."
+    )
+    recoveries: int = Field(
+        description="Times the run was queued again because its worker died (lease expired); "
+        "recoveries do not use up retries."
+    )
+    max_recoveries: int = Field(
+        description="Recoveries allowed (the task's max_recoveries, default 3); one more lost "
+        "lease and the run is dead with a LeaseExpired error."
+    )
     scheduled_for: datetime | None
     queued_at: datetime
     available_at: datetime

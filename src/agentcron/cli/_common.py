@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from agentcron._known import did_you_mean
-from agentcron.app import App
+from agentcron.app import NAMESPACE_MAX_SCHEDULES, App
 from agentcron.config import (
     DEFAULT_DB,
     Config,
@@ -202,6 +202,7 @@ async def admin_app(
         create_store(where.db, create=create),
         maintenance=False,
         timezone=where.settings.timezone if where.settings else "UTC",
+        max_schedules=where.settings.max_schedules if where.settings else NAMESPACE_MAX_SCHEDULES,
     )
     app.registry.merge(default_registry)
     await app.store.open()

@@ -21,7 +21,8 @@ from agentcron.store.base import FannedOut, FirePlan, Planner
 Conn = psycopg.AsyncConnection[Any]
 
 RUN_VALUES = (
-    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb"
+    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, "
+    "%s"
 )
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_VALUES}) "
@@ -105,6 +106,12 @@ class PgScheduleVerbs(_PgOps):
             return _codec.schedule_from_row(row)
 
         return await self._tx(op)
+
+    async def count_schedules(self, namespace: str) -> int:
+        row = await self._statement(
+            "SELECT count(*) FROM schedules WHERE namespace = %s", (namespace,)
+        )
+        return int(row[0])
 
     async def list_schedules(
         self,
@@ -313,7 +320,7 @@ RUNS_FROM_JSON = (
     "e->>0, e->>1, e->>2, (e->>3)::integer, e->>4, (e->>5)::jsonb, e->>6, e->>7, "
     "(e->>8)::float8, e->>9, e->>10, (e->>11)::jsonb, (e->>12)::integer, "
     "(e->>13)::float8, (e->>14)::float8, (e->>15)::float8, (e->>16)::float8, "
-    "(e->>17)::jsonb "
+    "(e->>17)::jsonb, (e->>18)::integer "
     "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS v(e, n){where} ORDER BY n "
     "ON CONFLICT DO NOTHING"
 )

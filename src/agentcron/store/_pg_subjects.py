@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     Conn = psycopg.AsyncConnection[Any]
 
 _VALUES = (
-    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb"
+    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, "
+    "%s"
 )
 _INSERT = f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT DO NOTHING"
 _INSERT_RUN = _INSERT + f" RETURNING {RUN_COLUMNS}"

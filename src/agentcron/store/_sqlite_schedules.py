@@ -11,12 +11,12 @@ from typing import Any
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
 from agentcron.store import _codec, _event_rules, _sqlite_events, _sqlite_subjects
-from agentcron.store._codec import RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store._codec import RUN_INSERT_COLUMNS, RUN_INSERT_MARKS, SCHEDULE_COLUMNS
 from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import FannedOut, Planner
 
 _INSERT_PLAIN = (
-    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
 )
 
 
@@ -123,6 +123,16 @@ class ScheduleVerbs(_Ops):
             items = items[:limit]
             return items, _codec.encode_cursor(items[-1].namespace, items[-1].name)
         return items, None
+
+    async def count_schedules(self, namespace: str) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT count(*) FROM schedules WHERE namespace = ?", (namespace,)
+            ).fetchone()
+            return int(row[0])
+
+        count: int = await self._read_small(op)
+        return count
 
     async def delete_schedule(self, schedule_id: str) -> None:
         def op(conn: sqlite3.Connection) -> None:

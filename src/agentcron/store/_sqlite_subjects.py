@@ -15,7 +15,7 @@ from datetime import datetime
 
 from agentcron.models import NewRun, Run, RunStatus, Schedule, iso
 from agentcron.store import _codec
-from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, RUN_INSERT_MARKS
 from agentcron.store._subject_plans import (
     IDLE_BATCH,
     MARKS_BATCH,
@@ -35,7 +35,7 @@ from agentcron.subjects import (
     quota_window,
 )
 
-_INSERT = f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
+_INSERT = f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) "
 _INSERT_RUN = _INSERT + f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
 _INSERT_MANY = _INSERT + "ON CONFLICT DO NOTHING"
 

@@ -183,6 +183,11 @@ class Store(Protocol):
         """Delete a schedule; its runs stay (history). Raises `ScheduleNotFound`."""
         ...
 
+    async def count_schedules(self, namespace: str) -> int:
+        """How many schedules ``namespace`` holds, of every source (one count over the
+        ``(namespace, name)`` index, not a listing)."""
+        ...
+
     async def set_schedule_enabled(
         self, schedule_id: str, enabled: bool, next_run_at: datetime | None
     ) -> Schedule:
@@ -283,8 +288,12 @@ class Store(Protocol):
         ...
 
     async def reap_expired(self, now: datetime) -> list[Run]:
-        """Runs whose lease expired go back to queued, or to dead when their attempts are
-        spent, with an error saying the lease expired. Returns the reaped runs."""
+        """Runs whose lease expired before ``now`` (their worker died), each with a
+        ``LeaseExpired`` error: ``cancelled`` when its cancellation was asked for; ``dead``
+        when it was already recovered ``max_recoveries`` times; else queued again at once,
+        whatever its retries: ``recoveries`` + 1 and ``max_attempts`` + 1, so that the lost
+        attempt stays counted in ``attempts`` without using up a retry (only failures the
+        task raised do). Returns the reaped runs."""
         ...
 
     async def next_available_at(

@@ -44,9 +44,12 @@ MAX_SCAN = 10_000  # rows a filtered page reads at most; the cursor then resumes
 
 @router.post("", status_code=201, response_model=ScheduleCreated, summary="Create a schedule")
 async def create_schedule(body: ScheduleIn, app: Agentcron, who: Writer) -> Response:
-    """``trigger`` is the string grammar (natural language too) or the object form. The
-    answer is the schedule plus ``trigger_source``: ``grammar``, or ``llm`` when the text was
-    read by the server's LLM (``[agentcron.llm]``) because the grammar did not understand it."""
+    """``trigger`` is the string grammar (natural language too) or the object form; an
+    interval is at least 1s, and ``jitter`` at most the trigger's period (else 422). A
+    namespace holds at most ``max_schedules`` schedules (default 10,000; see `App`): past
+    that, 409 ``schedule_quota_exceeded``. The answer is the schedule plus
+    ``trigger_source``: ``grammar``, or ``llm`` when the text was read by the server's LLM
+    (``[agentcron.llm]``) because the grammar did not understand it."""
     fields = body.model_dump(exclude_unset=True)
     fields["namespace"] = who.writable_namespace(fields.get("namespace"))
     trigger, source = await app.resolve_trigger(fields.pop("trigger"), timezone=body.timezone)
