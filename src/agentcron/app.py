@@ -11,11 +11,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcron._known import run_defaults
 from agentcron.backfill import Backfill, backfill_slots, plan_backfill
 from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
-from agentcron.errors import ScheduleExists, ScheduleNotFound, TaskNotFound, ValidationError
+from agentcron.errors import (
+    ScheduleExists,
+    ScheduleNotFound,
+    ScheduleQuotaExceeded,
+    TaskNotFound,
+    ValidationError,
+)
+from agentcron.logs import default_logging, start_line
 from agentcron.maintenance import maintenance_schedules, register_maintenance
 from agentcron.models import (
     DEFAULT_NAMESPACE,
@@ -39,8 +47,8 @@ from agentcron.specs import (
     check_args,
     check_name,
 )
-from agentcron.store import RunFilter, Store, StoreStats, create_store
-from agentcron.subjects import Subject
+from agentcron.store import FannedOut, RunFilter, Store, StoreStats, create_store
+from agentcron.subjects import Subject, check_activity_time, check_subject
 from agentcron.tasks import TaskRegistry, check_fit, default_registry
 from agentcron.worker import Worker
 
@@ -49,11 +57,13 @@ if TYPE_CHECKING:
     from agentcron.config import LLMSettings
     from agentcron.events import Subscription
 
-__all__ = ["App"]
+__all__ = ["NAMESPACE_MAX_SCHEDULES", "App"]
 
 log = logging.getLogger("agentcron")
 
 Duration = str | int | float | timedelta
+NAMESPACE_MAX_SCHEDULES = 10_000
+"""How many schedules a namespace may hold by default (`App` ``max_schedules``)."""
 
 
 class App:
@@ -65,6 +75,10 @@ class App:
         ... async def digest(channel: str) -> None: ...
         >>> app.schedule("digest", "0 9 * * 1-5", timezone="Europe/Berlin",
         ...              args={"channel": "email"})
+
+    ``max_schedules``: `add_schedule` (REST, CLI, MCP) refuses to create a schedule in a
+    namespace that holds this many (`ScheduleQuotaExceeded`, HTTP 409); None: no limit.
+    Schedules declared in code or config are not counted against it when stored.
     """
 
     def __init__(
@@ -79,18 +93,22 @@ class App:
         retention: Duration | None = timedelta(days=30),
         maintenance: bool = True,
         timezone: str = "UTC",
+        max_schedules: int | None = NAMESPACE_MAX_SCHEDULES,
         llm: LLMSettings | PhraseReader | None = None,
     ) -> None:
         self.store: Store = create_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.registry = TaskRegistry()
         self.concurrency = concurrency
-        self.queues = list(queues) if queues else None
+        self.queues = [check_name(q, "queues") for q in queues] if queues else None
         self.lease = parse_duration(lease, field="lease")
         self.shutdown_timeout = parse_duration(shutdown_timeout, field="shutdown_timeout")
         self.retention = parse_duration(retention, field="retention") if retention else None
         self.maintenance = maintenance
         self.timezone = timezone
+        if max_schedules is not None:
+            _bounded(max_schedules, "max_schedules", 0, 10**9)
+        self.max_schedules = max_schedules
         self.phrases = _phrase_reader(llm)
         self.result_callbacks: dict[tuple[str, str], ResultCallback] = {}  # by (ns, schedule)
         self.task = self.registry.task
@@ -184,10 +202,18 @@ class App:
         source: ScheduleSource = ScheduleSource.API,
         **options: Any,
     ) -> Schedule:
-        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`."""
+        """Create a schedule now. Raises `ValidationError`, `TaskNotFound`, `ScheduleExists`,
+        `ScheduleQuotaExceeded` (the namespace holds ``max_schedules`` already: checked
+        before the insert, so concurrent creations may pass the limit by a few)."""
         built = self._build(task, trigger, source, options)
         await self._check_task(built.spec)
+        await self._check_quota(built.spec.namespace)
         return await self.store.add_schedule(built.spec, self._first_fire(built))
+
+    async def _check_quota(self, namespace: str) -> None:
+        limit = self.max_schedules
+        if limit is not None and await self.store.count_schedules(namespace) >= limit:
+            raise ScheduleQuotaExceeded(limit, namespace=namespace)
 
     async def update_schedule(
         self, key: str, *, namespace: str | None = None, **changes: Any
@@ -233,23 +259,41 @@ class App:
         nxt = trigger_of(schedule).next_after(self.clock.now())
         return await self.store.set_schedule_enabled(schedule.id, True, nxt)
 
-    async def trigger(self, key: str, *, namespace: str | None = None) -> Run:
-        """Run a schedule's task now, with its args, outside its trigger."""
+    async def trigger(
+        self, key: str, *, args: Any = None, namespace: str | None = None
+    ) -> Run | FannedOut:
+        """Run a schedule's task now, outside its trigger, with its args; ``args`` replace
+        them for this run only (a JSON object is merged into the schedule's object).
+
+        Answers the run; for a ``for_each_subject`` schedule, which fans out as a firing of it
+        does (one run per matching subject; over its ``limit``, recorded as skipped), a
+        `FannedOut`: how many runs were queued, and the first of them. Raises
+        `ScheduleNotFound`, `ValidationError` (field ``args``)."""
         s = await self.get_schedule(key, namespace=namespace)
+        if args is not None:
+            s = dataclasses.replace(s, args=check_args(_merged(s.args, args)))
+            if s.task in self.registry:
+                check_fit(self.registry.get(s.task), s.args)
         now = self.clock.now()
-        defaults = self._task_defaults(s.task)
+        (d,) = (await run_defaults(self.registry, self.store, [s.task], required=False)).values()
         run = NewRun(
             task=s.task,
             args=s.args,
             namespace=s.namespace,
-            queue=s.queue or defaults["queue"],
-            priority=s.priority if s.priority is not None else defaults["priority"],
-            max_attempts=(s.retries if s.retries is not None else defaults["retries"]) + 1,
-            timeout=s.timeout,
+            queue=s.queue or d.queue,
+            priority=s.priority if s.priority is not None else d.priority,
+            max_attempts=(s.retries if s.retries is not None else d.retries) + 1,
+            timeout=s.timeout or d.timeout,
             schedule_id=s.id,
             scheduled_for=now,
             trigger_info=schedule_info(s) | {"kind": "manual"},
+            max_recoveries=d.max_recoveries,
         )
+        if s.for_each_subject is not None:
+            from agentcron.scheduler import RunPlanner
+
+            planner = RunPlanner(self.registry, now, {s.task: d})
+            return await self.store.fan_out_now(s, run, planner)
         (created,) = await self.store.enqueue([run], now)
         return created
 
@@ -262,10 +306,8 @@ class App:
         slots, a reversed window, more than `MAX_BACKFILL_SLOTS` slots), `ScheduleNotFound`."""
         s = await self.get_schedule(key, namespace=namespace)
         slots = backfill_slots(trigger_of(s), start, end)
-        d = self._task_defaults(s.task)
-        t = self.registry.get(s.task) if s.task in self.registry else None
-        defaults = RunDefaults(d["queue"], d["priority"], d["retries"], t.timeout if t else None)
-        batch, news = plan_backfill(s, slots, defaults)
+        (d,) = (await run_defaults(self.registry, self.store, [s.task], required=False)).values()
+        batch, news = plan_backfill(s, slots, d)
         runs = await self.store.enqueue(news, self.clock.now()) if news else []
         return Backfill(batch, runs)
 
@@ -360,12 +402,6 @@ class App:
         if spec.task not in await self.store.known_tasks():
             raise TaskNotFound(spec.task)
 
-    def _task_defaults(self, name: str) -> dict[str, Any]:
-        if name in self.registry:
-            t = self.registry.get(name)
-            return {"queue": t.queue, "priority": t.priority, "retries": t.retry.retries}
-        return {"queue": "default", "priority": 0, "retries": 0}
-
     async def read_trigger(
         self, value: Any, *, timezone: str | None = None, now: datetime | None = None
     ) -> TriggerReading:
@@ -403,67 +439,70 @@ class App:
         namespace: str = DEFAULT_NAMESPACE,
     ) -> Run:
         """Queue one run of ``task`` with ``args``: a mapping of keyword arguments or a list
-        of positional ones (checked against the function's signature); returns it (or, when
-        ``dedup_key`` was used before, the run that holds it)."""
+        of positional ones (checked against the function's signature when the task is
+        registered here); returns it (or, when ``dedup_key`` was used before, the run that
+        holds it). The task is registered here, or by another process in the store (a worker
+        that has its code); else `TaskNotFound`."""
+        name = self._task_name(task)
+        defaults = await self._run_defaults([name])
         new = self._new_run(
-            task, args, delay, at, dedup_key, queue, priority, retries, timeout, subject, namespace
-        )
+            name, defaults[name], args, delay, at, dedup_key, queue, priority, retries, timeout,
+            subject, namespace,
+        )  # fmt: skip
         (run,) = await self.store.enqueue([new], self.clock.now())
         return run
 
     async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
         """Queue many runs in one transaction; each item takes `enqueue`'s arguments as keys."""
-        news = []
+        fields = []
         for item in items:
             data = dict(item)
-            news.append(
-                self._new_run(
-                    data.pop("task"),
-                    data.pop("args", None),
-                    data.pop("delay", None),
-                    data.pop("at", None),
-                    data.pop("dedup_key", None),
-                    data.pop("queue", None),
-                    data.pop("priority", None),
-                    data.pop("retries", None),
-                    data.pop("timeout", None),
-                    data.pop("subject", None),
-                    data.pop("namespace", DEFAULT_NAMESPACE),
-                )
-            )
+            fields.append(
+                (self._task_name(data.pop("task")), *(data.pop(k, None) for k in _ENQUEUE_KEYS),
+                 data.pop("namespace", DEFAULT_NAMESPACE))
+            )  # fmt: skip
             if data:
                 raise ValidationError(f"unknown key {sorted(data)[0]!r}", field=sorted(data)[0])
+        defaults = await self._run_defaults({f[0] for f in fields})
+        news = [self._new_run(f[0], defaults[f[0]], *f[1:]) for f in fields]
         return await self.store.enqueue(news, self.clock.now())
 
-    def _new_run(self, task: Any, args: Any, delay: Any, at: datetime | None, dedup_key: str | None,
-                 queue: str | None, priority: int | None, retries: int | None, timeout: Any,
-                 subject: str | None, namespace: str) -> NewRun:  # fmt: skip
-        name = self._task_name(task)
-        if name not in self.registry:
-            raise TaskNotFound(str(name))
-        t = self.registry.get(name)
+    async def _run_defaults(self, names: Iterable[Any]) -> dict[str, RunDefaults]:
+        """The defaults of each task's runs; raises `TaskNotFound` for one that is neither
+        registered here nor recorded in the store."""
+        for name in names:
+            if not isinstance(name, str):
+                raise TaskNotFound(str(name))
+        return await run_defaults(self.registry, self.store, names, required=True)
+
+    def _new_run(self, name: str, d: RunDefaults, args: Any, delay: Any, at: datetime | None,
+                 dedup_key: str | None, queue: str | None, priority: int | None,
+                 retries: int | None, timeout: Any, subject: str | None,
+                 namespace: str) -> NewRun:  # fmt: skip
         checked = check_args(args)
-        check_fit(t, checked)
+        if name in self.registry:
+            check_fit(self.registry.get(name), checked)
         now = self.clock.now()
         available = at if at is not None else now
         if delay is not None:
             available = now + parse_duration(delay, field="delay")
         attempts = (
-            _bounded(retries, "retries", 0, MAX_RETRIES) if retries is not None else t.retry.retries
+            _bounded(retries, "retries", 0, MAX_RETRIES) if retries is not None else d.retries
         ) + 1
         return NewRun(
             task=name,
             args=checked,
             namespace=namespace,
-            queue=queue or t.queue,
+            queue=check_name(queue, "queue") if queue else d.queue,
             priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)
             if priority is not None
-            else t.priority,
+            else d.priority,
             available_at=available,
             dedup_key=f"{namespace}/{check_name(dedup_key, 'dedup_key')}" if dedup_key else None,
             max_attempts=attempts,
-            timeout=parse_duration(timeout, field="timeout") if timeout is not None else t.timeout,
-            subject=subject,
+            timeout=parse_duration(timeout, field="timeout") if timeout is not None else d.timeout,
+            subject=check_subject(subject) if subject is not None else None,
+            max_recoveries=d.max_recoveries,
         )
 
     async def get_run(self, run_id: int) -> Run:
@@ -504,10 +543,9 @@ class App:
         """Record activity of ``subject`` (``kind="message"`` counts towards ``messages``
         triggers) at ``at`` (default now); wakes its idle and messages schedules. Returns the
         subject as recorded. Raises `ValidationError` (subject: 1-256 characters; kind: a
-        short lower-case word)."""
-        if at is not None and at.tzinfo is None:
-            raise ValidationError("must be a timezone-aware datetime", field="at")
-        when = at if at is not None else self.clock.now()
+        short lower-case word; at: from 2000-01-01 and at most 5 minutes in the future)."""
+        now = self.clock.now()
+        when = check_activity_time(at, now) if at is not None else now
         return await self.store.record_activity(namespace, subject, kind, when)
 
     async def list_subjects(
@@ -555,11 +593,23 @@ class App:
 
     # -- running -------------------------------------------------------------------------------
     async def run(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True,
-                  handle_signals: bool = False) -> None:  # fmt: skip
+                  handle_signals: bool = False, announce: bool = True) -> None:  # fmt: skip
         """Run the scheduler and/or a worker until `stop` (or SIGINT/SIGTERM when
-        ``handle_signals``). ``burst``: stop once nothing is queued or due."""
+        ``handle_signals``). ``burst``: stop once nothing is queued or due.
+
+        ``announce``: log one INFO line on start (``agentcron: db ...; 2 tasks (a, b);
+        3 schedules``). While it runs, if logging is not configured at all, the ``agentcron``
+        loggers (tasks' ``ctx.logger`` too) write to stderr at INFO (see
+        `agentcron.logs.default_logging`); a configured logging setup is left alone."""
+        with default_logging():
+            await self._run(burst, scheduler, worker, handle_signals, announce)
+
+    async def _run(self, burst: bool, scheduler: bool, worker: bool, handle_signals: bool,
+                   announce: bool) -> None:  # fmt: skip
         self._stop = stop = asyncio.Event()
         async with self:
+            if announce:
+                log.info("%s", await start_line(self))
             self.scheduler = Scheduler(self.store, self.registry, clock=self.clock)
             self.worker = Worker(
                 self.store, self.registry, clock=self.clock, concurrency=self.concurrency,
@@ -582,7 +632,8 @@ class App:
                 await _until_first_error(parts, stop)
 
     def run_sync(self, *, burst: bool = False, scheduler: bool = True, worker: bool = True) -> None:
-        """Blocking `run`, stopping gracefully on SIGINT / SIGTERM."""
+        """Blocking `run` (start line and default logging included), stopping gracefully on
+        SIGINT / SIGTERM."""
         asyncio.run(self.run(burst=burst, scheduler=scheduler, worker=worker, handle_signals=True))
 
     def lifespan(self, *, scheduler: bool = True, worker: bool = True) -> Any:
@@ -615,6 +666,8 @@ class App:
                 loop.remove_signal_handler(sig)
 
 
+_ENQUEUE_KEYS = ("args", "delay", "at", "dedup_key", "queue", "priority", "retries", "timeout",
+                 "subject")  # fmt: skip
 _OPTIONS = frozenset(
     {"name", "args", "timezone", "misfire", "misfire_grace", "overlap", "retries", "timeout",
      "priority", "queue", "jitter", "enabled", "namespace", "description", "limit",
@@ -646,6 +699,14 @@ def _described(schedule: Schedule) -> str | None:
         return trigger_of(schedule).describe()
     except (ValidationError, ValueError):
         return None
+
+
+def _merged(current: Any, given: Any) -> Any:
+    """A trigger's args: an object given is merged into the schedule's object; anything else
+    replaces them."""
+    if isinstance(current, Mapping) and isinstance(given, Mapping):
+        return {**current, **given}
+    return given
 
 
 def _bounded(value: Any, field: str, low: int, high: int) -> int:

@@ -88,6 +88,7 @@ def plan_backfill(
             dedup_key=dedup_key(schedule.id, slot),
             max_attempts=retries + 1,
             timeout=schedule.timeout or defaults.timeout,
+            max_recoveries=defaults.max_recoveries,
             schedule_id=schedule.id,
             scheduled_for=slot,
             trigger_info=schedule_info(schedule) | {"kind": "backfill", "backfill": batch},

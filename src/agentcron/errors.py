@@ -14,6 +14,7 @@ AgentcronError
 │   └── TaskNotFound
 ├── Conflict                   (HTTP 409)
 │   ├── ScheduleExists
+│   ├── ScheduleQuotaExceeded  a namespace (or an MCP token) holds as many schedules as it may
 │   └── InvalidRunState        e.g. retrying a run that is still running
 ├── StoreError                 the store cannot be used
 │   ├── StoreUnavailable       cannot connect / the file cannot be opened
@@ -45,6 +46,7 @@ __all__ = [
     "RunNotFound",
     "ScheduleExists",
     "ScheduleNotFound",
+    "ScheduleQuotaExceeded",
     "SchemaError",
     "StoreError",
     "StoreRefused",
@@ -154,6 +156,24 @@ class ScheduleExists(Conflict):
     def __init__(self, name: str, namespace: str = "default") -> None:
         super().__init__(f"schedule {name!r} already exists in namespace {namespace!r}")
         self.name = name
+
+
+class ScheduleQuotaExceeded(Conflict):
+    """As many schedules as allowed exist already: delete one before creating another."""
+
+    def __init__(self, limit: int, *, namespace: str | None = None) -> None:
+        holder = (
+            "this token already owns"
+            if namespace is None
+            else (f"namespace {namespace!r} already holds")
+        )
+        setting = "" if namespace is None else " (max_schedules)"
+        super().__init__(
+            f"{holder} {limit} schedules, its limit{setting}: delete one of them before "
+            "creating another"
+        )
+        self.limit = limit
+        self.namespace = namespace
 
 
 class InvalidRunState(Conflict):

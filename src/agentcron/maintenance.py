@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcron.logs import plural
 from agentcron.models import ScheduleSource
 from agentcron.specs import Built, build_schedule
 from agentcron.tasks import TaskRegistry, make_task
@@ -32,8 +33,8 @@ def register_maintenance(registry: TaskRegistry, store: Store) -> None:
         before = utcnow() - timedelta(days=days)
         deleted = await store.purge_runs(before)
         events = await store.purge_events(before)
-        log.info("retention: %d runs and %d events older than %g days deleted", deleted, events,
-                 days)  # fmt: skip
+        log.info("retention: %s and %s older than %g days deleted", plural(deleted, "run"),
+                 plural(events, "event"), days)  # fmt: skip
         return {"deleted": deleted, "days": days}
 
     async def vacuum() -> dict[str, Any]:

@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 DEFAULT_NAMESPACE = "default"
+DEFAULT_MAX_RECOVERIES = 3
+"""How many times a run whose worker died is queued again by default (a task option)."""
 Args = dict[str, Any] | list[Any]
 """A task's arguments: an object (keyword arguments) or a list (positional arguments)."""
 
@@ -249,6 +251,7 @@ class NewRun:
     serial_key: str | None = None  # runs sharing a key run one at a time (overlap=queue)
     status: RunStatus = RunStatus.QUEUED  # SKIPPED records a slot that did not run
     error: dict[str, Any] | None = None  # for SKIPPED: {"type": "Skipped", "message": reason}
+    max_recoveries: int = DEFAULT_MAX_RECOVERIES  # queued again this often after a lost lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +291,8 @@ class Run:
     dedup_key: str | None
     trigger_info: dict[str, Any] | None
     cancel_requested: bool = False
+    recoveries: int = 0  # times it was queued again because its worker died (lease expired)
+    max_recoveries: int = DEFAULT_MAX_RECOVERIES
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -319,6 +324,8 @@ class Run:
             "args": self.args,
             "attempts": self.attempts,
             "max_attempts": self.max_attempts,
+            "recoveries": self.recoveries,
+            "max_recoveries": self.max_recoveries,
             "scheduled_for": iso(self.scheduled_for),
             "queued_at": iso(self.queued_at),
             "available_at": iso(self.available_at),

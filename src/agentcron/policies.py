@@ -10,7 +10,8 @@ Terms. A *slot* is a time the trigger fires. When the scheduler gets to a schedu
   counted in the run's ``trigger`` info (``missed``), not run.
 - ``misfire="skip"``: like ``once``, but the grace defaults to `SKIP_GRACE`; a late slot is
   recorded as a ``skipped`` run with the reason.
-- ``misfire="all"``: every due slot runs (the newest `MAX_CATCHUP`), each one at most once.
+- ``misfire="all"``: every due slot runs (the newest `MAX_CATCHUP`), each one at most once;
+  when older ones are left out, one ``skipped`` run at the first of them says which.
 - ``misfire_grace``: slots older than this are recorded as skipped instead of run.
 
 Overlap, when a run of the schedule is still queued or running: ``skip`` (default) records
@@ -20,13 +21,22 @@ the slot as a ``skipped`` run; ``queue`` queues it to start after the previous o
 
 from __future__ import annotations
 
+import collections
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule
+from agentcron.models import (
+    DEFAULT_MAX_RECOVERIES,
+    Misfire,
+    NewRun,
+    Overlap,
+    RunStatus,
+    Schedule,
+    iso,
+)
 from agentcron.store.base import FirePlan
 from agentcron.triggers import Trigger, latest_slot_at_or_before
 
@@ -37,6 +47,7 @@ __all__ = [
     "dedup_key",
     "plan_fire",
     "schedule_info",
+    "skipped_run",
     "subject_run",
 ]
 
@@ -62,6 +73,7 @@ class RunDefaults:
     priority: int = 0
     retries: int = 0
     timeout: timedelta | None = None
+    max_recoveries: int = DEFAULT_MAX_RECOVERIES
 
 
 def dedup_key(schedule_id: str, slot: datetime, subject: str | None = None) -> str:
@@ -95,9 +107,17 @@ def plan_fire(
         raise ValueError(f"schedule {schedule.id} has no next fire time")
     now = max(now, due)  # pre-firing: the slot is planned as at its own time
     latest = latest_slot_at_or_before(trigger, due, now) or due
+    left_out: FirePlan | None = None
     if schedule.misfire is Misfire.ALL:
-        slots = _slots_between(trigger, due, latest)
+        slots = _newest_slots(trigger, due, latest)
         missed = 0
+        if slots[0] != due:
+            reason = (
+                f"misfire: the due slots from {iso(due)} to before {iso(slots[0])} were not "
+                f"run (misfire=all catches up the newest {MAX_CATCHUP})"
+            )
+            left_out = FirePlan([skipped_run(schedule, due, reason, defaults, kind=trigger.kind)],
+                                None)  # fmt: skip
     else:
         slots = [latest]
         missed = _count_superseded(trigger, due, latest)
@@ -108,6 +128,8 @@ def plan_fire(
         _run_for(schedule, trigger, slot, now, busy, grace, defaults, rand, missed, index)
         for index, slot in enumerate(slots)
     ]
+    if left_out is not None:
+        runs = left_out.runs + runs
     nxt = trigger.next_after(latest)
     lead_s = lead(nxt, None, latest) if nxt is not None else 0.0
     return FirePlan(runs=runs, next_run_at=nxt, last_run_at=latest, lead_s=lead_s)
@@ -154,12 +176,45 @@ def _run_for(
         dedup_key=dedup_key(schedule.id, slot),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
         timeout=schedule.timeout or defaults.timeout,
+        max_recoveries=defaults.max_recoveries,
         schedule_id=schedule.id,
         scheduled_for=slot,
         trigger_info=info,
         serial_key=serial,
         status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
         error={"type": "Skipped", "message": reason} if reason else None,
+    )
+
+
+def skipped_run(
+    schedule: Schedule,
+    slot: datetime,
+    reason: str,
+    defaults: RunDefaults,
+    *,
+    kind: str | None = None,
+) -> NewRun:
+    """The ``skipped`` record of a slot of ``schedule`` that could not be fired: its error
+    (``{"type": "Skipped", "message": reason}``) says why. Deduplicated like the slot's run."""
+    info = schedule_info(schedule)
+    if kind is not None:
+        info["kind"] = kind
+    return NewRun(
+        task=schedule.task,
+        args=schedule.args,
+        namespace=schedule.namespace,
+        queue=schedule.queue or defaults.queue,
+        priority=schedule.priority if schedule.priority is not None else defaults.priority,
+        available_at=slot,
+        dedup_key=dedup_key(schedule.id, slot),
+        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
+        timeout=schedule.timeout or defaults.timeout,
+        max_recoveries=defaults.max_recoveries,
+        schedule_id=schedule.id,
+        scheduled_for=slot,
+        trigger_info=info,
+        status=RunStatus.SKIPPED,
+        error={"type": "Skipped", "message": reason},
     )
 
 
@@ -186,6 +241,7 @@ def subject_run(
         else dedup_key(schedule.id, slot, subject),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
         timeout=schedule.timeout or defaults.timeout,
+        max_recoveries=defaults.max_recoveries,
         subject=subject,
         schedule_id=schedule.id,
         scheduled_for=slot,
@@ -193,19 +249,45 @@ def subject_run(
     )
 
 
-def _slots_between(trigger: Trigger, first: datetime, last: datetime) -> list[datetime]:
-    """``first`` and every slot after it up to ``last``; the newest `MAX_CATCHUP`."""
+def _newest_slots(trigger: Trigger, first: datetime, last: datetime) -> list[datetime]:
+    """The newest `MAX_CATCHUP` of the slots from ``first`` to ``last`` (both slots), oldest
+    first. An interval's are counted back from ``last``. Other triggers are walked forward
+    from ``first``; past twice the cap (a day of a per-second cron is 86,400 slots), from a
+    window before ``last`` as long as the cap at the mean gap so far, doubled until it holds
+    the cap: the cost is the slots of that window, not of the whole outage."""
+    every = getattr(trigger, "every", None)
+    if isinstance(every, timedelta) and every > timedelta(0):
+        count = min((last - first) // every + 1, MAX_CATCHUP)
+        return [last - i * every for i in reversed(range(count))]
     slots = [first]
-    cursor = first
-    while cursor < last:
-        nxt = trigger.next_after(cursor)
+    while slots[-1] < last and len(slots) <= 2 * MAX_CATCHUP:
+        nxt = trigger.next_after(slots[-1])
         if nxt is None or nxt > last:
-            break
+            return slots[-MAX_CATCHUP:]
         slots.append(nxt)
-        cursor = nxt
-        if len(slots) > MAX_CATCHUP * 2:  # very long gap: jump to the newest slots
-            slots = slots[-MAX_CATCHUP:]
-    return slots[-MAX_CATCHUP:]
+    if slots[-1] >= last:
+        return slots[-MAX_CATCHUP:]
+    span = (slots[-1] - first) / (len(slots) - 1) * MAX_CATCHUP
+    while True:
+        start = last - span
+        if start <= first:  # the window reached the first slot: all of them, walked
+            return _walk(trigger, first, last, [first])
+        window = _walk(trigger, start, last)
+        if len(window) == MAX_CATCHUP:
+            return window
+        span *= 2
+
+
+def _walk(
+    trigger: Trigger, after: datetime, last: datetime, slots: list[datetime] | None = None
+) -> list[datetime]:
+    """The newest `MAX_CATCHUP` of ``slots`` and the trigger's slots in (``after``, ``last``]."""
+    newest = collections.deque(slots or (), maxlen=MAX_CATCHUP)
+    cursor: datetime | None = trigger.next_after(after)
+    while cursor is not None and cursor <= last:
+        newest.append(cursor)
+        cursor = trigger.next_after(cursor)
+    return list(newest)
 
 
 def _count_superseded(trigger: Trigger, first: datetime, latest: datetime) -> int:

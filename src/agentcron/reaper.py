@@ -1,4 +1,6 @@
-"""Reaping: runs whose lease expired (their worker died) go back to the queue, or to ``dead``.
+"""Reaping: runs whose lease expired (their worker died) go back to the queue, whatever their
+``retries``, up to their task's ``max_recoveries`` (default 3) times; one more and they are
+``dead`` with a ``LeaseExpired`` error (see `Store.reap_expired`).
 
 Workers reap on every heartbeat; schedulers reap too, so a killed worker's runs come back
 even when no other worker is alive. Reaping is one statement and idempotent, so any number

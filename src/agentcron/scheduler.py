@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from agentcron.clock import Clock, SystemClock
-from agentcron.errors import AgentcronError, StoreError
+from agentcron.errors import StoreError
 from agentcron.models import NewRun, Run, Schedule
-from agentcron.policies import RunDefaults, plan_fire, subject_run
+from agentcron.policies import RunDefaults, plan_fire, skipped_run, subject_run
 from agentcron.store.base import FirePlan, Store
 from agentcron.tasks import TaskRegistry
 from agentcron.triggers import Trigger, trigger_from_dict
@@ -25,8 +27,6 @@ from agentcron.triggers import Trigger, trigger_from_dict
 __all__ = ["RunPlanner", "Scheduler"]
 
 log = logging.getLogger("agentcron.scheduler")
-
-RETRY_BROKEN = timedelta(minutes=1)
 
 
 @lru_cache(maxsize=4096)
@@ -75,7 +75,7 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
         await self.store.park_schedules(self.registry.names())
-        log.info("scheduler started (%d tasks registered)", len(self.registry))
+        log.info("scheduler started")  # the tasks are in the start line (`agentcron.logs`)
         while not stop.is_set():
             self.last_loop_at = self.clock.now()
             try:
@@ -99,20 +99,50 @@ class Scheduler:
         return until
 
 
-class RunPlanner:
-    """Plans one firing transaction; a schedule that cannot be planned is retried later."""
+_NONE: Mapping[str, RunDefaults] = MappingProxyType({})
 
-    def __init__(self, registry: TaskRegistry, now: datetime) -> None:
+
+class RunPlanner:
+    """Plans one firing transaction.
+
+    A due slot that cannot be planned (a trigger the store holds but this code cannot read,
+    a fire time past year 9999 once jitter is added...) is never dropped: it is recorded as a
+    ``skipped`` run whose error says why, and the schedule moves on to its next slot, or
+    ends (``next_run_at`` None) when there is none it can compute.
+    """
+
+    def __init__(
+        self, registry: TaskRegistry, now: datetime, known: Mapping[str, RunDefaults] = _NONE
+    ) -> None:
+        """``known``: the run defaults of tasks not in ``registry`` (recorded in the store by
+        the process that has them); any other task's runs take the plain defaults."""
         self.registry = registry
         self.now = now
+        self.known = known
 
     def __call__(self, schedule: Schedule, busy: bool) -> FirePlan:
+        defaults = self._defaults(schedule.task)
         try:
             trigger = trigger_of(schedule)
-            return plan_fire(schedule, trigger, self.now, busy, self._defaults(schedule.task))
-        except (AgentcronError, ValueError, OverflowError) as exc:
-            log.error("schedule %s (%s) cannot fire: %s", schedule.name, schedule.id, exc)
-            return FirePlan(runs=[], next_run_at=self.now + RETRY_BROKEN)
+        except Exception as exc:  # whatever it is, the slot is recorded, not lost
+            return self._unplannable(schedule, None, exc, defaults)
+        try:
+            return plan_fire(schedule, trigger, self.now, busy, defaults)
+        except Exception as exc:  # (raising would roll back every schedule of the batch)
+            return self._unplannable(schedule, trigger, exc, defaults)
+
+    def _unplannable(
+        self, schedule: Schedule, trigger: Trigger | None, exc: Exception, defaults: RunDefaults
+    ) -> FirePlan:
+        slot = schedule.next_run_at or self.now
+        reason = f"the slot cannot be fired: {exc} ({type(exc).__name__})"
+        log.error("schedule %s (%s): %s", schedule.name, schedule.id, reason)
+        try:
+            nxt = trigger.next_after(slot) if trigger is not None else None
+        except Exception:
+            nxt = None
+        run = skipped_run(schedule, slot, reason, defaults, kind=trigger.kind if trigger else None)
+        return FirePlan(runs=[run], next_run_at=nxt, last_run_at=slot)
 
     def for_subject(
         self, schedule: Schedule, subject: str | None, slot: datetime, info: dict[str, Any]
@@ -122,6 +152,8 @@ class RunPlanner:
 
     def _defaults(self, task_name: str) -> RunDefaults:
         if task_name not in self.registry:
-            return RunDefaults()
+            return self.known.get(task_name) or RunDefaults()
         task = self.registry.get(task_name)
-        return RunDefaults(task.queue, task.priority, task.retry.retries, task.timeout)
+        return RunDefaults(
+            task.queue, task.priority, task.retry.retries, task.timeout, task.max_recoveries
+        )

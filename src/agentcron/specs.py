@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from agentcron.durations import parse_duration
+from agentcron.durations import format_duration, parse_duration
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
 from agentcron.models import (
     DEFAULT_NAMESPACE,
@@ -23,7 +23,7 @@ from agentcron.models import (
     ScheduleSource,
     ScheduleSpec,
 )
-from agentcron.triggers import DateTrigger, Trigger, parse_trigger, subject_glob
+from agentcron.triggers import DateTrigger, Trigger, parse_trigger, period, subject_glob
 
 if TYPE_CHECKING:
     from agentcron.callbacks import ResultCallback
@@ -62,7 +62,7 @@ class Built:
 
 
 def check_name(value: Any, field: str = "name") -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise ValidationError(
             f"{value!r} is not a valid name: 1-200 characters, letters, digits and _ . : @ / -, "
             "starting with a letter or digit",
@@ -161,6 +161,8 @@ def build_schedule(
     """Validate every field; raise `ValidationError` (with ``field``) on the first bad one.
 
     ``new``: a one-time ``at`` in the past is an error for a schedule being created.
+    ``jitter`` (a random delay of each run) may not be longer than the trigger's period
+    (`agentcron.triggers.period`): a run would start after the next slot.
     """
     task_name = check_name(task, "task")
     if trigger is None or trigger == "":
@@ -184,7 +186,7 @@ def build_schedule(
         if priority is not None
         else None,
         queue=check_name(queue, "queue") if queue else None,
-        jitter=_duration(jitter, "jitter", allow_zero=True),
+        jitter=_jitter(jitter, parsed, now),
         source=source,
         description=str(description) if description else parsed.describe(),
         limit=parse_quota(limit),
@@ -271,6 +273,20 @@ def _duration(value: Any, field: str, *, allow_zero: bool = False) -> timedelta 
     if result < timedelta(0) or (result == timedelta(0) and not allow_zero):
         raise ValidationError("must be a positive duration", field=field)
     return result
+
+
+def _jitter(value: Any, trigger: Trigger, now: datetime) -> timedelta | None:
+    jitter = _duration(value, "jitter", allow_zero=True)
+    if not jitter:
+        return jitter
+    shortest = period(trigger, now)
+    if shortest is not None and jitter > shortest:
+        raise ValidationError(
+            f"{format_duration(jitter)} is longer than the trigger's period "
+            f"({format_duration(shortest)}): a run would start after the next slot",
+            field="jitter",
+        )
+    return jitter
 
 
 def _int(value: Any, field: str, minimum: int, maximum: int) -> int:

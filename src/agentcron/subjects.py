@@ -18,8 +18,11 @@ from agentcron.models import Quota, iso
 from agentcron.triggers.subject import MAX_SUBJECT_LENGTH
 
 __all__ = [
+    "EARLIEST_ACTIVITY",
+    "MAX_ACTIVITY_SKEW",
     "MAX_SUBJECT_LENGTH",
     "Subject",
+    "check_activity_time",
     "check_kind",
     "check_subject",
     "crossed_multiples",
@@ -31,6 +34,11 @@ __all__ = [
 
 MAX_MULTIPLES = 100
 """A messages schedule fires at most this many runs (the newest multiples) per subject at once."""
+
+MAX_ACTIVITY_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock an activity time may be (another machine's clock)."""
+EARLIEST_ACTIVITY = datetime(2000, 1, 1, tzinfo=UTC)
+"""No activity is older than this (an earlier time is a bug: a zero, or seconds for ms)."""
 
 _KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -69,9 +77,25 @@ def check_subject(value: Any, field: str = "subject") -> str:
     return value
 
 
+def check_activity_time(at: datetime, now: datetime) -> datetime:
+    """When a recorded activity happened: aware, from 2000-01-01, and at most
+    `MAX_ACTIVITY_SKEW` (5 minutes) after ``now``. A time in the future would make an idle
+    subject look active for as long; `ValidationError` naming ``at``."""
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise ValidationError("must be a timezone-aware datetime", field="at")
+    if at < EARLIEST_ACTIVITY:
+        raise ValidationError(f"{iso(at)} is before 2000-01-01", field="at")
+    if at > now + MAX_ACTIVITY_SKEW:
+        raise ValidationError(
+            f"{iso(at)} is in the future (more than 5m after the server's time, {iso(now)})",
+            field="at",
+        )
+    return at
+
+
 def check_kind(value: Any) -> str:
     """An activity kind is a short lower-case word: ``message``, ``login``, ``page.view``."""
-    if not isinstance(value, str) or not _KIND.match(value):
+    if not isinstance(value, str) or not _KIND.fullmatch(value):
         raise ValidationError(
             f"{value!r} is not an activity kind: a lower-case word of at most 32 characters "
             "like 'message'",

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, overload
 from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.durations import parse_duration
 from agentcron.errors import TaskNotFound, ValidationError
+from agentcron.models import DEFAULT_MAX_RECOVERIES
 from agentcron.retry import DEFAULT_PERMANENT, Backoff, RetryPolicy
 
 __all__ = ["Task", "TaskRegistry", "check_fit", "default_registry", "task"]
@@ -33,6 +34,7 @@ class Task:
     queue: str = "default"
     priority: int = 0
     description: str = ""
+    max_recoveries: int = DEFAULT_MAX_RECOVERIES
     result_callback: ResultCallback | None = None  # see agentcron.callbacks
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,6 +43,7 @@ class Task:
             "queue": self.queue,
             "priority": self.priority,
             "retries": self.retry.retries,
+            "max_recoveries": self.max_recoveries,
             "timeout": self.timeout.total_seconds() if self.timeout else None,
             "hard_timeout": self.hard_timeout.total_seconds() if self.hard_timeout else None,
             "max_concurrency": self.max_concurrency,
@@ -61,15 +64,33 @@ def make_task(
     queue: str = "default",
     priority: int = 0,
     permanent_errors: tuple[type[BaseException], ...] = (),
+    max_recoveries: int = DEFAULT_MAX_RECOVERIES,
     result_callback: Callable[..., Any] | str | None = None,
 ) -> Task:
-    """Build a `Task` from a function and its options (validated). ``result_callback``: a
-    function (or ``"module:function"``) called with the result of each successful run."""
+    """Build a `Task` from a function and its options (validated).
+
+    ``retries``: how many times a run is tried again after a failure the task raised.
+    ``max_recoveries``: how many times a run is queued again after its worker died (its
+    lease expired: killed, out of memory, the machine gone), whatever ``retries`` says;
+    once more and the run is ``dead`` with a ``LeaseExpired`` error. Recoveries do not use
+    up retries. ``result_callback``: a function (or ``"module:function"``) called with the
+    result of each successful run.
+    """
     from agentcron.specs import MAX_RETRIES, check_name
 
     check_name(name or fn.__name__, "name")
+    check_name(queue, "queue")
     if not 0 <= retries <= MAX_RETRIES:
         raise ValidationError(f"retries must be between 0 and {MAX_RETRIES}", field="retries")
+    if (
+        isinstance(max_recoveries, bool)
+        or not isinstance(max_recoveries, int)
+        or not (0 <= max_recoveries <= MAX_RETRIES)
+    ):
+        raise ValidationError(
+            f"max_recoveries must be a whole number between 0 and {MAX_RETRIES}",
+            field="max_recoveries",
+        )
     if max_concurrency is not None and max_concurrency < 1:
         raise ValidationError("max_concurrency must be >= 1", field="max_concurrency")
     is_async = inspect.iscoroutinefunction(fn)
@@ -89,6 +110,7 @@ def make_task(
         queue=queue,
         priority=priority,
         description=(inspect.getdoc(fn) or "").split("\n\n")[0],
+        max_recoveries=max_recoveries,
         result_callback=_callback(result_callback),
     )
 

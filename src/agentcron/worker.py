@@ -31,6 +31,7 @@ from agentcron.callbacks import ResultCallback, deliver
 from agentcron.clock import Clock, SystemClock
 from agentcron.context import RunContext
 from agentcron.errors import StoreError, StoreRefused
+from agentcron.logs import plural
 from agentcron.models import Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store.base import Store
 from agentcron.tasks import Task, TaskRegistry
@@ -282,7 +283,7 @@ class Worker:
                 except StoreRefused:  # a value in the batch: find it, record the others
                     await self._finish_apart(batch)
             except StoreError as exc:
-                log.warning("could not record %d results, retrying: %s", len(batch), exc)
+                log.warning("could not record %s, retrying: %s", plural(len(batch), "result"), exc)
                 self._pending[:0] = batch
                 await asyncio.sleep(1)
 
@@ -353,7 +354,9 @@ class Worker:
         """Let running tasks finish up to ``shutdown_timeout``; hand the rest back."""
         jobs = [job for job, _ in self._active.values()]
         if jobs:
-            log.info("waiting up to %s for %d running tasks", self.shutdown_timeout, len(jobs))
+            log.info(
+                "waiting up to %s for %s", self.shutdown_timeout, plural(len(jobs), "running task")
+            )
             await asyncio.wait(jobs, timeout=self.shutdown_timeout.total_seconds())
         still = dict(self._active)
         for job, _ in still.values():

@@ -53,7 +53,7 @@ async def test_queued_runs_without_workers_degrade(client: httpx.AsyncClient) ->
     await client.post("/v1/runs", json={"task": "hello"})
     _, body = await healthz(client)
     assert body["status"] == "degraded"
-    assert "no worker is running and 1 runs are queued" in body["reasons"]
+    assert "no worker is running and 1 run is queued" in body["reasons"]
 
 
 async def test_queue_lag_degrades_then_is_critical(

@@ -200,3 +200,24 @@ document.addEventListener("DOMContentLoaded", () => {
     .observe(conn, { attributes: true, attributeFilter: ["data-mode"] });
 });
 """
+
+
+def test_trigger_of_a_fan_out_schedule_says_how_many_runs(page: Any, served: Served) -> None:
+    expect = _expect()
+    for subject in ("member:1", "member:2"):
+        assert served.api("POST", "/v1/activity", json={"subject": subject}).status_code < 300
+    created = served.api(
+        "POST", "/v1/schedules",
+        json={"task": "greet", "trigger": "manual", "name": "members",
+              "for_each_subject": "member:*"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    _open(page, served)
+    row = page.locator('#schedules tr[data-name="members"]')
+    row.get_by_role("button", name="Trigger now").click()
+    expect(page.locator("#flash")).to_have_text(
+        "triggered members: 2 runs queued (one per subject)"
+    )
+    runs = served.api("GET", "/v1/schedules/members/runs").json()["items"]
+    assert sorted(r["subject"] for r in runs) == ["member:1", "member:2"]
+    _still_same_page(page)

@@ -3,6 +3,7 @@ to whom, escaping, headers, and serving under a prefix. Runs where Chromium is m
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -115,3 +116,15 @@ async def test_under_a_prefix_links_and_api_calls_use_it(app: App) -> None:
         assert 'href="/jobs/dashboard/static/dashboard.css?v=' in html
         assert (await c.get("/jobs/dashboard/static/dashboard.js")).status_code == 200
         assert (await c.get("/jobs/dashboard/panels")).status_code == 200
+
+
+async def test_the_summary_counts_in_words(app: App, client: httpx.AsyncClient) -> None:
+    def counts(html: str) -> list[str]:
+        return [" ".join(item.split()) for item in re.findall(r'<span class="n">(.*?)</li>',
+                                                              html, re.S)]  # fmt: skip
+
+    assert counts((await client.get("/")).text)[-2:] == [
+        "0</span> schedules", "0</span> workers alive"
+    ]  # fmt: skip
+    await app.add_schedule("greet", "every 5m", name="one")
+    assert counts((await client.get("/")).text)[-2] == "1</span> schedule"

@@ -35,6 +35,11 @@ async def slow(ms: int = 100) -> int:
 def slow_sync(ms: int = 100) -> int:
     time.sleep(ms / 1000)
     return ms
+
+@agentcron.task  # retries = 0: only a recovery brings it back
+async def fragile(ms: int = 100) -> int:
+    await asyncio.sleep(ms / 1000)
+    return ms
 """
 
 

@@ -5,108 +5,31 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from cli_helpers import (  # fixtures too: examples, isolated, project
+    REPO,
+    Project,
+    agentcron,
+    bad,
+    clean_env,
+    cli,
+    data,
+    dump,
+    examples,
+    free_port,
+    isolated,
+    ok,
+    project,
+    wait_until,
+)
 
-from agentcron.cli import app as cli_app
-from agentcron.config import ENV_VARS
-
-HERE = Path(__file__).parent
-REPO = HERE.parent.parent
-TASKS_SOURCE = (HERE / "_cli_tasks.py").read_text()
-
-
-@dataclass
-class Project:
-    """A folder with a task module (fresh name) and ``agentcron.toml`` naming it."""
-
-    root: Path
-    config: Path
-    db: str
-    db_path: Path
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    module = f"cli_tasks_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{module}.py").write_text(TASKS_SOURCE)
-    config = tmp_path / "agentcron.toml"
-    config.write_text(f'[agentcron]\ntasks = ["{module}"]\n')
-    db_path = tmp_path / "agentcron.db"
-    return Project(tmp_path, config, f"sqlite:///{db_path}", db_path)
-
-
-def cli(*args: Any) -> Result:
-    return CliRunner().invoke(cli_app, [str(a) for a in args], env={"COLUMNS": "200"})
-
-
-def ok(*args: Any) -> Result:
-    result = cli(*args)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def data(*args: Any) -> Any:
-    return json.loads(ok(*args, "--json").stdout)
-
-
-def bad(*args: Any) -> str:
-    """Run a command that must fail on its input: exit 2, one line on stderr, no traceback."""
-    result = cli(*args)
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return lines[0]
-
-
-def dump(path: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        return list(conn.iterdump())
-
-
-def agentcron(*args: Any, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agentcron", *map(str, args)],
-        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    return env | {"PYTHONUNBUFFERED": "1"}
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+__all__ = ["examples", "isolated", "project"]
 
 
 # -- parse -------------------------------------------------------------------------------------
@@ -375,42 +298,25 @@ def test_foreign_sqlite_file_is_refused_and_left_unchanged(tmp_path: Path) -> No
 
 
 # -- serve ---------------------------------------------------------------------------------------
-@pytest.fixture
-def examples(tmp_path: Path) -> Iterator[Path]:
-    """A copy of examples/ (as on a fresh clone: no out/, no db)."""
-    target = tmp_path / "examples"
-    shutil.copytree(
-        REPO / "examples", target, ignore=shutil.ignore_patterns("out", "*.db*", "__pycache__")
-    )
-    return target
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_the_example_then_stop_gracefully_on_sigterm(examples: Path) -> None:
     db = f"sqlite:///{examples.parent / 'serve.db'}"
     log_path = examples.parent / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentcron", "serve", "--config", "examples/agentcron.toml",
-             "--db", db, "--port", str(_free_port())],
-            cwd=examples.parent, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+             "--db", db, "--port", str(free_port())],
+            cwd=examples.parent, env=clean_env(), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         banner = wait_until(
             lambda: "scheduler started" in log_path.read_text() and log_path.read_text(), 20,
             "serve to start",
         )  # fmt: skip
-        assert f"agentcron serve: db {db}; 3 tasks (call_url, summarise_folder, write_line)" in (
-            banner
-        )
-        assert "config examples/agentcron.toml: 3 added" in banner
+        config = (examples / "agentcron.toml").resolve()
+        assert (
+            f"agentcron serve: db {db}; config {config} (3 added); "
+            "3 tasks (call_url, summarise_folder, write_line); 3 schedules\n"
+        ) in banner
         ok("schedules", "trigger", "heartbeat", "--db", db)  # no need to wait 10s for it
         heartbeat = examples / "out" / "heartbeat.log"
         wait_until(lambda: heartbeat.exists() and heartbeat.read_text(), 15, "heartbeat.log")
@@ -452,7 +358,7 @@ def test_sigterm_during_start_up_exits_0_without_starting(tmp_path: Path) -> Non
     (tmp_path / "agentcron.toml").write_text('[agentcron]\ntasks = ["slow_import_tasks"]\n')
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentcron", "worker", "--db", f"sqlite:///{tmp_path / 'w.db'}"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         wait_until((tmp_path / "importing").exists, 20, "the task module import")
@@ -470,6 +376,8 @@ def test_sigterm_during_start_up_exits_0_without_starting(tmp_path: Path) -> Non
 
 def test_health_reports_the_store_and_exits_by_status(tmp_path: Path) -> None:
     db = ("--db", f"sqlite:///{tmp_path / 'agentcron.db'}")
+    assert bad("health", *db).startswith("error: db: no agentcron database at ")
+    ok("db", "upgrade", *db)
     assert ok("health", *db).stdout.strip() == "healthy"
     report = data("health", *db)
     assert report["status"] == "healthy"

@@ -21,7 +21,7 @@ import pytest
 from fake_llm import FakeLLM
 from typer.testing import CliRunner
 
-from agentcron import App, RunStatus
+from agentcron import App, Run, RunStatus
 from agentcron.cli import app as cli_app
 from agentcron.clock import ManualClock
 from agentcron.config import ENV_VARS, build_app, load_config
@@ -213,6 +213,14 @@ async def test_a_youlab_task_grades_idle_learners_then_every_learner_on_its_cron
         cron, _ = await app.list_runs(schedule="progression-grader.cron")
         assert sorted(r.subject or "" for r in cron) == ["user:1", "user:2"]
         assert {r.status for r in cron} == {RunStatus.SUCCEEDED}
+        fanned = await app.trigger("progression-grader.manual")  # YouLab's manual run
+        assert not isinstance(fanned, Run)
+        assert (fanned.queued, fanned.skipped) == (2, 0)
+        await asyncio.wait_for(app.run(burst=True), 60)
+        manual, _ = await app.list_runs(schedule="progression-grader.manual")
+        assert sorted((r.subject, r.status) for r in manual) == [
+            ("user:1", RunStatus.SUCCEEDED), ("user:2", RunStatus.SUCCEEDED)
+        ]  # fmt: skip
     first = llm.requests[0]
     assert first["model"] == "gpt-4o-mini"
     assert first["messages"][0] == {"role": "system", "content": "You are a curriculum grader..."}

@@ -42,21 +42,21 @@ async def test_interval_fires_every_slot_once(
     async def tick(*, ctx: RunContext) -> None:
         seen.append((ctx.scheduled_for, ctx.schedule, ctx.run_id))
 
-    app.schedule(tick, "every 200ms", name="ticker")
+    app.schedule(tick, "every 1s", name="ticker")  # the shortest interval there is
     async with run_app(app):
         created = (await app.get_schedule("ticker")).created_at
-        await wait_for(lambda: len(seen) >= 6, 5, what="six ticks")
-        for _, _, run_id in seen[:6]:
+        await wait_for(lambda: len(seen) >= 4, 10, what="four ticks")
+        for _, _, run_id in seen[:4]:
             await wait_final(app, run_id)
         schedule = await app.get_schedule("ticker")
         runs = await list_runs(app, schedule="ticker")
-    seen = seen[:6]
+    seen = seen[:4]
 
     slots = [s for s, _, _ in seen]
     assert all(s is not None for s in slots)
-    _assert_grid(slots, timedelta(milliseconds=200))  # type: ignore[arg-type]
-    exact = sum(1 for a, b in itertools.pairwise(slots) if b - a == 200 * MS)  # type: ignore[operator]
-    assert exact >= 3, slots  # mostly back to back
+    _assert_grid(slots, timedelta(seconds=1))  # type: ignore[arg-type]
+    exact = sum(1 for a, b in itertools.pairwise(slots) if b - a == 1000 * MS)  # type: ignore[operator]
+    assert exact >= 2, slots  # mostly back to back
     assert {name for _, name, _ in seen} == {"ticker"}
     assert slots[0] - created < timedelta(seconds=1)  # type: ignore[operator]
     # the store agrees: one run per slot, and nothing else fired
@@ -103,16 +103,16 @@ async def test_two_schedulers_fire_each_slot_once(make_app, run_app, wait_for, l
         async def shared(*, ctx: RunContext) -> str:
             return ctx.worker
 
-        app.schedule(shared, "every 100ms", name="shared", overlap="allow")
+        app.schedule(shared, "every 1s", name="shared", overlap="allow")
     async with run_app(apps[0]), run_app(apps[1]):
         await wait_for(
-            lambda: _count(apps[0], "succeeded", schedule="shared", at_least=10), 8, what="10 runs"
+            lambda: _count(apps[0], "succeeded", schedule="shared", at_least=4), 10, what="4 runs"
         )
     async with apps[0]:
         runs = await list_runs(apps[0], schedule="shared")
     slots = Counter(r.scheduled_for for r in runs)
     assert max(slots.values()) == 1, [s for s, n in slots.items() if n > 1]
-    _assert_grid(sorted(slots), timedelta(milliseconds=100))
+    _assert_grid(sorted(slots), timedelta(seconds=1))
 
 
 async def _count(app: App, status: str, *, schedule: str, at_least: int) -> bool:
@@ -130,9 +130,9 @@ async def test_overlap_skip_records_skipped_runs(
     @app.task
     async def long_job() -> None:
         with gauge:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.5)
 
-    app.schedule(long_job, "every 150ms", name="no-overlap", overlap="skip")
+    app.schedule(long_job, "every 1s", name="no-overlap", overlap="skip")
 
     async def enough() -> bool:
         runs = await list_runs(app, schedule="no-overlap")
@@ -140,7 +140,7 @@ async def test_overlap_skip_records_skipped_runs(
         return statuses[RunStatus.SUCCEEDED] >= 2 and statuses[RunStatus.SKIPPED] >= 2
 
     async with run_app(app):
-        await wait_for(enough, 8, what="2 succeeded and 2 skipped runs")
+        await wait_for(enough, 10, what="2 succeeded and 2 skipped runs")
         runs = await list_runs(app, schedule="no-overlap")
 
     assert gauge.peak == 1
@@ -163,16 +163,16 @@ async def test_overlap_queue_runs_one_after_the_other(
     @app.task
     async def serial_job() -> None:
         with gauge:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(1.2)
 
-    app.schedule(serial_job, "every 100ms", name="queued", overlap="queue")
+    app.schedule(serial_job, "every 1s", name="queued", overlap="queue")
 
     async def three_done() -> bool:
         runs = await list_runs(app, schedule="queued", status="succeeded")
         return len(runs) >= 3
 
     async with run_app(app):
-        await wait_for(three_done, 8, what="three runs done")
+        await wait_for(three_done, 10, what="three runs done")
         runs = await list_runs(app, schedule="queued")
 
     assert gauge.peak == 1
@@ -191,11 +191,11 @@ async def test_overlap_allow_runs_alongside(make_app, run_app, wait_for, gauge_f
     @app.task
     async def overlapping() -> None:
         with gauge:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(2.5)
 
-    app.schedule(overlapping, "every 100ms", name="allowed", overlap="allow")
+    app.schedule(overlapping, "every 1s", name="allowed", overlap="allow")
     async with run_app(app):
-        await wait_for(lambda: gauge.peak >= 3, 5, what="three runs at once")
+        await wait_for(lambda: gauge.peak >= 3, 8, what="three runs at once")
 
 
 # -- misfire -------------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ async def test_unregistered_task_parks_the_schedule_until_a_restart_with_it(
 
 
 # -- wake-ups ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("trigger", ["in 300ms", "every 300ms"])
+@pytest.mark.parametrize("trigger", ["in 300ms", "every 1s"])
 async def test_a_new_schedule_wakes_the_sleeping_scheduler(
     make_app, run_app, wait_for, trigger: str
 ) -> None:
@@ -349,11 +349,11 @@ async def test_a_new_schedule_wakes_the_sleeping_scheduler(
         await asyncio.sleep(0.1)  # let the scheduler go to sleep (up to max_sleep_s)
         added_at = time.monotonic()
         schedule = await app.add_schedule(soon, trigger, name="soon")
-        await wait_for(lambda: fired, 2.5, what="the first fire")
+        await wait_for(lambda: fired, 3.5, what="the first fire")
         took = time.monotonic() - added_at
 
     assert max_sleep >= 5
-    assert took < 1.5  # well below the scheduler's max sleep
+    assert took < 2.5  # the first slot is 0.3 s or 1 s away: well below the max sleep
     assert schedule.next_run_at is not None
     assert fired[0] == schedule.next_run_at
 
@@ -399,12 +399,12 @@ async def test_pause_stops_a_running_scheduler(make_app, run_app, wait_for, list
         nonlocal count
         count += 1
 
-    app.schedule(pulse, "every 100ms", name="pulse")
+    app.schedule(pulse, "every 1s", name="pulse")
     async with run_app(app):
-        await wait_for(lambda: count >= 2, 5, what="two pulses")
+        await wait_for(lambda: count >= 2, 8, what="two pulses")
         await app.pause("pulse")
         fired_before = len(await list_runs(app, schedule="pulse"))
-        await asyncio.sleep(0.5)  # five slots long: none may fire
+        await asyncio.sleep(2.2)  # two slots long: none may fire
         assert len(await list_runs(app, schedule="pulse")) == fired_before
         await app.resume("pulse")
         await wait_for(

@@ -83,3 +83,13 @@ async def test_create_api_mounts_the_endpoint(app: App) -> None:
     assert isinstance(api.state.mcp, McpEndpoint)
     assert "/mcp" in {getattr(route, "path", None) for route in api.routes}
     await api.state.mcp.aclose()  # never started: nothing to stop
+
+
+async def test_the_namespace_quota_applies_to_mcp_too(app: App) -> None:
+    """One error class for both quotas: a token's (MCP) and a namespace's (`App`)."""
+    app.max_schedules = 1
+    box = Toolbox(app, max_schedules=5)
+    who = Principal(Scope.WRITE, ("a",), "tok1")
+    await box.call("create_schedule", MANUAL, who, "a")
+    with pytest.raises(ScheduleQuotaExceeded, match="namespace 'a' already holds 1 schedules"):
+        await box.call("create_schedule", MANUAL | {"name": "more"}, who, "a")

@@ -8,10 +8,12 @@ import uuid
 from mcp import ClientSession
 from mcp_harness import Connect, Site, ok, refused
 
+from agentcron import App
+
 TOOLS = {
     "preview_trigger", "create_schedule", "list_schedules", "pause_schedule",
-    "resume_schedule", "delete_schedule", "enqueue_run", "get_run", "list_runs",
-    "record_activity",
+    "resume_schedule", "delete_schedule", "trigger_schedule", "enqueue_run", "get_run",
+    "list_runs", "record_activity",
 }  # fmt: skip
 
 
@@ -88,6 +90,7 @@ async def test_tools_and_what_a_read_token_may_do(connect: Connect, site: Site) 
             ("enqueue_run", {"task": "digest"}),
             ("record_activity", {"subject": "user:1"}),
             ("delete_schedule", {"name": "anything"}),
+            ("trigger_schedule", {"name": "anything"}),
         ]:
             error = await refused(s, tool, **args)
             assert error["code"] == "forbidden", error
@@ -96,6 +99,38 @@ async def test_tools_and_what_a_read_token_may_do(connect: Connect, site: Site) 
         assert (await ok(s, "list_schedules"))["namespace"] == "default"
         assert (await ok(s, "preview_trigger", text="@daily"))["trigger"]["cron"] == "0 0 * * *"
     assert (await site.stored()).keys() == before.keys()
+
+
+async def test_trigger_schedule_reports_how_many_runs_it_queued(
+    connect: Connect, site: Site
+) -> None:
+    fan, plain = unique("fan"), unique("plain")
+    subjects = [f"{fan}:{i}" for i in range(3)]
+    app = App(site.db, maintenance=False)
+
+    @app.task(name="digest")
+    def digest(channel: str = "email") -> str:
+        return channel
+
+    async with app:
+        for subject in subjects:
+            await app.record_activity(subject)
+        await app.add_schedule("digest", "manual", name=fan, for_each_subject=f"{fan}:*")
+        await app.add_schedule("digest", "manual", name=plain, args={"channel": "fax"})
+    async with connect("write") as s:
+        out = await ok(s, "trigger_schedule", name=fan, args={"channel": "sms"})
+        assert (out["schedule"], out["queued"], out["skipped"]) == (fan, 3, 0)
+        assert sorted(r["subject"] for r in out["runs"]) == subjects
+        assert {r["args"]["channel"] for r in out["runs"]} == {"sms"}
+        one = await ok(s, "trigger_schedule", name=plain)
+        assert (one["queued"], one["skipped"], len(one["runs"])) == (1, 0, 1)
+        assert (one["runs"][0]["subject"], one["runs"][0]["args"]) == (None, {"channel": "fax"})
+        error = await refused(s, "trigger_schedule", name=plain, args=[1, 2])  # too many
+        assert error["field"] == "args"
+        error = await refused(s, "trigger_schedule", name=plain, args="channel=sms")
+        assert error["field"] == "args"
+        error = await refused(s, "trigger_schedule", name=unique("ghost"))
+        assert (error["code"], error["field"]) == ("schedule_not_found", "name")
 
 
 async def test_namespaces_and_owners(connect: Connect, site: Site) -> None:

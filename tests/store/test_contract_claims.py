@@ -308,8 +308,10 @@ async def test_finish_many_counts_what_was_written(store: Store) -> None:
 # -- reap_expired ----------------------------------------------------------------------------
 
 
-async def test_reap_requeues_when_attempts_remain(store: Store) -> None:
-    run = await start_one(store, max_attempts=2)
+async def test_reap_requeues_whatever_the_retries(store: Store) -> None:
+    """A run without retries whose worker died is queued again: a recovery, which leaves its
+    retries for failures the task raises (max_attempts grows with the attempt)."""
+    run = await start_one(store, max_attempts=1)
     assert await store.reap_expired(T0 + LEASE - SECOND) == []
     now = T0 + LEASE + SECOND
     (reaped,) = await store.reap_expired(now)
@@ -317,23 +319,27 @@ async def test_reap_requeues_when_attempts_remain(store: Store) -> None:
     assert reaped.status is RunStatus.QUEUED
     assert reaped.error is not None
     assert reaped.error["type"] == "LeaseExpired"
+    assert "queued again" in reaped.error["message"]
     assert reaped.lease_expires_at is None
     assert reaped.finished_at is None
-    assert reaped.attempts == 1
+    assert (reaped.attempts, reaped.max_attempts) == (1, 2)
+    assert (reaped.recoveries, reaped.max_recoveries) == (1, 3)
     assert await store.get_run(run.id) == reaped
     assert await store.reap_expired(now) == []
     (again,) = await claim(store, "w2", now=now)
-    assert (again.id, again.attempts) == (run.id, 2)
+    assert (again.id, again.attempts, again.max_attempts) == (run.id, 2, 2)
 
 
-async def test_reap_dead_when_attempts_spent(store: Store) -> None:
-    run = await start_one(store, max_attempts=1)
+async def test_reap_dead_when_recoveries_spent(store: Store) -> None:
+    run = await start_one(store, max_attempts=5, max_recoveries=0)
     now = T0 + 2 * LEASE
     (reaped,) = await store.reap_expired(now)
     assert reaped.status is RunStatus.DEAD
     assert reaped.error is not None
     assert reaped.error["type"] == "LeaseExpired"
+    assert "max_recoveries" in reaped.error["message"]
     assert reaped.finished_at == now
+    assert (reaped.attempts, reaped.max_attempts, reaped.recoveries) == (1, 5, 0)
     assert await claim(store, now=now) == []
     assert (await store.get_run(run.id)).status is RunStatus.DEAD
 

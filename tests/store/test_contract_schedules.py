@@ -293,3 +293,17 @@ async def test_list_schedules_forged_cursor_is_a_validation_error(
     with pytest.raises(ValidationError) as caught:
         await store.list_schedules(cursor=cursor)
     assert caught.value.field == "cursor"
+
+
+async def test_count_schedules_per_namespace(store: Store) -> None:
+    assert await store.count_schedules("default") == 0
+    for i in range(3):
+        await store.add_schedule(make_spec(f"s{i}"), None)
+    await store.add_schedule(make_spec("elsewhere", namespace="team-b"), None)
+    await store.add_schedule(make_spec("config", source=ScheduleSource.CONFIG), None)
+    assert await store.count_schedules("default") == 4  # every source counts
+    assert await store.count_schedules("team-b") == 1
+    assert await store.count_schedules("nobody") == 0
+    first = await store.get_schedule("s0")
+    await store.delete_schedule(first.id)
+    assert await store.count_schedules("default") == 3

@@ -271,3 +271,36 @@ def test_yaml_tasks(tmp_path: Path) -> None:
         "{event.type} or {event.data.NAME}"
     ]
     assert Config().tasks == []
+
+
+def test_max_recoveries_is_a_task_option(tmp_path: Path) -> None:
+    """How often a run whose worker died is queued again (default 3), per ``[[task]]``."""
+    path, _ = write(tmp_path, """
+        [agentcron]
+        tasks = ["{module}"]
+
+        [[task]]
+        name = "careful"
+        model = "m"
+        prompt = "Go"
+        max_recoveries = 0
+
+        [[task]]
+        name = "plain"
+        model = "m"
+        prompt = "Go"
+
+        [[task]]
+        name = "wrong"
+        model = "m"
+        prompt = "Go"
+        max_recoveries = -1
+    """)  # fmt: skip
+    assert problems(path) == [
+        '19: task[3] "wrong": max_recoveries: expected a whole number from 0 to 1000, got -1'
+    ]
+    path.write_text(path.read_text().rsplit("[[task]]", 1)[0])
+    built = {task.name: task for task in load_config(path).tasks}
+    assert built["careful"].max_recoveries == 0
+    assert built["plain"].max_recoveries == 3
+    assert built["careful"].to_dict()["max_recoveries"] == 0

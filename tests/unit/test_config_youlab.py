@@ -73,6 +73,7 @@ name = "progression-grader.manual"
 task = "progression-grader"
 trigger = "manual"
 args = { agent_types = ["tutor", "college-essay"] }
+for_each_subject = { subjects = "user:*", batch_size = 50 }
 """
 
 
@@ -125,8 +126,7 @@ def test_the_youlab_form_becomes_an_agent_task_and_its_schedules(
     assert idle.trigger == {"idle": "5m", "cooldown": "30m", "subjects": "user:*"}
     assert idle.for_each_subject is None  # an idle trigger fires per subject already
     assert cron.trigger["cron"] == "0 */6 * * *"
-    assert cron.for_each_subject == FanOut("user:*", 50)
-    assert manual.for_each_subject is None  # triggered by hand: one run, no subject
+    assert cron.for_each_subject == manual.for_each_subject == FanOut("user:*", 50)
     assert manual.trigger == {"manual": True}
     (form,) = loaded.native
     assert form.name == "progression-grader"
@@ -151,8 +151,8 @@ def test_the_native_equivalent_loads_into_the_same_tasks_and_schedules(
          ["tutor"], None),
         ('on_idle = true\nidle_cooldown_minutes = 0\nmanual = false\nuser_filter = "user:beta-"\n'
          'agent_types = []', [".idle"], "idle 30m for user:beta-*", [], None),
-        ('schedule = "@daily"\nmanual = false\nbatch_size = 7\nuser_filter = "user:1?"',
-         [".cron"], None, ["tutor"], FanOut("user:1?", 7)),
+        ('manual = true\nbatch_size = 7\nuser_filter = "user:1?"', [".manual"], None, ["tutor"],
+         FanOut("user:1?", 7)),
         ("manual = false", [], None, None, None),
     ],
 )  # fmt: skip
@@ -171,7 +171,7 @@ def test_youlab_defaults_and_filters(
     assert [t.name for t in loaded.tasks] == ["pg"]
     for built in loaded.schedules:
         assert built.spec.args == {"agent_types": args}
-        if built.spec.name.endswith(".cron"):
+        if built.spec.name != "pg.idle":
             assert built.spec.for_each_subject == fan_out
     assert ("trigger = " + repr(idle_trigger).replace("'", '"') in loaded.native[0].toml) is (
         idle_trigger is not None
@@ -224,7 +224,7 @@ def test_a_derived_schedule_name_written_again_is_used_twice(tmp_path: Path, mod
         [[task]]
         name = "pg"
         schedule = "@daily"
-        prompt = "Grade ({args.agent_types})"
+        prompt = "Grade {subject} ({args.agent_types})"
 
         [[schedule]]
         name = "pg.manual"
@@ -247,9 +247,6 @@ def test_prompts_of_youlab_tasks_are_checked_against_each_schedule(
         prompt = "Grade {subject} ({args.agent_types}) after {event.type}"
         """)  # fmt: skip
     assert problems(path) == [
-        "8: task[1] \"pg\": pg.manual: task: the prompt of 'pg' uses {subject}: the runs of this "
-        "schedule have no subject (a manual run has no subject: set manual = false, or leave "
-        "{subject} out of the prompt)",
         "8: task[1] \"pg\": pg.manual: task: the prompt of 'pg' uses {event.type}: only an event "
         "trigger gives its runs an event",
         "10: task[1] \"pg\": pg.idle: task: the prompt of 'pg' uses {event.type}: only an event "

@@ -16,6 +16,7 @@ from agentcron.triggers import CronTrigger, DateTrigger, IntervalTrigger, Trigge
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MIN = timedelta(minutes=1)
+SEC = timedelta(seconds=1)
 EVERY_5M = IntervalTrigger(timedelta(minutes=5))
 
 
@@ -177,20 +178,48 @@ def test_misfire_all_with_grace_skips_the_old_slots() -> None:
 
 
 def test_misfire_all_is_capped_to_the_newest_slots() -> None:
+    """The older slots are not dropped unseen: one skipped run, at the first, says which."""
     trigger = IntervalTrigger(MIN)
     start = T0 - 3000 * MIN
     fire = plan(T0, trigger, misfire=Misfire.ALL, next_run_at=start)
-    assert len(fire.runs) == MAX_CATCHUP
-    assert fire.runs[-1].scheduled_for == T0
-    assert fire.runs[0].scheduled_for == T0 - (MAX_CATCHUP - 1) * MIN
+    left_out, *runs = fire.runs
+    assert len(runs) == MAX_CATCHUP
+    assert runs[-1].scheduled_for == T0
+    assert runs[0].scheduled_for == T0 - (MAX_CATCHUP - 1) * MIN
+    assert all(run.status is RunStatus.QUEUED for run in runs)
+    assert (left_out.status, left_out.scheduled_for) == (RunStatus.SKIPPED, start)
+    assert left_out.error is not None
+    assert left_out.error["message"] == (
+        "misfire: the due slots from 2025-12-29T22:00:00.000Z to before "
+        "2025-12-31T07:21:00.000Z were not run (misfire=all catches up the newest 1000)"
+    )
     assert fire.next_run_at == T0 + MIN
 
 
 def test_misfire_all_cap_with_cron() -> None:
     trigger = CronTrigger("* * * * *")
     fire = plan(T0, trigger, misfire=Misfire.ALL, next_run_at=T0 - 1500 * MIN)
+    assert len(fire.runs) == MAX_CATCHUP + 1
+    assert fire.runs[0].status is RunStatus.SKIPPED
+    assert slots(fire)[1:] == [T0 - i * MIN for i in reversed(range(MAX_CATCHUP))]
+
+
+def test_misfire_all_after_a_long_outage_of_a_per_second_cron() -> None:
+    """A day of a per-second cron (86,400 slots) is not walked: the newest are searched back
+    from now, one slot at a time."""
+    trigger = CronTrigger("* * * * * *")
+    fire = plan(T0, trigger, misfire=Misfire.ALL, next_run_at=T0 - timedelta(days=1))
+    assert len(fire.runs) == MAX_CATCHUP + 1
+    assert fire.runs[0].scheduled_for == T0 - timedelta(days=1)
+    assert fire.runs[0].status is RunStatus.SKIPPED
+    assert slots(fire)[1:] == [T0 - i * SEC for i in reversed(range(MAX_CATCHUP))]
+
+
+@pytest.mark.parametrize("trigger", [IntervalTrigger(MIN), CronTrigger("* * * * *")])
+def test_misfire_all_within_the_cap_leaves_nothing_out(trigger: Any) -> None:
+    fire = plan(T0, trigger, misfire=Misfire.ALL, next_run_at=T0 - (MAX_CATCHUP - 1) * MIN)
     assert len(fire.runs) == MAX_CATCHUP
-    assert slots(fire) == [T0 - i * MIN for i in reversed(range(MAX_CATCHUP))]
+    assert {run.status for run in fire.runs} == {RunStatus.QUEUED}
 
 
 def test_misfire_once_counts_a_long_interval_gap_exactly() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from agentcron.errors import InvalidTrigger, ValidationError
 from agentcron.models import Misfire, Overlap, ScheduleSource
-from agentcron.specs import MAX_ARGS_BYTES, SCHEDULE_FIELDS, build_schedule, check_args
+from agentcron.specs import MAX_ARGS_BYTES, SCHEDULE_FIELDS, build_schedule, check_args, check_name
 from agentcron.triggers import CronTrigger, DateTrigger, IntervalTrigger
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -229,3 +229,17 @@ def test_args_are_copied() -> None:
     spec = build(args=args).spec
     args["nested"]["list"].append(2)
     assert spec.args == {"nested": {"list": [1]}}
+
+
+@pytest.mark.parametrize("value", ["digest\n", "user.signup\n"])
+def test_a_trailing_newline_is_not_part_of_a_valid_name(value: str) -> None:
+    """``$`` matches before a final newline: names, kinds and event types are matched whole."""
+    from agentcron.subjects import check_kind
+    from agentcron.triggers import check_event_type
+
+    with pytest.raises(ValidationError):
+        check_name(value)
+    with pytest.raises(ValidationError):
+        check_kind(value)
+    with pytest.raises(ValidationError):
+        check_event_type(value)

@@ -215,12 +215,14 @@ def test_merge_adds_missing_tasks_and_keeps_its_own() -> None:
 
 
 def test_task_to_dict() -> None:
-    task = make_task(lambda: None, name="t", retries=2, timeout="1m", queue="q", priority=3)
+    task = make_task(lambda: None, name="t", retries=2, timeout="1m", queue="q", priority=3,
+                     max_recoveries=5)  # fmt: skip
     assert task.to_dict() == {
         "name": "t",
         "queue": "q",
         "priority": 3,
         "retries": 2,
+        "max_recoveries": 5,
         "timeout": 60.0,
         "hard_timeout": None,
         "max_concurrency": None,
@@ -264,3 +266,12 @@ def test_registered_names_can_be_scheduled() -> None:
     task = make_task(lambda: None, name="llm.summarize-v2")
     built = build_schedule(task=task.name, trigger="manual", now=datetime(2026, 1, 1, tzinfo=UTC))
     assert built.spec.task == "llm.summarize-v2"
+
+
+def test_max_recoveries_defaults_to_3_and_is_bounded() -> None:
+    assert make_task(lambda: None, name="t").max_recoveries == 3
+    assert make_task(lambda: None, name="t", max_recoveries=0).max_recoveries == 0
+    for bad in (-1, 1001, True, "3"):
+        with pytest.raises(ValidationError) as info:
+            make_task(lambda: None, name="t", max_recoveries=bad)
+        assert info.value.field == "max_recoveries"

@@ -24,7 +24,7 @@ __all__ = ["KINDS", "MAX_STEPS_LIMIT", "TASK_FIELDS", "agent_task", "build_task"
 
 COMMON_FIELDS = frozenset(
     {"name", "kind", "prompt", "description", "retries", "backoff", "timeout", "queue",
-     "priority", "max_concurrency", "result_callback"}
+     "priority", "max_concurrency", "max_recoveries", "result_callback"}
 )  # fmt: skip
 KINDS: dict[str, frozenset[str]] = {
     "agent": COMMON_FIELDS
@@ -109,7 +109,7 @@ def _read(entry: Mapping[str, Any], readers: Mapping[str, Callable[[Any, str], A
 
 def _options(values: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("retries", "backoff", "timeout", "queue", "priority", "max_concurrency",
-            "result_callback")  # fmt: skip
+            "max_recoveries", "result_callback")  # fmt: skip
     return {k: values[k] for k in keys if k in values}
 
 
@@ -218,6 +218,7 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "prompt": _template,
     "description": _text,
     "retries": _whole(0, MAX_RETRIES),
+    "max_recoveries": _whole(0, MAX_RETRIES),
     "backoff": _backoff,
     "timeout": _duration,
     "queue": check_name,

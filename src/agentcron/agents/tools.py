@@ -66,7 +66,7 @@ def make_tool(
 ) -> Tool:
     """A `Tool` from a function; the name must be one a model can call (``[A-Za-z0-9_-]``)."""
     tool_name = name or fn.__name__
-    if not _NAME.match(tool_name):
+    if not _NAME.fullmatch(tool_name):
         raise ValidationError(
             f"{tool_name!r} cannot be a tool name: 1-64 letters, digits, _ and -", field="tools"
         )

@@ -12,6 +12,7 @@ from agentcron.api import health, metrics
 from agentcron.api.docs_ui import mount_docs
 from agentcron.api.errors import ERROR_RESPONSES, install_error_handlers
 from agentcron.api.limits import BodyLimit
+from agentcron.api.options import AllowOptions
 from agentcron.api.routers import (
     activity,
     events,
@@ -62,6 +63,7 @@ def create_api(
     api.state.metrics = metrics.Metrics(app, api.state.health)
     install_error_handlers(api)
     api.add_middleware(BodyLimit)
+    api.add_middleware(AllowOptions, routes=api.router.routes)  # OPTIONS: 204 with Allow
     for module in (
         runs,
         activity,

@@ -29,6 +29,7 @@ from agentcron.api.respond import reply
 from agentcron.api.schemas import HealthOut
 from agentcron.app import App
 from agentcron.errors import AgentcronError
+from agentcron.logs import plural
 from agentcron.models import RunStatus
 
 __all__ = ["HealthPolicy", "assess", "router"]
@@ -121,7 +122,8 @@ def _workers(
         if ages:
             reason = f"no worker heartbeat for {min(ages):.0f}s ({len(ages)} registered)"
         else:
-            reason = f"no worker is running and {queued} runs are queued"
+            waiting = f"{plural(queued, 'run')} {'is' if queued == 1 else 'are'}"
+            reason = f"no worker is running and {waiting} queued"
         return "degraded", reason, details
     return "healthy", None, details
 

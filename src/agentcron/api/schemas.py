@@ -21,6 +21,7 @@ __all__ = [
     "BackfillOut",
     "EnqueueIn",
     "ErrorBody",
+    "FanOutOut",
     "HealthOut",
     "In",
     "Name",
@@ -39,6 +40,7 @@ __all__ = [
     "TokenIn",
     "TokenList",
     "TokenOut",
+    "TriggerNowIn",
     "WorkerList",
 ]
 
@@ -118,8 +120,14 @@ class _ScheduleFields(In):
     retries: Retries | None = None
     timeout: Duration | None = None
     priority: Priority | None = None
-    queue: Name | None = None
-    jitter: Duration | None = None
+    queue: Name | None = Field(
+        default=None, description="A name: letters, digits and _ . : @ / -, up to 200."
+    )
+    jitter: Duration | None = Field(
+        default=None,
+        description="A random delay of up to this much for each run; at most the trigger's "
+        "period (a cron's shortest gap between slots, an interval's `every`).",
+    )
     namespace: Name | None = None
     description: Text | None = None
     limit: Annotated[str, Strict(), Field(max_length=100)] | dict[str, Any] | None = None
@@ -217,7 +225,9 @@ class EnqueueIn(In):
     delay: Duration | None = None
     at: AwareDatetime | None = None
     dedup_key: Name | None = None
-    queue: Name | None = None
+    queue: Name | None = Field(
+        default=None, description="A name: letters, digits and _ . : @ / -, up to 200."
+    )
     priority: Priority | None = None
     retries: Retries | None = None
     timeout: Duration | None = None
@@ -235,8 +245,18 @@ class RunOut(BaseModel):
     subject: str | None
     status: RunStatus
     args: ArgsOut
-    attempts: int
-    max_attempts: int
+    attempts: int = Field(description="Times the run was started (a recovery counts too).")
+    max_attempts: int = Field(
+        description="Attempts allowed: retries + 1, plus one for each recovery."
+    )
+    recoveries: int = Field(
+        description="Times the run was queued again because its worker died (lease expired); "
+        "recoveries do not use up retries."
+    )
+    max_recoveries: int = Field(
+        description="Recoveries allowed (the task's max_recoveries, default 3); one more lost "
+        "lease and the run is dead with a LeaseExpired error."
+    )
     scheduled_for: datetime | None
     queued_at: datetime
     available_at: datetime
@@ -254,6 +274,25 @@ class RunOut(BaseModel):
 class RunPage(BaseModel):
     items: list[RunOut]
     next_cursor: str | None
+
+
+class TriggerNowIn(In):
+    """Optional body of ``/trigger``."""
+
+    args: dict[str, Any] | list[Any] | None = Field(
+        None,
+        description="For this run only: a JSON object is merged into the schedule's args; "
+        "anything else replaces them.",
+    )
+
+
+class FanOutOut(BaseModel):
+    """The answer of ``/trigger`` for a schedule with ``for_each_subject``: it fans out as a
+    firing of it does, one run per matching subject."""
+
+    queued: int = Field(description="Runs queued, one per matching subject.")
+    skipped: int = Field(description="Runs recorded as skipped: over the schedule's limit.")
+    runs: list[RunOut] = Field(description="The first 100 of those runs, by subject.")
 
 
 class BackfillOut(BaseModel):

@@ -12,6 +12,7 @@ import typer
 
 from agentcron.cli import admin, mcp, parse, run, runs, schedules, tokens, validate
 from agentcron.cli._common import CONFIG_HELP, DB_HELP
+from agentcron.cli._help import Command
 from agentcron.config import ENV_VARS
 
 __all__ = ["app", "main"]
@@ -27,23 +28,24 @@ app = typer.Typer(
     epilog=f"Environment variables:\n\n{_ENV_HELP}",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help text is plain: [[task]] and [FILE] are shown as written
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-app.command()(run.serve)
-app.command()(run.scheduler)
-app.command()(run.worker)
+app.command(cls=Command)(run.serve)
+app.command(cls=Command)(run.scheduler)
+app.command(cls=Command)(run.worker)
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(runs.app, name="runs")
-app.command()(parse.parse)
-app.command()(validate.validate)
-app.command()(admin.stats)
-app.command()(admin.workers)
-app.command()(admin.health)
+app.command(cls=Command)(parse.parse)
+app.command(cls=Command)(validate.validate)
+app.command(cls=Command)(admin.stats)
+app.command(cls=Command)(admin.workers)
+app.command(cls=Command)(admin.health)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(tokens.app, name="tokens")
-app.command()(mcp.mcp)
+app.command(cls=Command)(mcp.mcp)
 
 
 def _version(value: bool) -> None:

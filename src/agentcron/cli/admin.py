@@ -8,19 +8,22 @@ from typing import Any
 import typer
 
 from agentcron.cli import _render as r
-from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
+from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, locate, run
+from agentcron.cli._help import Command
 from agentcron.clock import utcnow
-from agentcron.config import find_config, load_settings, resolve_db
 from agentcron.models import iso
 from agentcron.store import StoreStats, create_store
 
 __all__ = ["db_app", "health", "stats", "workers"]
 
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def stats(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """Runs by status, schedules, workers and the age of the oldest queued run."""
+    """Count runs by status, schedules and workers.
+
+    Also shows the age of the oldest queued run.
+    """
     run(_stats(db, config, json_out))
 
 
@@ -31,13 +34,13 @@ async def _stats(db: str | None, config: Path | None, json_out: bool) -> None:
     if json_out:
         echo_json(data)
         return
-    grid = r.table("", "")
+    grid = r.Grid((r.Col(""), r.Col("", right=True)))
     for status, count in sorted(data["runs"].items()):
         grid.add_row(f"runs {status}", str(count))
     for key in ("schedules", "schedules_enabled", "schedules_parked", "workers"):
         grid.add_row(key.replace("_", " "), str(data[key]))
     grid.add_row("oldest queued", r.relative(current.oldest_queued_at, utcnow()))
-    r.console().print(grid)
+    grid.print("")
 
 
 def _stats_dict(s: StoreStats) -> dict[str, Any]:
@@ -53,7 +56,10 @@ def _stats_dict(s: StoreStats) -> dict[str, Any]:
 
 
 def workers(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """Workers seen by the store: host, pid, queues, running runs, last heartbeat."""
+    """List the workers the database has seen.
+
+    For each: host, pid, queues, runs running, concurrency and last heartbeat.
+    """
     run(_workers(db, config, json_out))
 
 
@@ -64,23 +70,26 @@ async def _workers(db: str | None, config: Path | None, json_out: bool) -> None:
         echo_json({"items": [w.to_dict() for w in items]})
         return
     now = utcnow()
-    grid = r.table("id~", "host~", "pid", "queues~", "running", "concurrency", "last heartbeat")
+    grid = r.Grid((r.Col("id"), r.Col("host", drop=2), r.Col("pid", drop=3, right=True),
+                   r.Col("queues", flex=True), r.Col("running", right=True),
+                   r.Col("concurrency", drop=1, right=True), r.Col("last heartbeat")))  # fmt: skip
     for w in items:
         grid.add_row(w.id, w.host, str(w.pid), ", ".join(w.queues) or "all", str(w.running),
                      str(w.concurrency), r.relative(w.last_heartbeat_at, now))  # fmt: skip
-    r.console().print(grid if items else "no workers")
+    grid.print("no workers")
 
 
-@db_app.command()
+@db_app.command(cls=Command)
 def upgrade(db: DbOpt = None, config: ConfigOpt = None) -> None:
-    """Apply pending schema migrations; print what was applied, or "up to date"."""
+    """Create the database, or apply its pending schema migrations.
+
+    Prints what was applied, or "up to date".
+    """
     run(_upgrade(db, config))
 
 
 async def _upgrade(db: str | None, config: Path | None) -> None:
-    path = find_config(config)
-    url = resolve_db(db, load_settings(path) if path else None)
-    store = create_store(url)
+    store = create_store(locate(db, config).db)
     await store.open()  # applies what is pending
     try:
         applied = store.applied_migrations + await store.migrate()
@@ -97,8 +106,11 @@ _HEALTH_EXIT = {"healthy": 0, "degraded": 1, "critical": 2}
 
 
 def health(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """Health as /healthz sees it: store reachable, worker heartbeats, failure rate, queue
-    lag. Exit code 0 healthy, 1 degraded, 2 critical (for monitoring scripts)."""
+    """Check health as /healthz does.
+
+    Looks at the database, worker heartbeats, the failure rate and queue lag. Exit code 0
+    healthy, 1 degraded, 2 critical (for monitoring scripts).
+    """
     status = run(_health(db, config, json_out))
     raise typer.Exit(_HEALTH_EXIT.get(str(status), 2))
 

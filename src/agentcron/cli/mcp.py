@@ -39,19 +39,25 @@ def mcp(
         typer.Option(
             "--namespace",
             "-n",
+            metavar="NAME",
             help="Namespace to act in (default: the token's only one, else 'default').",
             show_default=False,
         ),
     ] = None,
     max_schedules: Annotated[
-        int, typer.Option(min=0, max=100_000, help="Schedules one token may own through MCP.")
+        int,
+        typer.Option(
+            min=0, max=100_000, metavar="N", help="Schedules one token may own through MCP."
+        ),
     ] = DEFAULT_MAX_SCHEDULES,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Serve the MCP tools (preview, create and manage schedules and runs) over stdin/stdout,
-    acting as one API token. The config's task modules are imported, so that enqueue_run
-    knows their tasks."""
+    """Serve the MCP tools to an LLM agent over stdin/stdout.
+
+    The tools preview, create and manage schedules and runs, acting as one API token. The
+    config's task modules are imported, so that enqueue_run knows their tasks.
+    """
     run(_serve(token, namespace, max_schedules, db, config))
 
 
@@ -65,7 +71,7 @@ async def _serve(token: str | None, namespace: str | None, max_schedules: int,
 
     async with contextlib.AsyncExitStack() as stack:
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the protocol
-            app = await stack.enter_async_context(admin_app(db, config, tasks=True))
+            app = await stack.enter_async_context(admin_app(db, config, tasks=True, create=True))
         try:
             await check_token(app, token, namespace)
         except Unauthorized as exc:

@@ -28,7 +28,9 @@ __all__ = ["parse"]
 
 
 def parse(
-    text: Annotated[str, typer.Argument(help="Trigger: '0 9 * * 1-5', 'every 5m', 'manual'…")],
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="Trigger: '0 9 * * 1-5', 'every 5m', 'manual'…")
+    ],
     tz: Annotated[
         str | None,
         typer.Option(
@@ -38,12 +40,17 @@ def parse(
     after: Annotated[
         str | None, typer.Option(metavar="ISO", help="List fire times after this (default now).")
     ] = None,
-    count: Annotated[int, typer.Option(min=0, max=1000, help="Fire times to list.")] = 5,
+    count: Annotated[
+        int, typer.Option(min=0, max=1000, metavar="N", help="Fire times to list.")
+    ] = 5,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a trigger's normalized form, its description and its next fire times; text the
-    grammar does not understand goes to the config's [agentcron.llm], if it names a model."""
+    """Show what a trigger means and when it fires next.
+
+    Prints its normalized form, its description and its next fire times. Text the grammar
+    does not understand goes to the config's [agentcron.llm], if it names a model.
+    """
     run(_parse(text, tz, after, count, config, json_out))
 
 

@@ -24,6 +24,7 @@ from agentcron.cli.serve_http import (
 )
 from agentcron.config import Config, build_app, env
 from agentcron.errors import ValidationError
+from agentcron.logs import FORMAT, TIME_FORMAT, start_line
 from agentcron.specs import check_name
 
 __all__ = ["scheduler", "serve", "worker"]
@@ -50,8 +51,11 @@ def serve(
     insecure_no_auth: InsecureOpt = False,
     access_log: AccessLogOpt = False,
 ) -> None:
-    """Run the scheduler, a worker and the HTTP API in one process (SIGINT / SIGTERM stop it
-    gracefully). Without any API token the API is open, and only on a loopback address."""
+    """Run the scheduler, a worker and the API in one process.
+
+    Prints the database and config file it uses. SIGINT / SIGTERM stop it gracefully. Without
+    any API token the API is open, and only on a loopback address.
+    """
     http = HttpOptions(host, port, insecure_no_auth, access_log)
     run(_run("serve", config, db, log_level, http=http))
 
@@ -64,7 +68,8 @@ def scheduler(config: ConfigOpt = None, db: DbOpt = None, log_level: LogLevelOpt
 def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit once nothing is queued.")] = False,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Runs at once (default: the config's, else 32).")
+        int | None,
+        typer.Option(min=1, metavar="N", help="Runs at once (default: the config's, else 32)."),
     ] = None,
     queues: Annotated[
         str | None, typer.Option(metavar="A,B", help="Only these queues (default all).")
@@ -87,7 +92,7 @@ async def _run(mode: str, config_path: Path | None, db: str | None, log_level: s
     signals.app = app = build_app(config, db)
     async with app, serving(app, http) as url:
         synced = await _sync(app, config, mode)
-        await _banner(app, mode, synced)
+        typer.echo(f"agentcron {mode}: {await _banner(app, config, synced)}")
         if url is not None:
             typer.echo(f"dashboard and API at {url}")
         if signals.received:
@@ -95,7 +100,7 @@ async def _run(mode: str, config_path: Path | None, db: str | None, log_level: s
             return
         await app.run(
             burst=burst, scheduler=mode != "worker", worker=mode != "scheduler",
-            handle_signals=True,
+            handle_signals=True, announce=False,
         )  # fmt: skip
 
 
@@ -128,22 +133,20 @@ def _override(config: Config, concurrency: int | None, queues: str | None) -> Co
 
 
 async def _sync(app: App, config: Config, mode: str) -> str:
-    """Store the config's schedules (serve and scheduler; only when a file was loaded)."""
+    """Store the config's schedules (serve and scheduler; only when a file was loaded);
+    what changed, for the start line."""
     if config.path is None or mode == "worker":
         return ""
     report = await app.sync_schedules(config.schedules)
     parts = [f"{len(v)} {k}" for k, v in report.items() if v]
-    return f"; config {config.path}: {', '.join(parts) or 'unchanged'}"
+    return f" ({', '.join(parts) or 'unchanged'})"
 
 
-async def _banner(app: App, mode: str, synced: str) -> None:
-    tasks = [t.name for t in app.registry if not t.name.startswith("agentcron.")]
-    count = (await app.stats()).schedules  # a count, not a list: memory stays flat
-    shown = ", ".join(sorted(tasks)) or "none"
-    typer.echo(
-        f"agentcron {mode}: db {app.store.url}; {len(tasks)} tasks ({shown}); "
-        f"{count} schedules{synced}"
-    )
+async def _banner(app: App, config: Config, synced: str) -> str:
+    """``db URL; config PATH (3 added); 2 tasks (a, b); 3 schedules``: the start line of
+    serve / scheduler / worker, printed whatever the log level."""
+    where = f"config {config.path.resolve()}{synced}" if config.path else "no config file"
+    return await start_line(app, where)
 
 
 def _setup_logging(level: str | None) -> None:
@@ -153,6 +156,6 @@ def _setup_logging(level: str | None) -> None:
     logging.basicConfig(
         level=name,
         stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+        format=FORMAT,
+        datefmt=TIME_FORMAT,
     )

@@ -1,4 +1,4 @@
-"""``agentcron runs list|show|cancel|retry``."""
+"""``agentcron runs list|enqueue|show|cancel|retry``."""
 
 from __future__ import annotations
 
@@ -11,23 +11,51 @@ from rich.table import Table
 
 from agentcron.app import App
 from agentcron.cli import _render as r
-from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
-from agentcron.errors import ValidationError
+from agentcron.cli._common import (
+    ArgsOpt,
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    admin_app,
+    echo_json,
+    json_arg,
+    run,
+    unknown_task,
+)
+from agentcron.cli._help import Command
+from agentcron.errors import TaskNotFound, ValidationError
 from agentcron.models import Run
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Inspect, cancel and retry runs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Queue, inspect, cancel and retry runs.", no_args_is_help=True, rich_markup_mode=None
+)
 
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Run id.")]
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 def list_(
-    task: Annotated[str | None, typer.Option(help="Only runs of this task.")] = None,
-    status: Annotated[str | None, typer.Option(help="queued, running, succeeded, dead…")] = None,
-    schedule: Annotated[str | None, typer.Option(help="Only runs of this schedule.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    task: Annotated[
+        str | None, typer.Option(metavar="TASK", show_default=False, help="Only runs of this task.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            metavar="STATUS",
+            show_default=False,
+            help="Only runs in this state: queued, running, waiting, succeeded, failed, dead, "
+            "cancelled or skipped.",
+        ),
+    ] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(metavar="NAME|ID", show_default=False, help="Only runs of this schedule."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10_000, metavar="N", help="At most this many.")
+    ] = 50,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
@@ -44,17 +72,20 @@ async def _list(task: str | None, status: str | None, schedule: str | None, limi
     if json_out:
         echo_json({"items": [run.to_dict() for run in items], "next_cursor": cursor})
         return
-    grid = r.table("id", "task~", "status", "schedule~", "attempts", "queued", "started",
-                   "duration", "lag", "error~")  # fmt: skip
+    grid = r.Grid((r.Col("id", right=True), r.Col("task"), r.Col("status"),
+                   r.Col("subject", drop=3), r.Col("schedule", drop=5),
+                   r.Col("tries", drop=6, right=True), r.Col("queued"), r.Col("started", drop=8),
+                   r.Col("took", drop=4, right=True), r.Col("lag", drop=7, right=True),
+                   r.Col("error", flex=True)))  # fmt: skip
     for item in items:
         grid.add_row(
-            str(item.id), item.task, r.status(item.status),
+            str(item.id), item.task, r.status(item.status), item.subject or "-",
             names.get(item.schedule_id or "", item.schedule_id or "-"),
             f"{item.attempts}/{item.max_attempts}", r.when(item.queued_at, short=True),
             r.when(item.started_at, short=True), r.duration(item.duration), r.duration(item.lag),
             (item.error or {}).get("type", "") or "",
         )  # fmt: skip
-    r.console().print(grid if items else "no runs")
+    grid.print("no runs")
 
 
 async def _schedule_names(a: App) -> dict[str, str]:
@@ -62,7 +93,47 @@ async def _schedule_names(a: App) -> dict[str, str]:
     return {s.id: s.name for s in schedules}
 
 
-@app.command()
+@app.command(cls=Command)
+def enqueue(
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Name of a registered task.")],
+    args: ArgsOpt = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(metavar="S", show_default=False, help="Who the run is for, e.g. user:42."),
+    ] = None,
+    delay: Annotated[
+        str | None,
+        typer.Option(metavar="D", show_default=False, help="Wait this long first: 30s, 5m, 1h30m."),
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Queue one run of a task, now or after --delay.
+
+    The task must be known: defined in the config's task modules, or registered in the
+    database by a worker that has run.
+    """
+    run(_enqueue(task, args, subject, delay, db, config, json_out))
+
+
+async def _enqueue(task: str, args: str | None, subject: str | None, delay: str | None,
+                   db: str | None, config: Path | None, json_out: bool) -> None:  # fmt: skip
+    given = json_arg(args) if args is not None else None
+    async with admin_app(db, config, tasks=True, create=True) as a:
+        try:
+            item = await a.enqueue(task, given, subject=subject, delay=delay)
+        except TaskNotFound as exc:
+            raise await unknown_task(a, exc.name) from None
+        names = await _schedule_names(a) if not json_out else {}
+    if json_out:
+        echo_json(item.to_dict())
+        return
+    typer.echo(f"queued run {item.id} of {item.task}")
+    r.console().print(_details(item, names))
+
+
+@app.command(cls=Command)
 def show(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
          json_out: JsonOpt = False) -> None:  # fmt: skip
     """Show one run: args, timing, result or error."""
@@ -104,17 +175,23 @@ def _details(item: Run, names: dict[str, str]) -> Table:
     return grid
 
 
-@app.command()
+@app.command(cls=Command)
 def cancel(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
            json_out: JsonOpt = False) -> None:  # fmt: skip
-    """Cancel a run: a queued one at once, a running one at its worker's next heartbeat."""
+    """Cancel a run.
+
+    A queued run is cancelled at once, a running one at its worker's next heartbeat.
+    """
     run(_change(key, "cancel", db, config, json_out))
 
 
-@app.command()
+@app.command(cls=Command)
 def retry(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
           json_out: JsonOpt = False) -> None:  # fmt: skip
-    """Queue a dead, failed or cancelled run again for one more attempt."""
+    """Queue a dead, failed or cancelled run again.
+
+    It gets one more attempt.
+    """
     run(_change(key, "retry", db, config, json_out))
 
 

@@ -10,21 +10,36 @@ import typer
 from rich.table import Table
 
 from agentcron.cli import _render as r
-from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
+from agentcron.cli._common import (
+    ArgsOpt,
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    admin_app,
+    echo_json,
+    json_arg,
+    run,
+    unknown_task,
+)
+from agentcron.cli._help import Command
 from agentcron.clock import utcnow
-from agentcron.errors import ValidationError
+from agentcron.errors import TaskNotFound, ValidationError
+from agentcron.logs import plural
 from agentcron.models import Schedule, iso
 from agentcron.scheduler import trigger_of
+from agentcron.store import FannedOut
 from agentcron.triggers import next_times
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Create, inspect and control schedules.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, inspect and control schedules.", no_args_is_help=True, rich_markup_mode=None
+)
 
 KeyArg = Annotated[str, typer.Argument(metavar="NAME|ID", help="Schedule name or id.")]
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 def list_(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """List schedules: trigger, next run, state and source."""
     run(_list(db, config, json_out))
@@ -37,19 +52,23 @@ async def _list(db: str | None, config: Path | None, json_out: bool) -> None:
         echo_json({"items": [s.to_dict() for s in items], "next_cursor": cursor})
         return
     now = utcnow()
-    grid = r.table("name~", "task~", "trigger~", "next run", "state", "source")
+    grid = r.Grid((r.Col("name"), r.Col("task"), r.Col("trigger", flex=True),
+                   r.Col("next run", right=True), r.Col("at", drop=2), r.Col("state"),
+                   r.Col("source", drop=1)))  # fmt: skip
     for s in items:
         zone = r.schedule_zone(s)
-        nxt = f"{r.relative(s.next_run_at, now)} ({r.when(s.next_run_at, zone, short=True)})"
-        grid.add_row(s.name, s.task, s.description, nxt if s.next_run_at else "-",
-                     r.schedule_state(s), s.source.value)  # fmt: skip
-    r.console().print(grid if items else "no schedules")
+        grid.add_row(s.name, s.task, s.description, r.relative(s.next_run_at, now),
+                     r.when(s.next_run_at, zone, short=True), r.schedule_state(s),
+                     s.source.value)  # fmt: skip
+    grid.print("no schedules")
 
 
-@app.command()
+@app.command(cls=Command)
 def show(
     key: KeyArg,
-    count: Annotated[int, typer.Option(min=0, max=100, help="Next fire times to show.")] = 5,
+    count: Annotated[
+        int, typer.Option(min=0, max=100, metavar="N", help="Next fire times to show.")
+    ] = 5,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
@@ -100,33 +119,87 @@ def _details(s: Schedule, upcoming: list[Any]) -> Table:
     return grid
 
 
-@app.command()
+@app.command(cls=Command)
 def add(
-    task: Annotated[str, typer.Argument(help="Registered task name.")],
-    trigger: Annotated[str, typer.Option("--trigger", "-t", help="'every 5m', '0 9 * * 1-5'…")],
-    name: Annotated[str | None, typer.Option(help="Schedule name (default: the task).")] = None,
-    args: Annotated[
+    task: Annotated[str, typer.Argument(metavar="TASK", help="Name of a registered task.")],
+    trigger: Annotated[
+        str,
+        typer.Option(
+            "--trigger",
+            "-t",
+            metavar="TEXT",
+            help="When it fires: '0 9 * * 1-5', 'every 5m', 'every weekday at 9am', 'manual'…",
+        ),
+    ],
+    name: Annotated[
         str | None,
         typer.Option(
-            help="Task args as JSON: an object (keyword arguments) or an array (positional)."
+            metavar="NAME", show_default=False, help="Schedule name (default: the task's)."
         ),
     ] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone for the trigger.")] = None,
-    misfire: Annotated[str | None, typer.Option(help="once | skip | all")] = None,
-    overlap: Annotated[str | None, typer.Option(help="skip | allow | queue")] = None,
-    retries: Annotated[int | None, typer.Option(help="Retries per run.")] = None,
-    timeout: Annotated[str | None, typer.Option(help="Run timeout, e.g. 30s.")] = None,
+    args: ArgsOpt = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ZONE",
+            show_default=False,
+            help="IANA time zone the trigger is read in (default: the config's, else UTC).",
+        ),
+    ] = None,
+    misfire: Annotated[
+        str | None,
+        typer.Option(
+            metavar="once|skip|all",
+            show_default=False,
+            help="Slots missed while nothing ran: one catch-up run (default), none, or every one.",
+        ),
+    ] = None,
+    overlap: Annotated[
+        str | None,
+        typer.Option(
+            metavar="skip|allow|queue",
+            show_default=False,
+            help="A fire while the previous run still runs: skipped (default), run "
+            "too, or queued after it.",
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", show_default=False, help="Retries of a failed run (default: the task's)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            show_default=False,
+            help="Run timeout, e.g. 30s (default: the task's).",
+        ),
+    ] = None,
     metadata: Annotated[
-        str | None, typer.Option(help="JSON object given to each run (ctx.metadata).")
+        str | None,
+        typer.Option(
+            metavar="JSON", show_default=False, help="JSON object given to each run (ctx.metadata)."
+        ),
     ] = None,
     thread_id: Annotated[
-        str | None, typer.Option(help="A graph task's thread (default: the subject, else name).")
+        str | None,
+        typer.Option(
+            metavar="ID",
+            show_default=False,
+            help="A graph task's thread (default: the subject, else the schedule's name).",
+        ),
     ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a schedule for a task (registered by a worker, or in the config's modules)."""
+    """Create a schedule for a task.
+
+    The task is defined in the config's task modules, or registered in the database by a
+    worker that has run.
+    """
     options = {"name": name, "args": args, "timezone": timezone, "misfire": misfire,
                "overlap": overlap, "retries": retries, "timeout": timeout,
                "metadata": metadata, "thread_id": thread_id}  # fmt: skip
@@ -138,17 +211,13 @@ async def _add(task: str, trigger: str, options: dict[str, Any], db: str | None,
                config: Path | None, json_out: bool) -> None:  # fmt: skip
     for key in ("args", "metadata"):
         if key in options:
-            options[key] = _json_object(options[key], key)
-    async with admin_app(db, config, tasks=True) as a:
-        s = await a.add_schedule(task, trigger, **options)
+            options[key] = json_arg(options[key], key)
+    async with admin_app(db, config, tasks=True, create=True) as a:
+        try:
+            s = await a.add_schedule(task, trigger, **options)
+        except TaskNotFound as exc:
+            raise await unknown_task(a, exc.name) from None
     _print_schedule(s, "added", json_out)
-
-
-def _json_object(text: str, field: str = "args") -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"not valid JSON: {exc}", field=field) from None
 
 
 def _print_schedule(s: Schedule, verb: str, json_out: bool) -> None:
@@ -159,7 +228,7 @@ def _print_schedule(s: Schedule, verb: str, json_out: bool) -> None:
     typer.echo(f"{verb} schedule {s.name} ({s.id}): {s.description}; next run {nxt}")
 
 
-@app.command()
+@app.command(cls=Command)
 def rm(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Delete a schedule (its runs are kept)."""
     run(_rm(key, db, config))
@@ -172,17 +241,20 @@ async def _rm(key: str, db: str | None, config: Path | None) -> None:
     typer.echo(f"removed schedule {s.name} ({s.id})")
 
 
-@app.command()
+@app.command(cls=Command)
 def pause(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None,
           json_out: JsonOpt = False) -> None:  # fmt: skip
     """Stop a schedule from firing until it is resumed."""
     run(_toggle(key, False, db, config, json_out))
 
 
-@app.command()
+@app.command(cls=Command)
 def resume(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None,
            json_out: JsonOpt = False) -> None:  # fmt: skip
-    """Let a paused schedule fire again (from its next slot after now, no catch-up)."""
+    """Let a paused schedule fire again.
+
+    It fires from its next slot after now; slots missed while paused are not caught up.
+    """
     run(_toggle(key, True, db, config, json_out))
 
 
@@ -193,23 +265,47 @@ async def _toggle(key: str, enable: bool, db: str | None, config: Path | None,
     _print_schedule(s, "resumed" if enable else "paused", json_out)
 
 
-@app.command()
-def trigger(key: KeyArg, db: DbOpt = None, config: ConfigOpt = None,
-            json_out: JsonOpt = False) -> None:  # fmt: skip
-    """Queue a run of the schedule's task now, with its args."""
-    run(_trigger(key, db, config, json_out))
+@app.command(cls=Command)
+def trigger(
+    key: KeyArg,
+    args: ArgsOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Queue a run of the schedule's task now.
+
+    The run takes the schedule's args; --args replaces them for this run only (a JSON object
+    is merged into the schedule's). A schedule with for_each_subject queues one run per
+    matching subject, as a firing of it does.
+    """
+    run(_trigger(key, args, db, config, json_out))
 
 
-async def _trigger(key: str, db: str | None, config: Path | None, json_out: bool) -> None:
+async def _trigger(key: str, args: str | None, db: str | None, config: Path | None,
+                   json_out: bool) -> None:  # fmt: skip
+    given = json_arg(args) if args is not None else None
     async with admin_app(db, config, tasks=True) as a:
-        created = await a.trigger(key)
+        done = await a.trigger(key, args=given)
     if json_out:
-        echo_json(created.to_dict())
+        echo_json(done.to_dict())
+    elif isinstance(done, FannedOut):
+        typer.echo(_fanned_out(done))
     else:
-        typer.echo(f"queued run {created.id} of {created.task}")
+        typer.echo(f"queued run {done.id} of {done.task}")
 
 
-@app.command()
+def _fanned_out(done: FannedOut) -> str:
+    """``queued 3 runs (one per subject)``, and what the schedule's limit skipped."""
+    text = f"queued {plural(done.queued, 'run')} (one per subject)"
+    if done.skipped:
+        text += f"; {plural(done.skipped, 'run')} skipped (over the schedule's limit)"
+    if not done.queued and not done.skipped:
+        text += "; no subject matches the schedule's filter"
+    return text
+
+
+@app.command(cls=Command)
 def backfill(
     key: KeyArg,
     start: Annotated[str, typer.Option("--from", metavar="ISO", help="First slot time (incl.).")],
@@ -218,9 +314,11 @@ def backfill(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Queue one run per slot of the schedule's trigger between --from and --to (a time
-    without an offset is read in the schedule's zone). Slots that already have a run keep
-    it, so running this twice queues nothing more."""
+    """Queue one run per slot of the trigger between two times.
+
+    A time without an offset is read in the schedule's zone. Slots that already have a run
+    keep it, so running this twice queues nothing more.
+    """
     run(_backfill(key, start, end, db, config, json_out))
 
 
@@ -236,8 +334,8 @@ async def _backfill(key: str, start: str, end: str, db: str | None, config: Path
         echo_json({"slots": slots, "created": done.created, "runs": runs})
         return
     typer.echo(
-        f"backfilled {s.name}: {len(done.runs)} slots, {done.created} runs queued, "
-        f"{len(done.runs) - done.created} already had one"
+        f"backfilled {s.name}: {plural(len(done.runs), 'slot')}, "
+        f"{plural(done.created, 'run')} queued, {len(done.runs) - done.created} already had one"
     )
 
 

@@ -29,9 +29,12 @@ __all__ = [
 log = logging.getLogger("agentcron.api")
 
 HostOpt = Annotated[
-    str, typer.Option(help="Address the API listens on (0.0.0.0: every interface).")
+    str,
+    typer.Option(metavar="ADDRESS", help="Address the API listens on (0.0.0.0: every interface)."),
 ]
-PortOpt = Annotated[int, typer.Option(min=0, max=65535, help="API port (0: any free port).")]
+PortOpt = Annotated[
+    int, typer.Option(min=0, max=65535, metavar="N", help="API port (0: any free port).")
+]
 InsecureOpt = Annotated[
     bool,
     typer.Option(

@@ -10,34 +10,53 @@ import typer
 from agentcron.auth import create_token
 from agentcron.cli import _render as r
 from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
+from agentcron.cli._help import Command
 from agentcron.clock import utcnow
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list and revoke API tokens.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
-@app.command()
+@app.command(cls=Command)
 def create(
     scope: Annotated[
-        str, typer.Option(help="read (reads only), write (changes schedules/runs), or admin.")
+        str,
+        typer.Option(
+            metavar="read|write|admin",
+            help="read (reads only), write (changes schedules and runs), or admin.",
+        ),
     ],
     namespace: Annotated[
         list[str] | None,
-        typer.Option("--namespace", "-n", help="Namespace it may use (repeat; '*' = all)."),
+        typer.Option(
+            "--namespace",
+            "-n",
+            metavar="NAME",
+            show_default=False,
+            help="Namespace it may use (repeat; '*' = all; default: default).",
+        ),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="A label, e.g. who uses it.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(metavar="LABEL", show_default=False, help="A label, e.g. who uses it."),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a token and print its secret (only now: the store keeps a hash)."""
+    """Create a token and print its secret.
+
+    The secret is shown only now: the database keeps a hash of it.
+    """
     run(_create(scope, namespace or ["default"], name, db, config, json_out))
 
 
 async def _create(scope: str, namespaces: list[str], name: str | None, db: str | None,
                   config: Path | None, json_out: bool) -> None:  # fmt: skip
-    async with admin_app(db, config) as a:
+    async with admin_app(db, config, create=True) as a:
         token, secret = await create_token(
             a.store, scope=scope, namespaces=namespaces, name=name, now=utcnow()
         )
@@ -52,7 +71,7 @@ async def _create(scope: str, namespaces: list[str], name: str | None, db: str |
     )
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 def list_(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """List tokens (never their secrets)."""
     run(_list(db, config, json_out))
@@ -65,22 +84,27 @@ async def _list(db: str | None, config: Path | None, json_out: bool) -> None:
         echo_json({"items": [t.to_dict() for t in tokens]})
         return
     now = utcnow()
-    grid = r.table("id", "name~", "scope", "namespaces~", "created", "last used", "state")
+    grid = r.Grid((r.Col("id"), r.Col("name", flex=True), r.Col("scope"),
+                   r.Col("namespaces", drop=1), r.Col("created", drop=3),
+                   r.Col("last used", drop=2), r.Col("state")))  # fmt: skip
     for t in tokens:
         state = "active" if t.active else f"revoked {r.relative(t.revoked_at, now)}"
         used = r.relative(t.last_used_at, now)
         grid.add_row(t.id, t.name or "-", t.scope.value, ", ".join(t.namespaces),
                      r.relative(t.created_at, now), used, state)  # fmt: skip
-    r.console().print(grid if tokens else "no tokens")
+    grid.print("no tokens")
 
 
-@app.command()
+@app.command(cls=Command)
 def revoke(
     token_id: Annotated[str, typer.Argument(metavar="ID", help="Token id (from `tokens list`).")],
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Revoke a token: requests with it are refused (within seconds on running servers)."""
+    """Revoke a token.
+
+    Requests with it are refused (within seconds on running servers).
+    """
     run(_revoke(token_id, db, config))
 
 

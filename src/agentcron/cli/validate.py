@@ -10,6 +10,7 @@ import typer
 from agentcron.cli._common import JsonOpt, echo_json, fail, run
 from agentcron.config import Config, find_config, load_config
 from agentcron.errors import ConfigError
+from agentcron.logs import plural
 
 __all__ = ["validate"]
 
@@ -18,18 +19,19 @@ def validate(
     file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[FILE]",
+            metavar="FILE",
             help="Config file (env AGENTCRON_CONFIG; else ./agentcron.toml).",
             show_default=False,
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check a config file: syntax, keys, settings, task modules, tasks and schedules (args
-    against each function's signature, prompt templates against what each schedule gives).
+    """Check a config file and report every problem.
 
-    Exits 0 when it is valid, 2 with one line per problem when it is not. A [[task]] written
-    in the YouLab form is shown as the native [[task]] and [[schedule]] entries it is read as.
+    Checks syntax, keys, settings, task modules, tasks and schedules (args against each
+    function's signature, prompt templates against what each schedule gives). Exits 0 when
+    it is valid, 2 with one line per problem when it is not. A [[task]] written in the YouLab
+    form is shown as the native [[task]] and [[schedule]] entries it is read as.
     """
     run(_validate(file, json_out))
 
@@ -64,6 +66,6 @@ def _report(config: Config, path: Path, json_out: bool) -> None:
     modules = ", ".join(config.settings.tasks) or "none"
     empty = config == Config(path=config.path)
     note = " (the file sets nothing: every setting has its default)" if empty else ""
-    typer.echo(f"ok: {path}: {len(names)} schedules; task modules: {modules}{note}")
+    typer.echo(f"ok: {path}: {plural(len(names), 'schedule')}; task modules: {modules}{note}")
     for form in config.native:
         typer.echo(f"\n# [[task]] {form.name!r} (YouLab form) is read as:\n{form.toml}", nl=False)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from agentcron.config.model import Config, Settings
+from agentcron.config.settings import relative_db
 
 __all__ = [
     "CONFIG_NAMES",
@@ -54,12 +55,19 @@ def find_config(explicit: str | Path | None = None, *, cwd: Path | None = None) 
     return None
 
 
-def resolve_db(flag: str | None, config: Config | Settings | None = None) -> str:
-    """``--db``, else ``AGENTCRON_DB``, else the config's ``db``, else `DEFAULT_DB`."""
+def resolve_db(
+    flag: str | None, config: Config | Settings | None = None, *, path: Path | None = None
+) -> str:
+    """``--db``, else ``AGENTCRON_DB``, else the config's ``db``, else `DEFAULT_DB`: in the
+    folder of the config file when there is one (``path``, or the `Config`'s), so that every
+    command that finds a config finds the same database, from whichever folder it runs."""
     if flag:
         return flag
     from_env = env("AGENTCRON_DB")
     if from_env:
         return from_env
     settings = config.settings if isinstance(config, Config) else config
-    return settings.db if settings is not None and settings.db else DEFAULT_DB
+    if settings is not None and settings.db:
+        return settings.db
+    found = path or (config.path if isinstance(config, Config) else None)
+    return relative_db(DEFAULT_DB, found.parent) if found is not None else DEFAULT_DB

@@ -10,13 +10,7 @@ from agentcron.config.document import Document
 from agentcron.config.env import resolve_db
 from agentcron.config.model import Config, NativeForm, Settings
 from agentcron.config.modules import import_modules, on_path
-from agentcron.config.schedules import (
-    SUBJECT_HINT,
-    Known,
-    add_unique,
-    build_entry,
-    read_schedules,
-)
+from agentcron.config.schedules import Known, add_unique, build_entry, read_schedules
 from agentcron.config.settings import read_settings
 from agentcron.config.tasks import Derived, read_tasks
 from agentcron.config.youlab import to_toml
@@ -75,6 +69,7 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         shutdown_timeout=s.shutdown_timeout,
         retention=s.retention,
         timezone=s.timezone,
+        max_schedules=s.max_schedules,
         llm=s.llm,
     )
     for declared in config.tasks:
@@ -83,10 +78,6 @@ def build_app(config: Config, db_override: str | None = None) -> App:
         if built.result_callback is not None:
             app.result_callbacks[(built.spec.namespace, built.spec.name)] = built.result_callback
     return app
-
-
-_NO_SUBJECT = {"manual": "a manual run has no subject: set manual = false, or leave {subject} "
-                          "out of the prompt"}  # fmt: skip
 
 
 def _derived_schedules(doc: Document, settings: Settings, known: Known, derived: list[Derived],
@@ -98,8 +89,7 @@ def _derived_schedules(doc: Document, settings: Settings, known: Known, derived:
         t = item.translation
         for fields in t.schedules:
             origin = (*item.at, t.origins[str(fields["name"])])
-            hint = _NO_SUBJECT.get(t.origins[str(fields["name"])], SUBJECT_HINT)
-            result, errors = build_entry(fields, settings.timezone, now, known, (), hint)
+            result, errors = build_entry(fields, settings.timezone, now, known)
             for _, message in errors:
                 doc.add(origin, f"{item.label}{fields['name']}: {message}")
             if result is not None:

@@ -35,6 +35,7 @@ class Settings:
     lease: timedelta = timedelta(seconds=30)
     shutdown_timeout: timedelta = timedelta(seconds=30)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    max_schedules: int | None = 10_000  # per namespace, through the API; false: no limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,6 @@ REQUIRED = {
     "task": "the name of a registered task, or 'module:function'",
     "trigger": "such as 'every 5m', '0 9 * * 1-5', 'idle 30m' or 'manual'",
 }
-SUBJECT_HINT = "add for_each_subject to run once per subject"
 _STANDINS: dict[str, Any] = {"trigger": "manual", "task": "unknown-task", "timezone": "UTC"}
 
 
@@ -118,11 +117,9 @@ def build_entry(
     now: datetime,
     known: Known,
     meant: Iterable[str] = (),
-    no_subject: str = SUBJECT_HINT,
 ) -> tuple[Built | None, Errors]:
     """Build one schedule: the `Built`, or None and every problem as ``(field, text)``.
-    ``meant``: required keys written misspelled (reported as unknown keys already).
-    ``no_subject``: what to do about a prompt's ``{subject}`` the runs will not have."""
+    ``meant``: required keys written misspelled (reported as unknown keys already)."""
     values = {"timezone": timezone} | dict(fields)
     errors: Errors = []
     skip = set(meant)
@@ -142,7 +139,7 @@ def build_entry(
         _fit(task, result, errors)
     prompt = known.prompts.get(task.name)
     if prompt and not bad & {"trigger", "args", "for_each_subject"}:
-        _fill(prompt, task.name, result, errors, no_subject)
+        _fill(prompt, task.name, result, errors)
     return (None if errors else result), errors
 
 
@@ -193,7 +190,7 @@ def _fit(task: Task, built: Built, errors: Errors) -> None:
         errors.append(("args", str(exc)))
 
 
-def _fill(prompt: str, task: str, built: Built, errors: Errors, no_subject: str) -> None:
+def _fill(prompt: str, task: str, built: Built, errors: Errors) -> None:
     kind = built.trigger.kind
     subject: bool | None
     if kind in ("idle", "messages"):
@@ -202,7 +199,7 @@ def _fill(prompt: str, task: str, built: Built, errors: Errors, no_subject: str)
         subject = True if getattr(built.trigger, "subjects", None) else None
     else:
         subject = built.spec.for_each_subject is not None
-    hint = f" ({no_subject})" if subject is False else ""
+    hint = " (add for_each_subject to run once per subject)" if subject is False else ""
     for problem in unfillable(prompt, args=built.spec.args, subject=subject, event=kind == "event"):
         text = f"the prompt of {task!r} uses {problem}"
         errors.append(("task", f"task: {text}{hint if '{subject' in problem else ''}"))

@@ -14,11 +14,11 @@ from agentcron.errors import InvalidTrigger, ValidationError
 from agentcron.specs import check_name
 from agentcron.triggers._time import load_zone
 
-__all__ = ["LLM_FIELDS", "SETTINGS_FIELDS", "error_text", "read_settings", "text"]
+__all__ = ["LLM_FIELDS", "SETTINGS_FIELDS", "error_text", "read_settings", "relative_db", "text"]
 
 SETTINGS_FIELDS = frozenset(
     {"db", "tasks", "concurrency", "queues", "timezone", "retention", "lease", "shutdown_timeout",
-     "llm"}
+     "llm", "max_schedules"}
 )  # fmt: skip
 LLM_FIELDS = frozenset({"base_url", "api_key_env", "model"})
 WHERE = "[agentcron]: "
@@ -49,11 +49,11 @@ def read_settings(doc: Document) -> Settings:
             doc.add(("agentcron", *(exc.field or key).split(".")), WHERE + error_text(exc))
     db = values.get("db")
     if isinstance(db, str):
-        values["db"] = _relative_db(db, doc.path.parent)
+        values["db"] = relative_db(db, doc.path.parent)
     return Settings(**values)
 
 
-def _relative_db(url: str, folder: Path) -> str:
+def relative_db(url: str, folder: Path) -> str:
     """A relative SQLite path in a config file is relative to the file's folder."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url.startswith(prefix + "/"):
@@ -114,6 +114,10 @@ def _duration(value: Any, key: str) -> timedelta:
     return result
 
 
+def _max_schedules(value: Any, key: str) -> int | None:
+    return None if value is False else _positive(value, key)
+
+
 def _retention(value: Any, key: str) -> timedelta | None:
     return None if value is False else _duration(value, key)
 
@@ -139,4 +143,5 @@ _READERS = {
     "lease": _duration,
     "shutdown_timeout": _duration,
     "llm": _llm,
+    "max_schedules": _max_schedules,
 }

@@ -8,7 +8,7 @@
     idle_threshold_minutes = 5         #    trigger "idle 5m cooldown 30m for user:*"
     idle_cooldown_minutes = 30
     schedule = "0 */6 * * *"           # -> schedule "progression-grader.cron", per user
-    manual = true                      # -> schedule "progression-grader.manual" (on demand)
+    manual = true                      # -> schedule "progression-grader.manual", per user
     agent_types = ["tutor", "college-essay"]   # -> args = { agent_types = [...] }
     user_filter = "all"                # -> subjects "user:*" (or a subject filter as written)
     batch_size = 50                    # -> for_each_subject.batch_size
@@ -106,8 +106,9 @@ def _schedules(out: Translation, name: str, values: dict[str, Any],
     if "schedule" in entry and isinstance(values.get("schedule"), str):
         _add(out, f"{name}.cron", "schedule", task=name, trigger=values["schedule"], args=args,
              for_each_subject=each)  # fmt: skip
-    if values["manual"]:  # run on demand: one run, no subject (as any manual trigger)
-        _add(out, f"{name}.manual", "manual", task=name, trigger="manual", args=args)
+    if values["manual"]:  # triggered by hand: one run per matching subject
+        _add(out, f"{name}.manual", "manual", task=name, trigger="manual", args=args,
+             for_each_subject=each)  # fmt: skip
 
 
 def _add(out: Translation, name: str, origin: str, **fields: Any) -> None:

@@ -59,5 +59,6 @@ def mount_mcp(
 
     endpoint = McpEndpoint(app, api.state.auth, max_schedules=max_schedules)
     api.state.mcp = endpoint
-    api.router.routes.append(Route(path, endpoint, include_in_schema=False))
+    methods = ["GET", "POST", "DELETE"]  # the streamable HTTP transport's (OPTIONS: Allow)
+    api.router.routes.append(Route(path, endpoint, methods=methods, include_in_schema=False))
     return True

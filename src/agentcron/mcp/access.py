@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from agentcron.app import App
 from agentcron.auth import Forbidden, Principal, Scope
-from agentcron.errors import ScheduleNotFound, ValidationError
+from agentcron.errors import ScheduleNotFound, ScheduleQuotaExceeded, ValidationError
 from agentcron.models import Schedule, ScheduleSource
 from agentcron.specs import check_name
 
@@ -28,19 +28,6 @@ __all__ = ["DEFAULT_MAX_SCHEDULES", "OWNER_PREFIX", "Caller", "ScheduleQuotaExce
 DEFAULT_MAX_SCHEDULES = 20
 OWNER_PREFIX = "mcp"
 _PAGE = 1000
-
-
-# Belongs to the tree in `agentcron.errors` (under `Forbidden`, which lives in `agentcron.auth`
-# until that module grows the auth errors).
-class ScheduleQuotaExceeded(Forbidden):
-    """This token owns as many schedules as it may."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"this token already owns {limit} schedules, its limit: delete one of them "
-            "before creating another"
-        )
-        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)

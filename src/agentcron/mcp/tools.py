@@ -25,12 +25,14 @@ from agentcron.mcp.access import DEFAULT_MAX_SCHEDULES, Caller
 from agentcron.mcp.args import Args
 from agentcron.models import RunStatus, Schedule, ScheduleSource, iso
 from agentcron.specs import check_name
+from agentcron.store import FannedOut
 from agentcron.subjects import check_kind, check_subject
 from agentcron.triggers import next_times
 
 __all__ = ["TOOLS", "ToolSpec", "Toolbox"]
 
 PREVIEW_COUNT = 5
+TRIGGERED_RUNS = 20  # runs of a fan-out shown to the model (the count is exact)
 LISTED_SCHEDULES = 200
 MAX_RUN_ID = 2**63 - 1
 
@@ -166,6 +168,15 @@ async def _changeable(box: Toolbox, caller: Caller, args: Args) -> Schedule:
     return schedule
 
 
+async def _trigger(box: Toolbox, caller: Caller, args: Args) -> Any:
+    schedule = await caller.find(box.app, args.text("name", max_length=200))
+    done = await box.app.trigger(schedule.id, args=args.task_args("args"),
+                                 namespace=caller.namespace)  # fmt: skip
+    if isinstance(done, FannedOut):
+        return {"schedule": schedule.name, **done.to_dict(limit=TRIGGERED_RUNS)}
+    return {"schedule": schedule.name, "queued": 1, "skipped": 0, "runs": [done.to_dict()]}
+
+
 async def _enqueue(box: Toolbox, caller: Caller, args: Args) -> Any:
     task = check_name(args.text("task", max_length=200), "task")
     delay = args.duration("delay")
@@ -274,6 +285,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Delete a schedule for good (its past runs stay)." + _OWN,
         Scope.WRITE, _delete, {"name": _NAME | {"description": "Schedule name or id."}},
         ("name",), destructive=True,
+    ),
+    ToolSpec(
+        "trigger_schedule", "Run a schedule now",
+        "Queue a run of a schedule's task now, outside its trigger, with the schedule's args "
+        "('args' is merged into them for this run only). A schedule with for_each_subject "
+        "queues one run per matching subject. Returns how many runs were queued ('queued'; "
+        "'skipped': over the schedule's limit) and the first of them; follow one with "
+        "get_run." + _OWN,
+        Scope.WRITE, _trigger,
+        {"name": _NAME | {"description": "Schedule name or id."},
+         "args": _ARGS | {"description": "Arguments for this run only: an object is merged "
+                          "into the schedule's object; an array replaces them."}},
+        ("name",),
     ),
     ToolSpec(
         "enqueue_run", "Run a task",

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import os
+
 from agentcron.errors import StoreError
-from agentcron.store.base import FirePlan, Planner, RunFilter, Store, StoreStats
+from agentcron.store.base import FannedOut, FirePlan, Planner, RunFilter, Store, StoreStats
 
-__all__ = ["FirePlan", "Planner", "RunFilter", "Store", "StoreStats", "create_store"]
+__all__ = [
+    "FannedOut",
+    "FirePlan",
+    "Planner",
+    "RunFilter",
+    "Store",
+    "StoreStats",
+    "create_store",
+    "shown_url",
+]
 
 
-def create_store(url: str) -> Store:
+def create_store(url: str, *, create: bool = True) -> Store:
     """A store for ``url`` (not yet opened); drivers are imported lazily.
 
     ``sqlite:///agentcron.db`` (relative), ``sqlite:////var/lib/agentcron.db`` (absolute),
-    ``postgresql://user@host/db``.
+    ``postgresql://user@host/db``. ``create=False``: its ``open()`` only opens an existing
+    agentcron database (else `SchemaError`, nothing created): what commands that only read
+    use, so that a mistyped path does not leave an empty database behind.
     """
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         from agentcron.store.sqlite import SqliteStore
 
-        return SqliteStore(url)
+        return SqliteStore(url, create=create)
     if scheme in ("postgresql", "postgres"):
         try:
             from agentcron.store.postgres import PostgresStore
@@ -26,8 +39,25 @@ def create_store(url: str) -> Store:
             raise StoreError(
                 f"PostgreSQL needs the driver: pip install 'agentcron[postgres]' ({exc})"
             ) from None
-        store: Store = PostgresStore(url)
+        store: Store = PostgresStore(url, create=create)
         return store
     raise StoreError(
         f"unknown store URL {url!r}: use sqlite:///path.db or postgresql://user@host/db"
     )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as people should see it in logs and messages: a relative SQLite path made
+    absolute (which file it is does not depend on where one looks from), and no password."""
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() == "sqlite" and sep:
+        path = rest[1:] if rest.startswith("/") else rest
+        name, query = path.split("?", 1) if "?" in path else (path, "")
+        if name and name != ":memory:" and not name.startswith("/"):
+            absolute = os.path.abspath(name)
+            return f"sqlite:///{absolute}" + (f"?{query}" if query else "")
+        return url
+    if "@" in rest:
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url

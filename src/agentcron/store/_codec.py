@@ -29,16 +29,31 @@ SCHEDULE_COLUMNS = (
 RUN_COLUMNS = (
     "id, namespace, task, queue, priority, schedule_id, subject, status, args, attempts, "
     "max_attempts, timeout, scheduled_for, queued_at, available_at, started_at, finished_at, "
-    "result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested"
+    "result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested, "
+    "recoveries, max_recoveries"
 )
 RUN_INSERT_COLUMNS = (
     "namespace, task, queue, priority, status, args, schedule_id, subject, scheduled_for, "
     "dedup_key, serial_key, trigger_info, max_attempts, timeout, queued_at, available_at, "
-    "finished_at, error"
+    "finished_at, error, max_recoveries"
 )
+RUN_INSERT_MARKS = ", ".join("?" * len(RUN_INSERT_COLUMNS.split(",")))
+"""The placeholders of a SQLite insert of `RUN_INSERT_COLUMNS`."""
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
+
+# The errors of a run whose lease expired (its worker died): queued again (a recovery, which
+# does not use up retries), dead (one lost lease more than its max_recoveries), or cancelled
+# (its cancellation was asked for).
+_LOST = "the worker stopped heartbeating (its lease expired)"
+LEASE_LOST_REQUEUED = _dumps(
+    {"type": "LeaseExpired", "message": f"{_LOST}; queued again (retries are not used up)"}
+)
+LEASE_LOST_DEAD = _dumps(
+    {"type": "LeaseExpired", "message": f"{_LOST} once more than its max_recoveries allows"}
+)
+LEASE_LOST = _dumps({"type": "LeaseExpired", "message": _LOST})
 
 
 def _json_or_none(text: str | None) -> Any:
@@ -212,6 +227,7 @@ def run_insert_params(run: NewRun, now: float) -> tuple[Any, ...]:
         available,
         finished,
         dumps(run.error) if run.error is not None else None,
+        run.max_recoveries,
     )
 
 
@@ -244,6 +260,7 @@ def run_from_new(run_id: int, run: NewRun, now: float, params: tuple[Any, ...]) 
         lease_expires_at=None,
         dedup_key=run.dedup_key,
         trigger_info=run.trigger_info,
+        max_recoveries=run.max_recoveries,
     )
 
 
@@ -251,7 +268,8 @@ def run_from_row(row: tuple[Any, ...] | Any) -> Run:
     # fmt: off
     (id_, namespace, task, queue, priority, schedule_id, subject, status, args, attempts,
      max_attempts, timeout, scheduled_for, queued_at, available_at, started_at, finished_at,
-     result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested) = row
+     result, error, worker, lease_expires_at, dedup_key, trigger_info, cancel_requested,
+     recoveries, max_recoveries) = row
     # fmt: on
     return Run(
         id=id_,
@@ -278,6 +296,8 @@ def run_from_row(row: tuple[Any, ...] | Any) -> Run:
         dedup_key=dedup_key,
         trigger_info=_json_or_none(trigger_info),
         cancel_requested=bool(cancel_requested),
+        recoveries=recoveries,
+        max_recoveries=max_recoveries,
     )
 
 

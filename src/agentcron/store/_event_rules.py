@@ -28,7 +28,15 @@ from typing import Any, NamedTuple
 
 from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError
-from agentcron.models import Event, NewEvent, NewRun, Run, RunStatus, Schedule
+from agentcron.models import (
+    DEFAULT_MAX_RECOVERIES,
+    Event,
+    NewEvent,
+    NewRun,
+    Run,
+    RunStatus,
+    Schedule,
+)
 from agentcron.policies import RunDefaults, subject_run
 from agentcron.specs import check_name, storable_size
 from agentcron.store import _codec
@@ -380,6 +388,7 @@ class DefaultsPlanner:
             int(info.get("priority") or 0),
             int(info.get("retries") or 0),
             _codec.delta(float(timeout)) if timeout else None,
+            int(info.get("max_recoveries", DEFAULT_MAX_RECOVERIES)),
         )
 
 

@@ -126,7 +126,29 @@ _FINISH_ONE = (
     "|| etail, %s FROM done ORDER BY ord) "
     "SELECT (SELECT b FROM blocked), (SELECT count(*) FROM done)"
 )
-_LEASE_LOST = _codec.dumps({"type": "LeaseExpired", "message": "the worker stopped heartbeating"})
+
+
+def _prefixed(columns: str) -> str:
+    return ", ".join(f"runs.{c.strip()}" for c in columns.split(","))
+
+
+# A run whose lease expired: as `_sqlite_runs._REAP` (cancelled, dead past max_recoveries,
+# else queued again without using up its retries).
+_REAP = (
+    "WITH expired AS (SELECT id FROM runs WHERE status = 'running' "
+    "AND lease_expires_at < %s FOR UPDATE SKIP LOCKED) "
+    "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
+    "WHEN recoveries >= max_recoveries THEN 'dead' ELSE 'queued' END, "
+    "error = (CASE WHEN cancel_requested THEN %s WHEN recoveries >= max_recoveries THEN %s "
+    "ELSE %s END)::jsonb, "
+    "finished_at = CASE WHEN cancel_requested OR recoveries >= max_recoveries THEN %s END, "
+    "recoveries = recoveries + (CASE WHEN cancel_requested OR recoveries >= max_recoveries "
+    "THEN 0 ELSE 1 END), "
+    "max_attempts = max_attempts + (CASE WHEN cancel_requested OR recoveries >= max_recoveries "
+    "THEN 0 ELSE 1 END), "
+    "available_at = %s, lease_owner = NULL, lease_expires_at = NULL "
+    f"FROM expired WHERE runs.id = expired.id RETURNING {_prefixed(RUN_COLUMNS)}"
+)
 
 
 class EnqueueGroups:
@@ -392,18 +414,8 @@ class PgRunVerbs(PgEventVerbs, _PgOps):
         now_s = now.timestamp()
 
         async def op(conn: Conn) -> tuple[list[Run], Emitted]:
-            rows = await fetchall(
-                conn,
-                "WITH expired AS (SELECT id FROM runs WHERE status = 'running' "
-                "AND lease_expires_at < %s FOR UPDATE SKIP LOCKED) "
-                "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
-                "WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
-                "finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts "
-                "THEN %s END, available_at = %s, lease_owner = NULL, lease_expires_at = NULL, "
-                f"error = %s::jsonb FROM expired WHERE runs.id = expired.id "
-                f"RETURNING {_prefixed(RUN_COLUMNS)}",
-                (now_s, now_s, now_s, _LEASE_LOST),
-            )
+            errors = (_codec.LEASE_LOST, _codec.LEASE_LOST_DEAD, _codec.LEASE_LOST_REQUEUED)
+            rows = await fetchall(conn, _REAP, (now_s, *errors, now_s, now_s))
             reaped = [_codec.run_from_row(r) for r in rows]
             return reaped, await emit(conn, [run_event(r) for r in reaped], now_s, None)
 
@@ -666,7 +678,3 @@ def _one_per_serial_key(picked: list[tuple[Any, ...]]) -> list[int]:
             seen.add(serial)
         ids.append(run_id)
     return ids
-
-
-def _prefixed(columns: str) -> str:
-    return ", ".join(f"runs.{c.strip()}" for c in columns.split(","))

@@ -16,12 +16,13 @@ from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COL
 from agentcron.store._event_rules import Emitted
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._sqlite_schedules import new_schedule_id
-from agentcron.store.base import FirePlan, Planner
+from agentcron.store.base import FannedOut, FirePlan, Planner
 
 Conn = psycopg.AsyncConnection[Any]
 
 RUN_VALUES = (
-    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb"
+    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, "
+    "%s"
 )
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_VALUES}) "
@@ -105,6 +106,12 @@ class PgScheduleVerbs(_PgOps):
             return _codec.schedule_from_row(row)
 
         return await self._tx(op)
+
+    async def count_schedules(self, namespace: str) -> int:
+        row = await self._statement(
+            "SELECT count(*) FROM schedules WHERE namespace = %s", (namespace,)
+        )
+        return int(row[0])
 
     async def list_schedules(
         self,
@@ -238,6 +245,27 @@ class PgScheduleVerbs(_PgOps):
             self.notify("runs")
         return runs
 
+    async def fan_out_now(
+        self, schedule: Schedule, slot_run: NewRun, planner: Planner
+    ) -> FannedOut:
+        now_s = planner.now.timestamp()
+
+        async def op(conn: Conn) -> tuple[list[Run], dict[str, int], Emitted]:
+            # the schedule's row lock: a firing of it (SKIP LOCKED) waits for the next loop,
+            # so that both count its quota right
+            row = await fetchone(
+                conn, "SELECT id FROM schedules WHERE id = %s FOR UPDATE", (schedule.id,)
+            )
+            if row is None:
+                raise ScheduleNotFound(schedule.id)
+            runs, counts = await _pg_subjects.fan_out_now(conn, schedule, slot_run, planner, now_s)
+            return runs, counts, await _pg_events.fired_runs(conn, runs, now_s, planner)
+
+        runs, counts, emitted = await self._tx(op)
+        self.emitted(emitted)
+        self.notify("runs")
+        return FannedOut(counts.get("queued", 0), counts.get("skipped", 0), runs)
+
 
 def _special(schedule: Schedule) -> bool:
     """Idle, messages and event schedules fire per subject, not on a clock."""
@@ -292,7 +320,7 @@ RUNS_FROM_JSON = (
     "e->>0, e->>1, e->>2, (e->>3)::integer, e->>4, (e->>5)::jsonb, e->>6, e->>7, "
     "(e->>8)::float8, e->>9, e->>10, (e->>11)::jsonb, (e->>12)::integer, "
     "(e->>13)::float8, (e->>14)::float8, (e->>15)::float8, (e->>16)::float8, "
-    "(e->>17)::jsonb "
+    "(e->>17)::jsonb, (e->>18)::integer "
     "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS v(e, n){where} ORDER BY n "
     "ON CONFLICT DO NOTHING"
 )

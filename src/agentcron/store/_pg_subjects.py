@@ -23,6 +23,7 @@ from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
 from agentcron.store._subject_plans import (
     IDLE_BATCH,
     MARKS_BATCH,
+    NEW_RUNS_BY_STATUS,
     NEXT_SCAN,
     IdleWatermark,
     SlotRuns,
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
     Conn = psycopg.AsyncConnection[Any]
 
 _VALUES = (
-    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb"
+    "%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, "
+    "%s"
 )
 _INSERT = f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT DO NOTHING"
 _INSERT_RUN = _INSERT + f" RETURNING {RUN_COLUMNS}"
@@ -312,6 +314,18 @@ async def fan_out(
         else:
             fired += await _insert_many(conn, [_codec.run_insert_params(slot_run, now_s)], True)
     return fired
+
+
+async def fan_out_now(
+    conn: Conn, schedule: Schedule, slot_run: NewRun, planner: Planner, now_s: float
+) -> tuple[list[Run], dict[str, int]]:
+    """Fan ``slot_run`` (a manual trigger's) out as `fan_out` does a fired slot; the runs
+    returned (the first `FAN_OUT_RETURNED`) and how many were inserted, by status."""
+    row = await _one(conn, "SELECT coalesce(max(id), 0) FROM runs")
+    before = row[0] if row else 0
+    fired = await _fan_out_slot(conn, schedule, SlotRuns(schedule, planner, slot_run, now_s))
+    counts = await _all(conn, NEW_RUNS_BY_STATUS.format(p="%s"), (schedule.id, before))
+    return fired, {str(status): int(n) for status, n in counts}
 
 
 async def _fan_out_slot(conn: Conn, schedule: Schedule, runs: SlotRuns) -> list[Run]:

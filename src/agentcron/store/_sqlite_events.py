@@ -16,7 +16,12 @@ from datetime import UTC, datetime
 
 from agentcron.models import Event, NewEvent, NewRun, Run, Schedule
 from agentcron.store import _codec
-from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store._codec import (
+    RUN_COLUMNS,
+    RUN_INSERT_COLUMNS,
+    RUN_INSERT_MARKS,
+    SCHEDULE_COLUMNS,
+)
 from agentcron.store._event_rules import (
     EVENT_COLUMNS,
     MAX_CHAIN,
@@ -59,7 +64,7 @@ _INSERT_EVENT = (
     "INSERT INTO events (namespace, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)"
 )
 _INSERT_RUN = (
-    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) "
     f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
 )
 # Repeats the partial index's condition so that SQLite reads schedules_kind, not the table.

@@ -11,7 +11,7 @@ from typing import Any
 from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
 from agentcron.store import _codec
-from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, RUN_INSERT_MARKS
 from agentcron.store._event_rules import (
     Emitted,
     Pending,
@@ -24,7 +24,7 @@ from agentcron.store._sqlite_events import EventVerbs, emit
 from agentcron.store.base import RunFilter, StoreStats
 
 _INSERT = (
-    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
 )
 _SELECT_BY_DEDUP = f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ?"
 # The condition of the partial indexes runs_status and runs_task (schema 4).
@@ -34,7 +34,22 @@ _OPEN = {  # the runs the indexes above leave out, each through its own partial 
     RunStatus.RUNNING: (" INDEXED BY runs_lease", " AND status = 'running'"),
 }
 FINISH_CHUNK = 500  # outcomes per statement (6 parameters each)
-_LEASE_LOST = {"type": "LeaseExpired", "message": "the worker stopped heartbeating"}
+# A run whose lease expired: cancelled when that was asked, dead when it was recovered
+# max_recoveries times already, else queued again, a recovery (max_attempts grows with
+# attempts, so that its retries stay for failures the task raised).
+_REAP = (
+    "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
+    "WHEN recoveries >= max_recoveries THEN 'dead' ELSE 'queued' END, "
+    "error = CASE WHEN cancel_requested THEN ? WHEN recoveries >= max_recoveries THEN ? "
+    "ELSE ? END, "
+    "finished_at = CASE WHEN cancel_requested OR recoveries >= max_recoveries THEN ? END, "
+    "recoveries = recoveries + (CASE WHEN cancel_requested OR recoveries >= max_recoveries "
+    "THEN 0 ELSE 1 END), "
+    "max_attempts = max_attempts + (CASE WHEN cancel_requested OR recoveries >= max_recoveries "
+    "THEN 0 ELSE 1 END), "
+    "available_at = ?, lease_owner = NULL, lease_expires_at = NULL "
+    f"WHERE status = 'running' AND lease_expires_at < ? RETURNING {RUN_COLUMNS}"
+)
 
 
 def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
@@ -173,18 +188,10 @@ class RunVerbs(EventVerbs):
 
     async def reap_expired(self, now: datetime) -> list[Run]:
         now_s = now.timestamp()
-        lost = _codec.dumps(_LEASE_LOST)
+        errors = (_codec.LEASE_LOST, _codec.LEASE_LOST_DEAD, _codec.LEASE_LOST_REQUEUED)
 
         def op(conn: sqlite3.Connection) -> tuple[list[Run], Emitted]:
-            rows = conn.execute(
-                "UPDATE runs SET status = CASE WHEN cancel_requested THEN 'cancelled' "
-                "WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
-                "finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts "
-                "THEN ? ELSE NULL END, available_at=?, lease_owner=NULL, lease_expires_at=NULL, "
-                "error=? WHERE status='running' AND lease_expires_at < ? "
-                f"RETURNING {RUN_COLUMNS}",
-                (now_s, now_s, lost, now_s),
-            ).fetchall()
+            rows = conn.execute(_REAP, (*errors, now_s, now_s, now_s)).fetchall()
             reaped = [_codec.run_from_row(r) for r in rows]
             return reaped, emit(conn, [run_event(r) for r in reaped], now_s, None)
 

@@ -11,12 +11,12 @@ from typing import Any
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
 from agentcron.store import _codec, _event_rules, _sqlite_events, _sqlite_subjects
-from agentcron.store._codec import RUN_INSERT_COLUMNS, SCHEDULE_COLUMNS
+from agentcron.store._codec import RUN_INSERT_COLUMNS, RUN_INSERT_MARKS, SCHEDULE_COLUMNS
 from agentcron.store._ops import SqliteOps as _Ops
-from agentcron.store.base import Planner
+from agentcron.store.base import FannedOut, Planner
 
 _INSERT_PLAIN = (
-    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) ON CONFLICT DO NOTHING"
+    f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
 )
 
 
@@ -124,6 +124,16 @@ class ScheduleVerbs(_Ops):
             return items, _codec.encode_cursor(items[-1].namespace, items[-1].name)
         return items, None
 
+    async def count_schedules(self, namespace: str) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT count(*) FROM schedules WHERE namespace = ?", (namespace,)
+            ).fetchone()
+            return int(row[0])
+
+        count: int = await self._read_small(op)
+        return count
+
     async def delete_schedule(self, schedule_id: str) -> None:
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM schedules WHERE id=?", (schedule_id,)).rowcount == 0:
@@ -206,6 +216,21 @@ class ScheduleVerbs(_Ops):
         if runs:
             self.notify("runs")
         return runs
+
+    async def fan_out_now(
+        self, schedule: Schedule, slot_run: NewRun, planner: Planner
+    ) -> FannedOut:
+        now_s = planner.now.timestamp()
+
+        def op(conn: sqlite3.Connection) -> tuple[list[Run], dict[str, int], Any]:
+            _get(conn, schedule.id)  # still there
+            runs, counts = _sqlite_subjects.fan_out_now(conn, schedule, slot_run, planner, now_s)
+            return runs, counts, _sqlite_events.fired_runs(conn, runs, now_s, planner)
+
+        runs, counts, emitted = await self._write(op)
+        _event_rules.wake(self.notify, emitted)
+        self.notify("runs")
+        return FannedOut(counts.get("queued", 0), counts.get("skipped", 0), runs)
 
 
 def _per_subject(schedule: Schedule) -> bool:

@@ -15,10 +15,11 @@ from datetime import datetime
 
 from agentcron.models import NewRun, Run, RunStatus, Schedule, iso
 from agentcron.store import _codec
-from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, RUN_INSERT_MARKS
 from agentcron.store._subject_plans import (
     IDLE_BATCH,
     MARKS_BATCH,
+    NEW_RUNS_BY_STATUS,
     NEXT_SCAN,
     IdleWatermark,
     SlotRuns,
@@ -34,7 +35,7 @@ from agentcron.subjects import (
     quota_window,
 )
 
-_INSERT = f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
+_INSERT = f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) "
 _INSERT_RUN = _INSERT + f"ON CONFLICT DO NOTHING RETURNING {RUN_COLUMNS}"
 _INSERT_MANY = _INSERT + "ON CONFLICT DO NOTHING"
 
@@ -287,6 +288,18 @@ def fan_out(
         else:
             fired += _insert(conn, slot_run, now_s)
     return fired
+
+
+def fan_out_now(
+    conn: sqlite3.Connection, schedule: Schedule, slot_run: NewRun, planner: Planner,
+    now_s: float,
+) -> tuple[list[Run], dict[str, int]]:  # fmt: skip
+    """Fan ``slot_run`` (a manual trigger's) out as `fan_out` does a fired slot; the runs
+    returned (the first `FAN_OUT_RETURNED`) and how many were inserted, by status."""
+    (before,) = conn.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()
+    fired = _fan_out_slot(conn, schedule, SlotRuns(schedule, planner, slot_run, now_s))
+    counts = conn.execute(NEW_RUNS_BY_STATUS.format(p="?"), (schedule.id, before)).fetchall()
+    return fired, {str(status): int(n) for status, n in counts}
 
 
 def _fan_out_slot(conn: sqlite3.Connection, schedule: Schedule, runs: SlotRuns) -> list[Run]:

@@ -84,10 +84,18 @@ def skipped(run: NewRun, reason: str) -> NewRun:
 
 
 def fan_out_info(slot_run: NewRun) -> dict[str, Any]:
-    """The trigger info of a slot's per-subject runs: the slot's (``missed``...), kind fan-out."""
+    """The trigger info of a slot's per-subject runs: the slot's (``missed``...), kind fan-out
+    (a manual trigger's stay ``manual``)."""
     info = {k: v for k, v in (slot_run.trigger_info or {}).items() if k not in ("schedule",)}
-    info["kind"] = "fan-out"
+    info["kind"] = "manual" if info.get("kind") == "manual" else "fan-out"
     return info
+
+
+NEW_RUNS_BY_STATUS = (
+    "SELECT status, count(*) FROM runs WHERE schedule_id = {p} AND id > {p} GROUP BY status"
+)
+"""How many runs of a schedule a transaction inserted, by status: those with an id above the
+largest before it (through the ``runs_schedule`` index: cost O(runs inserted))."""
 
 
 def fired_before(schedule: Schedule, slot_run: NewRun) -> bool:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAN_OUT_RETURNED",
+    "FannedOut",
     "FinishedRun",
     "FirePlan",
     "Planner",
@@ -79,6 +80,26 @@ class Planner(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class FannedOut:
+    """What a manual trigger of a ``for_each_subject`` schedule queued (`Store.fan_out_now`):
+    one run per matching subject, ``queued`` of them queued and ``skipped`` ones recorded as
+    skipped (over the schedule's ``limit``); ``runs``: the first of them (at most
+    `FAN_OUT_RETURNED`), by subject."""
+
+    queued: int
+    skipped: int
+    runs: list[Run]
+
+    def to_dict(self, limit: int = 100) -> dict[str, Any]:
+        """``{"queued": N, "skipped": K, "runs": [the first `limit` runs]}``."""
+        return {
+            "queued": self.queued,
+            "skipped": self.skipped,
+            "runs": [run.to_dict() for run in self.runs[:limit]],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RunFilter:
     namespace: str | None = None
     task: str | None = None
@@ -115,7 +136,9 @@ class Store(Protocol):
 
     Lifecycle: ``await store.open()`` (connects, applies pending migrations unless
     ``migrate=False``; raises `SchemaError` for a database that is not agentcron's or is newer
-    than this code, `StoreUnavailable` when it cannot be reached), ``await store.close()``.
+    than this code, or, when made with ``create=False``, for a missing database or one
+    without the agentcron schema, which it leaves as it was; `StoreUnavailable` when it
+    cannot be reached), ``await store.close()``.
     """
 
     url: str
@@ -158,6 +181,11 @@ class Store(Protocol):
 
     async def delete_schedule(self, schedule_id: str) -> None:
         """Delete a schedule; its runs stay (history). Raises `ScheduleNotFound`."""
+        ...
+
+    async def count_schedules(self, namespace: str) -> int:
+        """How many schedules ``namespace`` holds, of every source (one count over the
+        ``(namespace, name)`` index, not a listing)."""
         ...
 
     async def set_schedule_enabled(
@@ -207,6 +235,18 @@ class Store(Protocol):
         """
         ...
 
+    async def fan_out_now(
+        self, schedule: Schedule, slot_run: NewRun, planner: Planner
+    ) -> FannedOut:
+        """Fan ``slot_run`` (a manual trigger of the ``for_each_subject`` ``schedule``, for
+        ``planner.now``) out as `fire_due` fans out a fired slot: one run per matching subject
+        of the schedule's namespace, made by ``planner.for_subject`` with the ``schedule`` as
+        given (its args may differ from the stored ones for this trigger), in batches, over
+        the ``limit`` quota inserted skipped, deduplicated per (schedule, slot, subject); in
+        one transaction, with their lifecycle events. The schedule itself does not move.
+        Raises `ScheduleNotFound` when it was deleted."""
+        ...
+
     # -- runs ----------------------------------------------------------------------------------
     async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         """Insert runs in one transaction. A run whose ``dedup_key`` already exists is not
@@ -248,8 +288,12 @@ class Store(Protocol):
         ...
 
     async def reap_expired(self, now: datetime) -> list[Run]:
-        """Runs whose lease expired go back to queued, or to dead when their attempts are
-        spent, with an error saying the lease expired. Returns the reaped runs."""
+        """Runs whose lease expired before ``now`` (their worker died), each with a
+        ``LeaseExpired`` error: ``cancelled`` when its cancellation was asked for; ``dead``
+        when it was already recovered ``max_recoveries`` times; else queued again at once,
+        whatever its retries: ``recoveries`` + 1 and ``max_attempts`` + 1, so that the lost
+        attempt stays counted in ``attempts`` without using up a retry (only failures the
+        task raised do). Returns the reaped runs."""
         ...
 
     async def next_available_at(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Migration", "latest_version", "load_migrations", "pending"]
+__all__ = ["Migration", "latest_version", "load_migrations", "missing_message", "pending"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -46,3 +46,12 @@ def latest_version(dialect: str) -> int:
 
 def pending(dialect: str, current: int) -> list[Migration]:
     return [m for m in load_migrations(dialect) if m.version > current]
+
+
+def missing_message(where: str) -> str:
+    """What a store opened with ``create=False`` says when ``where`` holds no agentcron
+    database (nothing was created there)."""
+    return (
+        f"no agentcron database at {where} (start `agentcron serve` or run "
+        "`agentcron db upgrade` to create one)"
+    )

@@ -48,7 +48,11 @@ _MIGRATION_LOCK = 0x61676E74  # pg_advisory_xact_lock key: serializes concurrent
 
 
 class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs):
-    """``postgresql://user@host:5432/db``."""
+    """``postgresql://user@host:5432/db``.
+
+    ``create=False``: open only a database that holds the agentcron schema; any other raises
+    `SchemaError` and nothing is migrated.
+    """
 
     dialect = "postgres"
 
@@ -57,12 +61,14 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         url: str,
         *,
         migrate: bool = True,
+        create: bool = True,
         min_size: int = 1,
         max_size: int = 10,
         connect_timeout_s: float = 10.0,
     ) -> None:
         self.url = url
         self._auto_migrate = migrate
+        self._create = create
         self._min_size = min_size
         self._max_size = max_size
         self._connect_timeout_s = connect_timeout_s
@@ -97,8 +103,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             raise StoreUnavailable(f"cannot connect to {_safe(self.url)}: {exc}") from None
         self._pool = pool
         try:
+            if not self._create and await self.schema_version() == 0:
+                raise SchemaError(migrate.missing_message(_safe(self.url)))
             if self._auto_migrate:
-                await self.migrate()
+                self.applied_migrations = await self.migrate()
             else:
                 await self._check_schema()
         except BaseException:

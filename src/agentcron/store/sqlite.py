@@ -41,7 +41,11 @@ PAGE_SIZE = 2048
 
 
 class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs):
-    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``."""
+    """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
+
+    ``create=False``: open only an existing agentcron database; a missing or empty file (or
+    one without the agentcron schema) raises `SchemaError` and nothing is created.
+    """
 
     dialect = "sqlite"
 
@@ -50,6 +54,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         url: str = "sqlite:///agentcron.db",
         *,
         migrate: bool = True,
+        create: bool = True,
         busy_timeout_s: float = 30.0,
         poll_interval_s: float = 0.02,
     ) -> None:
@@ -58,6 +63,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         self._errors = _DriverErrors(self.path)
         self.synchronous = sqlite_synchronous(url)
         self._auto_migrate = migrate
+        self._create = create
         self._busy_timeout_s = busy_timeout_s
         self._poll_interval_s = poll_interval_s
         self._writer: SqliteWriter | None = None
@@ -73,10 +79,13 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
             return
         memory = self.path == ":memory:"
         if not memory:
-            await asyncio.to_thread(_check_file, self.path)
+            await asyncio.to_thread(_check_file, self.path, self._create)
         self._writer = SqliteWriter(
             self._connect(), path=self.path, busy_timeout_s=self._busy_timeout_s
         )
+        if not self._create and not memory and await self.schema_version() == 0:
+            await self.close()
+            raise SchemaError(_missing(self.path))
         if self._auto_migrate:
             self.applied_migrations = await self.migrate()
         else:
@@ -273,10 +282,16 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def _check_file(path: str) -> None:
+def _missing(path: str) -> str:
+    return migrate.missing_message(os.path.abspath(path))
+
+
+def _check_file(path: str, create: bool = True) -> None:
     target = Path(path)
     if target.is_dir():
         raise StoreUnavailable(f"{path} is a directory, not a SQLite file")
+    if not create and (not target.exists() or target.stat().st_size == 0):
+        raise SchemaError(_missing(path))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise StoreUnavailable(f"cannot open {path}: folder {parent} does not exist")

@@ -13,7 +13,7 @@ from agentcron.triggers.date import DateTrigger
 from agentcron.triggers.interval import IntervalTrigger
 from agentcron.triggers.manual import ManualTrigger
 from agentcron.triggers.parse import parse_trigger
-from agentcron.triggers.slots import latest_slot_at_or_before, next_times
+from agentcron.triggers.slots import latest_slot_at_or_before, next_times, period
 from agentcron.triggers.subject import (
     EventTrigger,
     IdleTrigger,
@@ -37,6 +37,7 @@ __all__ = [
     "next_times",
     "parse_instant",
     "parse_trigger",
+    "period",
     "subject_glob",
     "to_stored",
     "trigger_from_dict",

@@ -11,7 +11,10 @@ from agentcron.errors import InvalidTrigger
 from agentcron.triggers._time import aware_field, format_instant, require_aware
 from agentcron.triggers._words import duration_words, every_words, instant_words
 
-__all__ = ["IntervalTrigger"]
+__all__ = ["MIN_INTERVAL", "IntervalTrigger"]
+
+MIN_INTERVAL = timedelta(seconds=1)
+"""The shortest interval a trigger may have."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class IntervalTrigger:
     relative to the previous one (``next_after(t) == t + every``). Nothing fires after
     ``end``. ``jitter`` is carried for the scheduler, which adds a random delay of up to
     ``jitter`` to each run; it does not change the fire times computed here.
+
+    ``every`` is at least `MIN_INTERVAL` (1 s: finer would write millions of runs an hour;
+    a 6-field cron has 1 s slots too); ``jitter`` is at most ``every`` (a run delayed past
+    the next slot would overlap it).
     """
 
     every: timedelta
@@ -33,10 +40,20 @@ class IntervalTrigger:
     def __post_init__(self) -> None:
         if self.every <= timedelta(0):
             raise InvalidTrigger("interval must be greater than 0", field="every")
-        if self.every < timedelta(milliseconds=1):
-            raise InvalidTrigger("interval must be at least 1ms", field="every")
+        if self.every < MIN_INTERVAL:
+            raise InvalidTrigger(
+                f"interval must be at least 1s, got {format_duration(self.every)} (each fire is a "
+                "stored run: 'every 1ms' would write 3.6 million an hour)",
+                field="every",
+            )
         if self.jitter is not None and self.jitter < timedelta(0):
             raise InvalidTrigger("jitter must not be negative", field="jitter")
+        if self.jitter is not None and self.jitter > self.every:
+            raise InvalidTrigger(
+                f"must not be longer than the interval ({format_duration(self.every)}): a run "
+                "would start after the next slot",
+                field="jitter",
+            )
         object.__setattr__(self, "jitter", self.jitter or None)
         object.__setattr__(self, "start", _aware(self.start, "start"))
         object.__setattr__(self, "end", _aware(self.end, "end"))

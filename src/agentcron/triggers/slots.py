@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from agentcron.triggers._time import require_aware
 from agentcron.triggers.base import Trigger
 from agentcron.triggers.interval import IntervalTrigger
 
-__all__ = ["latest_slot_at_or_before", "next_times"]
+__all__ = ["latest_slot_at_or_before", "next_times", "period"]
 
 # Look back from "now" over growing windows, so a frequent trigger is answered from the
 # first window and a rare one from a later one, never by walking forward from `prev`.
@@ -21,6 +22,21 @@ _WINDOWS = (
     timedelta(days=366),
 )
 _RESOLUTION = timedelta(microseconds=1)
+_PERIOD_SLOTS = 25  # a month of a daily cron, two years of a monthly one
+
+
+def period(trigger: Trigger, now: datetime) -> timedelta | None:
+    """The shortest time between two consecutive fires: an interval's ``every``; for other
+    triggers (cron) the shortest gap among the next slots after ``now`` (a weekday cron
+    ``0 9 * * 1-5``: 1 day); None when the trigger fires fewer than twice (a date, manual,
+    or per-subject trigger)."""
+    if isinstance(trigger, IntervalTrigger):
+        return trigger.every
+    if trigger.kind != "cron":
+        return None
+    times = next_times(trigger, now, _PERIOD_SLOTS)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    return min(gaps, default=None)
 
 
 def next_times(trigger: Trigger, after: datetime, count: int) -> list[datetime]:

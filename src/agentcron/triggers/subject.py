@@ -44,7 +44,7 @@ def subject_glob(pattern: str | None) -> str | None:
 def check_event_type(value: Any, *, pattern: bool = False, field: str = "type") -> str:
     """An event type is a dotted lower-case name (``user.signup``); patterns may use ``*``."""
     regex = _EVENT_PATTERN if pattern else _EVENT_TYPE
-    if not isinstance(value, str) or len(value) > 200 or not regex.match(value):
+    if not isinstance(value, str) or len(value) > 200 or not regex.fullmatch(value):
         what = "an event type pattern" if pattern else "an event type"
         raise InvalidTrigger(
             f"{value!r} is not {what}: dotted lower-case names like 'user.signup'"

@@ -20,7 +20,11 @@ class ActivityIn(In):
     subject: Subject
     kind: Annotated[str, Strict(), Field(min_length=1, max_length=32)] = "message"
     namespace: Name | None = None
-    at: AwareDatetime | None = None
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When it happened (default: now): from 2000-01-01, and at most 5 minutes "
+        "after the server's time (clock skew); otherwise a 422 naming `at`.",
+    )
 
 
 @router.post("", response_model=SubjectOut, summary="Record activity")

@@ -23,7 +23,9 @@ Filter = Annotated[str | None, Query(max_length=200)]
 @router.post("", status_code=202, response_model=RunOut, summary="Enqueue a run")
 async def enqueue(body: EnqueueIn, app: Agentcron, who: Writer) -> Response:
     """Queue one run of a registered task. With ``dedup_key``, a key used before answers the
-    run that holds it instead of queueing another."""
+    run that holds it instead of queueing another. A run whose worker dies is queued again,
+    whatever its retries, up to its task's ``max_recoveries`` times (``recoveries`` counts
+    them), then ``dead`` with a ``LeaseExpired`` error."""
     fields = body.model_dump(exclude_unset=True, exclude={"task", "args", "namespace"})
     if body.subject is not None:
         check_subject(body.subject)

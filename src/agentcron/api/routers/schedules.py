@@ -16,6 +16,7 @@ from agentcron.api.respond import reply
 from agentcron.api.schemas import (
     BackfillIn,
     BackfillOut,
+    FanOutOut,
     RunOut,
     RunPage,
     ScheduleCreated,
@@ -23,6 +24,7 @@ from agentcron.api.schemas import (
     ScheduleOut,
     SchedulePage,
     SchedulePatch,
+    TriggerNowIn,
 )
 from agentcron.app import App
 from agentcron.models import RunStatus, Schedule, iso
@@ -42,9 +44,12 @@ MAX_SCAN = 10_000  # rows a filtered page reads at most; the cursor then resumes
 
 @router.post("", status_code=201, response_model=ScheduleCreated, summary="Create a schedule")
 async def create_schedule(body: ScheduleIn, app: Agentcron, who: Writer) -> Response:
-    """``trigger`` is the string grammar (natural language too) or the object form. The
-    answer is the schedule plus ``trigger_source``: ``grammar``, or ``llm`` when the text was
-    read by the server's LLM (``[agentcron.llm]``) because the grammar did not understand it."""
+    """``trigger`` is the string grammar (natural language too) or the object form; an
+    interval is at least 1s, and ``jitter`` at most the trigger's period (else 422). A
+    namespace holds at most ``max_schedules`` schedules (default 10,000; see `App`): past
+    that, 409 ``schedule_quota_exceeded``. The answer is the schedule plus
+    ``trigger_source``: ``grammar``, or ``llm`` when the text was read by the server's LLM
+    (``[agentcron.llm]``) because the grammar did not understand it."""
     fields = body.model_dump(exclude_unset=True)
     fields["namespace"] = who.writable_namespace(fields.get("namespace"))
     trigger, source = await app.resolve_trigger(fields.pop("trigger"), timezone=body.timezone)
@@ -137,11 +142,20 @@ async def resume(key: Key, app: Agentcron, who: Writer, namespace: Namespace = N
     return reply((await app.resume(schedule.id)).to_dict())
 
 
-@router.post("/{key}/trigger", status_code=202, response_model=RunOut, summary="Run now")
-async def trigger(key: Key, app: Agentcron, who: Writer, namespace: Namespace = None) -> Response:
-    """Queue a run of the schedule's task now, with its args, outside its trigger."""
+@router.post(
+    "/{key}/trigger", status_code=202, response_model=RunOut | FanOutOut, summary="Run now"
+)
+async def trigger(
+    key: Key, app: Agentcron, who: Writer, namespace: Namespace = None,
+    body: TriggerNowIn | None = None,
+) -> Response:  # fmt: skip
+    """Queue a run of the schedule's task now, outside its trigger, with its args (``args``
+    in the body: for this run only, an object merged into the schedule's). Answers the run;
+    a schedule with ``for_each_subject`` fans out as a firing of it does, one run per
+    matching subject, and answers ``{"queued": N, "skipped": K, "runs": [the first 100]}``."""
     schedule = await visible_schedule(app, who, key, namespace)
-    return reply((await app.trigger(schedule.id)).to_dict(), 202)
+    args = body.args if body is not None else None
+    return reply((await app.trigger(schedule.id, args=args)).to_dict(), 202)
 
 
 @router.get("/{key}/runs", response_model=RunPage, summary="List a schedule's runs")

@@ -119,6 +119,19 @@
   }
 
   // -- buttons -------------------------------------------------------------------------------
+  const runs = (n) => n + (n === 1 ? " run" : " runs");
+  async function queued(response) {  // a fanned-out trigger answers how many runs it queued
+    try {
+      const data = await response.json();
+      if (typeof data.queued !== "number") return "";
+      const skipped = data.skipped ? ", " + runs(data.skipped) + " skipped (limit)" : "";
+      return ": " + runs(data.queued) + " queued (one per subject)" + skipped;
+    } catch (_) {
+      return "";
+    }
+  }
+
+
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-post]");
     if (!button) return;
@@ -126,7 +139,7 @@
     try {
       const r = await fetch(base + button.dataset.post, { method: "POST", headers: headers() });
       if (r.status === 401) return lock("The token was refused: enter it again.");
-      flash(r.ok ? button.dataset.done : await problem(r), !r.ok);
+      flash(r.ok ? button.dataset.done + await queued(r) : await problem(r), !r.ok);
       await refresh();
     } catch (error) {
       flash("request failed: " + error.message, true);
