@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -66,13 +66,15 @@ async def execute(
     now: Callable[[], datetime],
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
 ) -> RunOutcome:
-    """Run ``task`` for ``run``; never raises except `asyncio.CancelledError` on shutdown."""
-    kwargs = dict(run.args)
+    """Run ``task`` for ``run``; never raises except `asyncio.CancelledError` on shutdown.
+    Args that are a list are passed as positional arguments, an object as keyword ones."""
+    listed = isinstance(run.args, list)
+    call = Call(list(run.args), {}) if listed else Call([], dict(run.args))
     if task.takes_ctx:
-        kwargs["ctx"] = ctx
+        call.kwargs["ctx"] = ctx
     timeout = run.timeout or task.timeout
     try:
-        result = await _call(task, kwargs, timeout, executor)
+        result = await _call(task, call, timeout, executor)
         _check_result(result, max_result_bytes)
     except RunCancelled:
         return RunOutcome(run.id, RunStatus.CANCELLED, error=_error(RunCancelled("cancelled")))
@@ -86,12 +88,18 @@ async def execute(
     return RunOutcome(run.id, RunStatus.SUCCEEDED, result=result)
 
 
-async def _call(
-    task: Task, kwargs: dict[str, Any], timeout: timedelta | None, executor: Executor
-) -> Any:
+@dataclass(frozen=True, slots=True)
+class Call:
+    """The arguments of one call: positional and keyword."""
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+async def _call(task: Task, call: Call, timeout: timedelta | None, executor: Executor) -> Any:
     seconds = timeout.total_seconds() if timeout else None
     if task.is_async:
-        coro = task.fn(**kwargs)
+        coro = task.fn(*call.args, **call.kwargs)
         if seconds is None:
             return await coro
         try:
@@ -99,9 +107,9 @@ async def _call(
         except TimeoutError:
             raise TaskTimeout(f"task {task.name!r} timed out after {seconds:g}s") from None
     if task.hard_timeout is not None:
-        return await run_in_process(task.fn, kwargs, task.hard_timeout.total_seconds())
+        return await run_in_process(task.fn, call, task.hard_timeout.total_seconds())
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(executor, partial(task.fn, **kwargs))
+    future = loop.run_in_executor(executor, partial(task.fn, *call.args, **call.kwargs))
     if seconds is None:
         return await future
     try:
@@ -178,9 +186,9 @@ class RemoteError(Exception):
         self.remote_traceback = tb
 
 
-def _child(conn: Any, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def _child(conn: Any, fn: Callable[..., Any], call: Call) -> None:
     try:
-        conn.send(("ok", fn(**kwargs)))
+        conn.send(("ok", fn(*call.args, **call.kwargs)))
     except BaseException as exc:
         payload: Any
         try:
@@ -193,18 +201,19 @@ def _child(conn: Any, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
         conn.close()
 
 
-async def run_in_process(fn: Callable[..., Any], kwargs: dict[str, Any], timeout_s: float) -> Any:
-    """Call ``fn(**kwargs)`` in a child process, killed (SIGKILL) after ``timeout_s``."""
+async def run_in_process(fn: Callable[..., Any], call: Call, timeout_s: float) -> Any:
+    """Call ``fn(*args, **kwargs)`` in a child process, killed (SIGKILL) after ``timeout_s``."""
     method = "fork" if sys.platform != "win32" else "spawn"
     mp = multiprocessing.get_context(method)
     recv, send = mp.Pipe(duplex=False)
+    kwargs = call.kwargs
     if method == "fork" and isinstance(kwargs.get("ctx"), RunContext):
         # a copy with a flag of its own (a forked lock could be held); cancelling kills the child
         kwargs = {**kwargs, "ctx": replace(kwargs["ctx"], cancelled=threading.Event())}
     else:  # "spawn" would have to pickle the context, and its threading.Event does not pickle
         kwargs = {k: v for k, v in kwargs.items() if k != "ctx"}
     process_class: Any = mp.Process  # type: ignore[attr-defined]
-    proc = process_class(target=_child, args=(send, fn, kwargs), daemon=True)
+    proc = process_class(target=_child, args=(send, fn, Call(call.args, kwargs)), daemon=True)
     proc.start()
     send.close()
     try:

@@ -49,7 +49,7 @@ from agentcron.specs import (
 )
 from agentcron.store import FannedOut, RunFilter, Store, StoreStats, create_store
 from agentcron.subjects import Subject, check_activity_time, check_subject
-from agentcron.tasks import TaskRegistry, default_registry
+from agentcron.tasks import TaskRegistry, check_fit, default_registry
 from agentcron.worker import Worker
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class App:
                 infos = {t.name: t.to_dict() for t in self.registry}
                 await self.store.register_tasks(infos, self.clock.now())
             for built in self._declared.values():
-                await self._check_task(built.spec.task)
+                await self._check_task(built.spec)
             for built in self._system_schedules():
                 await self._upsert(built)
             for built in self._declared.values():
@@ -181,7 +181,8 @@ class App:
         ``retries``, ``timeout``, ``priority``, ``queue``, ``jitter``, ``enabled``,
         ``namespace``, ``description``, ``metadata``, ``thread_id``, and ``result_callback``
         (a function called with the result of each successful run, see
-        `agentcron.callbacks`). A function registered as a task may be given as ``task``.
+        `agentcron.callbacks`). ``args``: keyword arguments (a mapping) or positional ones (a
+        list). A function registered as a task may be given as ``task``.
         Re-declaring a name replaces the declaration.
         """
         callback = options.pop("result_callback", None)
@@ -205,7 +206,7 @@ class App:
         `ScheduleQuotaExceeded` (the namespace holds ``max_schedules`` already: checked
         before the insert, so concurrent creations may pass the limit by a few)."""
         built = self._build(task, trigger, source, options)
-        await self._check_task(built.spec.task)
+        await self._check_task(built.spec)
         await self._check_quota(built.spec.namespace)
         return await self.store.add_schedule(built.spec, self._first_fire(built))
 
@@ -230,7 +231,7 @@ class App:
         built = self._build(
             fields.pop("task"), fields.pop("trigger"), current.source, fields, new=False
         )
-        await self._check_task(built.spec.task)
+        await self._check_task(built.spec)
         next_run_at = current.next_run_at
         if built.spec.trigger != current.trigger or built.spec.enabled != current.enabled:
             next_run_at = self._first_fire(built)
@@ -271,6 +272,8 @@ class App:
         s = await self.get_schedule(key, namespace=namespace)
         if args is not None:
             s = dataclasses.replace(s, args=check_args(_merged(s.args, args)))
+            if s.task in self.registry:
+                check_fit(self.registry.get(s.task), s.args)
         now = self.clock.now()
         (d,) = (await run_defaults(self.registry, self.store, [s.task], required=False)).values()
         run = NewRun(
@@ -390,11 +393,14 @@ class App:
             return None
         return built.trigger.next_after(self.clock.now())
 
-    async def _check_task(self, name: str) -> None:
-        if name in self.registry:
+    async def _check_task(self, spec: ScheduleSpec) -> None:
+        """The schedule's task exists (here or in a worker); its args fit the function when
+        it is registered here."""
+        if spec.task in self.registry:
+            check_fit(self.registry.get(spec.task), spec.args)
             return
-        if name not in await self.store.known_tasks():
-            raise TaskNotFound(name)
+        if spec.task not in await self.store.known_tasks():
+            raise TaskNotFound(spec.task)
 
     async def read_trigger(
         self, value: Any, *, timezone: str | None = None, now: datetime | None = None
@@ -420,7 +426,7 @@ class App:
     async def enqueue(
         self,
         task: Any,
-        args: Mapping[str, Any] | None = None,
+        args: Mapping[str, Any] | Sequence[Any] | None = None,
         *,
         delay: Duration | None = None,
         at: datetime | None = None,
@@ -432,9 +438,11 @@ class App:
         subject: str | None = None,
         namespace: str = DEFAULT_NAMESPACE,
     ) -> Run:
-        """Queue one run of ``task`` with keyword ``args``; returns it (or, when ``dedup_key``
-        was used before, the run that holds it). The task is registered here, or by another
-        process in the store (a worker that has its code); else `TaskNotFound`."""
+        """Queue one run of ``task`` with ``args``: a mapping of keyword arguments or a list
+        of positional ones (checked against the function's signature when the task is
+        registered here); returns it (or, when ``dedup_key`` was used before, the run that
+        holds it). The task is registered here, or by another process in the store (a worker
+        that has its code); else `TaskNotFound`."""
         name = self._task_name(task)
         defaults = await self._run_defaults([name])
         new = self._new_run(
@@ -471,6 +479,9 @@ class App:
                  dedup_key: str | None, queue: str | None, priority: int | None,
                  retries: int | None, timeout: Any, subject: str | None,
                  namespace: str) -> NewRun:  # fmt: skip
+        checked = check_args(args)
+        if name in self.registry:
+            check_fit(self.registry.get(name), checked)
         now = self.clock.now()
         available = at if at is not None else now
         if delay is not None:
@@ -480,7 +491,7 @@ class App:
         ) + 1
         return NewRun(
             task=name,
-            args=check_args(args),
+            args=checked,
             namespace=namespace,
             queue=check_name(queue, "queue") if queue else d.queue,
             priority=_bounded(priority, "priority", -MAX_PRIORITY, MAX_PRIORITY)

@@ -29,7 +29,7 @@ class RunContext:
     schedule: str | None
     subject: str | None
     namespace: str
-    args: dict[str, Any]
+    args: dict[str, Any] | list[Any]  # keyword (object) or positional (list) arguments
     worker: str
     event: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "Args",
     "Event",
     "FanOut",
     "Misfire",
@@ -29,6 +30,8 @@ __all__ = [
 DEFAULT_NAMESPACE = "default"
 DEFAULT_MAX_RECOVERIES = 3
 """How many times a run whose worker died is queued again by default (a task option)."""
+Args = dict[str, Any] | list[Any]
+"""A task's arguments: an object (keyword arguments) or a list (positional arguments)."""
 
 
 class RunStatus(enum.StrEnum):
@@ -112,7 +115,7 @@ class ScheduleSpec:
     task: str
     trigger: dict[str, Any]  # normalized trigger object (see agentcron.triggers)
     namespace: str = DEFAULT_NAMESPACE
-    args: dict[str, Any] = field(default_factory=dict)
+    args: Args = field(default_factory=dict)
     enabled: bool = True
     misfire: Misfire = Misfire.ONCE
     misfire_grace: timedelta | None = None
@@ -139,7 +142,7 @@ class Schedule:
     task: str
     trigger: dict[str, Any]
     description: str
-    args: dict[str, Any]
+    args: Args
     enabled: bool
     next_run_at: datetime | None
     last_run_at: datetime | None
@@ -233,7 +236,7 @@ class NewRun:
     """A run to enqueue (what `Store.enqueue` takes)."""
 
     task: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: Args = field(default_factory=dict)
     namespace: str = DEFAULT_NAMESPACE
     queue: str = "default"
     priority: int = 0
@@ -272,7 +275,7 @@ class Run:
     schedule_id: str | None
     subject: str | None
     status: RunStatus
-    args: dict[str, Any]
+    args: Args
     attempts: int
     max_attempts: int
     timeout: timedelta | None

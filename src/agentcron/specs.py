@@ -15,6 +15,7 @@ from agentcron.durations import format_duration, parse_duration
 from agentcron.errors import InvalidTimezone, InvalidTrigger, ValidationError
 from agentcron.models import (
     DEFAULT_NAMESPACE,
+    Args,
     FanOut,
     Misfire,
     Overlap,
@@ -34,6 +35,7 @@ __all__ = [
     "build_schedule",
     "check_args",
     "check_name",
+    "check_object",
     "storable_size",
 ]
 
@@ -69,8 +71,20 @@ def check_name(value: Any, field: str = "name") -> str:
     return value
 
 
-def check_args(value: Any, field: str = "args", limit: int = MAX_ARGS_BYTES) -> dict[str, Any]:
-    """Args are a JSON object (keyword arguments of the task), at most 64 KiB."""
+def check_args(value: Any, field: str = "args", limit: int = MAX_ARGS_BYTES) -> Args:
+    """Args are a JSON object (keyword arguments of the task) or a JSON array (positional
+    arguments), at most ``limit`` bytes (64 KiB); JSON text is read; a tuple is a list."""
+    return _check_json(value, field, limit, array=True)
+
+
+def check_object(value: Any, field: str, limit: int) -> dict[str, Any]:
+    """A JSON object (``metadata``...) of at most ``limit`` bytes; JSON text is read."""
+    result = _check_json(value, field, limit, array=False)
+    assert isinstance(result, dict)
+    return result
+
+
+def _check_json(value: Any, field: str, limit: int, *, array: bool) -> Args:
     if value is None:
         return {}
     if isinstance(value, str):
@@ -78,12 +92,20 @@ def check_args(value: Any, field: str = "args", limit: int = MAX_ARGS_BYTES) -> 
             value = json.loads(value)
         except ValueError as exc:
             raise ValidationError(f"not valid JSON: {exc}", field=field) from None
-    if not isinstance(value, Mapping):
-        what = "a JSON object of keyword arguments" if field == "args" else "a JSON object"
+    if isinstance(value, Mapping):
+        value = dict(value)
+    elif array and isinstance(value, list | tuple):
+        value = list(value)
+    else:
+        what = (
+            "a JSON object of keyword arguments or an array of positional arguments"
+            if array
+            else "a JSON object"
+        )
         raise ValidationError(f"must be {what}, got {type(value).__name__}", field=field)
     try:
-        text = json.dumps(dict(value), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(f"not JSON-serializable: {exc}", field=field) from None
     try:
         size = storable_size(text)
@@ -91,7 +113,7 @@ def check_args(value: Any, field: str = "args", limit: int = MAX_ARGS_BYTES) -> 
         raise ValidationError(str(exc), field=field) from None
     if size > limit:
         raise ValidationError(f"larger than {limit} bytes", field=field)
-    result: dict[str, Any] = json.loads(text)
+    result: Args = json.loads(text)
     return result
 
 
@@ -170,7 +192,7 @@ def build_schedule(
         limit=parse_quota(limit),
         for_each_subject=_fan_out(for_each_subject, parsed),
         timezone=getattr(parsed, "timezone", None) or timezone or "UTC",
-        metadata=check_args(metadata, "metadata", MAX_METADATA_BYTES),
+        metadata=check_object(metadata, "metadata", MAX_METADATA_BYTES),
         thread_id=_thread_id(thread_id),
     )
     return Built(spec, parsed)
@@ -228,7 +250,7 @@ def _fan_out(value: Any, trigger: Trigger) -> FanOut | None:
         raise ValidationError(
             "expected true, a subject filter, or {subjects, batch_size}", field="for_each_subject"
         )
-    unknown = set(value) - {"subjects", "batch_size", "filter"}
+    unknown = {str(key) for key in value} - {"subjects", "batch_size", "filter"}
     if unknown:
         raise ValidationError(f"unknown key {sorted(unknown)[0]!r}", field="for_each_subject")
     batch = _int(value.get("batch_size", 500), "for_each_subject.batch_size", 1, 100_000)

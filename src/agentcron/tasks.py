@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, overload
@@ -14,7 +15,7 @@ from agentcron.errors import TaskNotFound, ValidationError
 from agentcron.models import DEFAULT_MAX_RECOVERIES
 from agentcron.retry import DEFAULT_PERMANENT, Backoff, RetryPolicy
 
-__all__ = ["Task", "TaskRegistry", "default_registry", "task"]
+__all__ = ["Task", "TaskRegistry", "check_fit", "default_registry", "task"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Duration = str | int | float | timedelta
@@ -112,6 +113,53 @@ def make_task(
         max_recoveries=max_recoveries,
         result_callback=_callback(result_callback),
     )
+
+
+def check_fit(task: Task, args: Mapping[str, Any] | list[Any]) -> None:
+    """Raise `ValidationError` (field ``args``) when ``args`` cannot be passed to the task's
+    function: an object as keyword arguments, a list as positional ones. The ``ctx`` that
+    agentcron passes is not the caller's to give. A function whose signature cannot be read
+    is not checked."""
+    try:
+        signature = inspect.signature(task.fn)
+    except (TypeError, ValueError):
+        return
+    params = [
+        p.replace(annotation=p.empty)
+        for p in signature.parameters.values()
+        if not (task.takes_ctx and p.name == "ctx")
+    ]
+    shown = f"{task.name}{signature.replace(parameters=params, return_annotation=signature.empty)}"
+    if isinstance(args, Mapping) and task.takes_ctx and "ctx" in args:
+        raise ValidationError(f"'ctx' is passed by agentcron, not in args ({shown})", field="args")
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                  inspect.Parameter.VAR_POSITIONAL)  # fmt: skip
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD)
+    takes_keywords_only = any(p.kind in keyword for p in params) and not any(
+        p.kind in positional for p in params
+    )
+    if isinstance(args, list) and args and takes_keywords_only:
+        raise ValidationError(
+            f"{shown} takes keyword arguments only: give args as an object", field="args"
+        )
+    try:
+        if isinstance(args, list):
+            signature.replace(parameters=params).bind(*args)
+        else:
+            signature.replace(parameters=params).bind(**args)
+    except TypeError as exc:
+        raise ValidationError(f"do not fit {shown}: {exc}{_hint(exc, params)}",
+                              field="args") from None  # fmt: skip
+
+
+def _hint(exc: TypeError, params: list[inspect.Parameter]) -> str:
+    """`` (did you mean 'x'?)`` for an unexpected keyword close to a parameter's name."""
+    text = str(exc)
+    if "unexpected keyword argument" not in text:
+        return ""
+    given = text.rsplit(" ", 1)[-1].strip("'")
+    close = difflib.get_close_matches(given, [p.name for p in params], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _callback(value: Callable[..., Any] | str | None) -> ResultCallback | None:

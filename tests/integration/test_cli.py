@@ -124,7 +124,12 @@ def test_bad_input_exits_2_with_one_line_and_stores_nothing(project: Project) ->
         "error: task: task 'no_such_task' is not registered": [
             "schedules", "add", "no_such_task", "--trigger", "every 5m", *cfg],
         "error: args: not valid JSON": [*add, "--trigger", "every 5m", "--args", "{x", *cfg],
-        "error: args: must be a JSON object": [*add, "--trigger", "every 5m", "--args", "[1]"],
+        "error: args: must be a JSON object": [*add, "--trigger", "every 5m", "--args", "5"],
+        "error: args: do not fit cli_echo(value=None): got an unexpected keyword argument "
+        "'valu' (did you mean 'value'?)": [
+            *add, "--trigger", "every 5m", "--args", '{"valu": 1}', *cfg],
+        "error: args: do not fit cli_echo(value=None): too many positional arguments": [
+            *add, "--trigger", "every 5m", "--args", "[1, 2]", *cfg],
         "error: timezone: unknown time zone": [
             *add, "--trigger", "0 9 * * *", "--timezone", "Nowhere/Land", *cfg],
         "error: misfire: 'never' is not one of": [
@@ -220,7 +225,7 @@ def test_validate_reports_every_problem(project: Project) -> None:
     result = cli("validate", project.config)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"error: {project.config}:3: [agentcron]: unknown key 'concurency' "
+        f"error: {project.config}:3: [agentcron]: concurency: unknown key "
         "(did you mean 'concurrency'?)",
         f'error: {project.config}:7: schedule[1] "cli_echo": trigger: every: interval must be '
         "greater than 0",
@@ -238,7 +243,9 @@ def test_validate_example_config_and_missing_file(tmp_path: Path) -> None:
     out = data("validate", REPO / "examples" / "agentcron.toml")
     assert out["ok"]
     assert out["schedules"] == ["heartbeat", "folder-summary", "fetch"]
-    assert bad("validate", tmp_path / "nope.toml").startswith("error: config: cannot read ")
+    assert bad("validate", tmp_path / "nope.toml") == (
+        f"error: {tmp_path / 'nope.toml'}: cannot read the config file: no such file"
+    )
 
 
 def test_stats_workers_and_db_upgrade(project: Project) -> None:

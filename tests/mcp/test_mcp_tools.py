@@ -125,7 +125,9 @@ async def test_trigger_schedule_reports_how_many_runs_it_queued(
         one = await ok(s, "trigger_schedule", name=plain)
         assert (one["queued"], one["skipped"], len(one["runs"])) == (1, 0, 1)
         assert (one["runs"][0]["subject"], one["runs"][0]["args"]) == (None, {"channel": "fax"})
-        error = await refused(s, "trigger_schedule", name=plain, args=[1])
+        error = await refused(s, "trigger_schedule", name=plain, args=[1, 2])  # too many
+        assert error["field"] == "args"
+        error = await refused(s, "trigger_schedule", name=plain, args="channel=sms")
         assert error["field"] == "args"
         error = await refused(s, "trigger_schedule", name=unique("ghost"))
         assert (error["code"], error["field"]) == ("schedule_not_found", "name")
@@ -194,7 +196,9 @@ async def test_bad_input_names_the_field_and_stores_nothing(connect: Connect, si
         ({"trigger": "every blue moon"}, "invalid_trigger", "trigger"),
         ({"trigger": "0 9 * * 1-5", "timezone": "Mars/Olympus"}, "invalid_timezone", "timezone"),
         ({"trigger": "@daily", "task": "no-such-task"}, "task_not_found", "task"),
-        ({"trigger": "@daily", "args": [1, 2]}, "validation_error", "args"),
+        ({"trigger": "@daily", "args": [1, 2]}, "validation_error", "args"),  # too many
+        ({"trigger": "@daily", "args": {"chanel": "x"}}, "validation_error", "args"),
+        ({"trigger": "@daily", "args": "channel=x"}, "validation_error", "args"),
         ({"trigger": "@daily", "name": "bad name!"}, "validation_error", "name"),
         ({"trigger": "@daily", "colour": "red"}, "validation_error", "colour"),
         ({"trigger": {"every": "soon"}}, "invalid_trigger", "trigger"),
@@ -218,6 +222,8 @@ async def runs_and_activity(s: ClientSession) -> None:
     """enqueue_run, get_run, list_runs and record_activity, with bad input to each."""
     run = await ok(s, "enqueue_run", task="digest", args={"channel": "x"}, delay="1h")
     assert (run["status"], run["args"], run["namespace"]) == ("queued", {"channel": "x"}, "default")
+    positional = await ok(s, "enqueue_run", task="digest", args=["sms"], delay="1h")
+    assert positional["args"] == ["sms"]
     assert run["available_at"] > run["queued_at"]
     assert (await ok(s, "get_run", id=run["id"]))["id"] == run["id"]
     listed = await ok(s, "list_runs", task="digest", status="queued", limit=100)

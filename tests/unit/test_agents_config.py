@@ -90,6 +90,7 @@ def test_agent_and_graph_tasks_are_built_and_registered(tmp_path: Path) -> None:
         [[schedule]]
         task = "grader"
         trigger = "0 */6 * * *"
+        for_each_subject = "user:"
         """)  # fmt: skip
     config = load_config(path)
     grader, triage = config.tasks
@@ -153,7 +154,7 @@ def test_every_field_problem_is_reported(tmp_path: Path) -> None:
         model = "m"
         """)  # fmt: skip
     assert problems(path) == [
-        "2: llm.modle: unknown key (did you mean 'model'?)",
+        "2: [agentcron]: llm.modle: unknown key (did you mean 'model'?)",
         "4: task[1]: name: required",
         "4: task[1]: model: required (or set a default model in [agentcron.llm])",
         "6: task[1]: system: expected a non-empty string, got ''",
@@ -162,13 +163,13 @@ def test_every_field_problem_is_reported(tmp_path: Path) -> None:
         "9: task[1]: retries: expected a whole number from 0 to 1000, got -1",
         "10: task[1]: timeout: not a duration: 'soon' (examples: 500ms, 30s, 5m, 1h30m, PT1H30M)",
         "11: task[1]: base_url: '127.0.0.1:8089' is not an http(s) URL",
-        "12: task[1]: unknown key 'toolz' (did you mean 'tools'?)",
+        "12: task[1]: toolz: unknown key (did you mean 'tools'?)",
         "15: task[2] \"bad kind\": name: 'bad kind' is not a valid name: 1-200 characters, "
         "letters, digits and _ . : @ / -, starting with a letter or digit",
         "16: task[2] \"bad kind\": kind: 'crew' is not one of: agent, graph",
         '18: task[3] "g": graph: required: the import path of a compiled graph, such as '
         "'mypkg.graphs:graph'",
-        "21: task[3] \"g\": unknown key 'model'",
+        '21: task[3] "g": model: unknown key',
     ]
 
 

@@ -189,16 +189,17 @@ def test_every_problem_is_reported_with_its_line(
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.problems == [
-        f"{path}:3: [agentcron]: unknown key 'concurency' (did you mean 'concurrency'?)",
-        f"{path}:4: lease: not a duration: 'soon' (examples: 500ms, 30s, 5m, 1h30m, PT1H30M)",
+        f"{path}:3: [agentcron]: concurency: unknown key (did you mean 'concurrency'?)",
+        f"{path}:4: [agentcron]: lease: not a duration: 'soon' "
+        "(examples: 500ms, 30s, 5m, 1h30m, PT1H30M)",
         f'{path}:14: schedule[2] "digest": trigger: cron: invalid cron expression '
         "'61 9 * * 1-5': minute must be 0-59, got 61",
         f"{path}:15: schedule[2] \"digest\": timezone: unknown time zone 'Mars/Olympus' "
         "(use an IANA name such as 'Europe/Berlin' or 'UTC')",
         f"{path}:16: schedule[2] \"digest\": misfire: 'sometimes' is not one of: once, skip, all",
-        f'{path}:17: schedule[2] "digest": args: must be a JSON object of keyword arguments, '
-        "got list",
-        f"{path}:18: schedule[2] \"digest\": unknown key 'trigegr' (did you mean 'trigger'?)",
+        f"{path}:17: schedule[2] \"digest\": args: do not fit {p}digest(channel='email'): "
+        "too many positional arguments",
+        f"{path}:18: schedule[2] \"digest\": trigegr: unknown key (did you mean 'trigger'?)",
         f"{path}:21: schedule[3] \"{p}digets\": task: task '{p}digets' is not registered "
         f"(is its module in [agentcron] tasks?); did you mean '{p}digest'?",
     ]
@@ -248,7 +249,7 @@ def test_unknown_top_level_key_and_duplicate_names(
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.problems == [
-        f"{path}:4: unknown key 'schedules' (did you mean 'schedule'?)",
+        f"{path}:4: schedules: unknown key (did you mean 'schedule'?)",
         f"{path}:12: schedule[2] \"{p}digest\": name: '{p}digest' is used twice",
     ]
 
@@ -307,8 +308,10 @@ def test_import_error_names_the_module(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert info.value.problems == [
-        f"{path}:2: tasks: cannot import module 'broken_tasks_mod': RuntimeError: boom",
-        f"{path}:2: tasks: cannot import module 'no_such_module_x': ModuleNotFoundError: "
+        f"{path}:2: [agentcron]: tasks: cannot import module 'broken_tasks_mod': "
+        "RuntimeError: boom",
+        f"{path}:2: [agentcron]: tasks: cannot import module 'no_such_module_x': "
+        "ModuleNotFoundError: "
         "No module named 'no_such_module_x'",
     ]
 

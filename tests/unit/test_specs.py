@@ -110,8 +110,9 @@ def test_schedule_fields_list() -> None:
         ({"name": ["list"]}, "name"),
         ({"namespace": "bad namespace"}, "namespace"),
         ({"args": "{not json"}, "args"),
-        ({"args": "[1, 2]"}, "args"),
-        ({"args": [1, 2]}, "args"),
+        ({"args": "true"}, "args"),
+        ({"args": {1, 2}}, "args"),
+        ({"args": [object()]}, "args"),
         ({"args": 5}, "args"),
         ({"args": {"x": object()}}, "args"),
         ({"args": {"x": float("nan")}}, "args"),
@@ -191,8 +192,12 @@ def test_check_args() -> None:
     assert check_args({1: "int keys become strings"}) == {"1": "int keys become strings"}
     nearly_full = {"x": "y" * (MAX_ARGS_BYTES - 20)}
     assert check_args(nearly_full) == nearly_full
+    assert check_args([1, "x", {"a": None}]) == [1, "x", {"a": None}]  # positional
+    assert check_args((1, 2)) == [1, 2]
+    assert check_args("[1, 2]") == [1, 2]
+    assert check_args([]) == []
     with pytest.raises(ValidationError) as caught:
-        check_args([1], field="body.args")
+        check_args(5, field="body.args")
     assert caught.value.field == "body.args"
 
 

@@ -19,9 +19,10 @@ from typing import Any
 from agentcron.agents.errors import PromptError
 from agentcron.errors import ValidationError
 
-__all__ = ["FIELDS", "check_template", "default_prompt", "render"]
+__all__ = ["FIELDS", "check_template", "default_prompt", "render", "unfillable"]
 
 FIELDS = ("args", "subject", "event")
+EVENT_KEYS = ("id", "type", "namespace", "subject", "data", "created_at")
 _HELP = "use {args.NAME}, {subject}, {event.type} or {event.data.NAME}"
 _FIRST = re.compile(r"[^.\[]*")
 _LOOKUP = re.compile(r"\.([^.\[]+)|\[([^\]]+)\]")
@@ -62,6 +63,42 @@ def check_template(text: str, field: str = "prompt") -> None:
                                   field=field)  # fmt: skip
         if spec:
             check_template(spec, field)
+
+
+def unfillable(
+    text: str, *, args: Mapping[str, Any] | list[Any], subject: bool | None, event: bool
+) -> list[str]:
+    """What a (valid) template uses that the runs of a schedule will not have: ``subject``
+    True when each run has one, False when none has, None when some may; ``event`` whether
+    runs have an event; ``args`` the schedule's. One message per placeholder."""
+    problems: dict[str, str] = {}
+    for name in _names(text):
+        first, keys = split_field(name)
+        if first == "subject" and subject is False:
+            problems[name] = f"{{{name}}}: the runs of this schedule have no subject"
+        elif first == "event" and not event:
+            problems[name] = f"{{{name}}}: only an event trigger gives its runs an event"
+        elif first == "event" and keys and str(keys[0]) not in EVENT_KEYS:
+            problems[name] = f"{{{name}}}: an event has {', '.join(EVENT_KEYS)}"
+        elif first == "args" and keys and not _has(args, keys[0]):
+            problems[name] = f"{{{name}}}: the schedule's args have no {keys[0]!r}"
+    return list(problems.values())
+
+
+def _names(text: str) -> list[str]:
+    names: list[str] = []
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name is not None:
+            names.append(name)
+        if spec:
+            names += _names(spec)
+    return names
+
+
+def _has(args: Mapping[str, Any] | list[Any], key: str | int) -> bool:
+    if isinstance(args, Mapping):
+        return str(key) in args
+    return isinstance(key, int) and -len(args) <= key < len(args)
 
 
 def _check_field(name: str, field: str) -> None:

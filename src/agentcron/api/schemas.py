@@ -57,6 +57,18 @@ TriggerIn = Annotated[str, Strict(), Field(min_length=1, max_length=1000)] | dic
 Priority = Annotated[int, Strict(), Field(ge=-1_000_000, le=1_000_000)]
 Retries = Annotated[int, Strict(), Field(ge=0, le=1000)]
 Subject = Annotated[str, Strict(), Field(min_length=1, max_length=256, examples=["user:42"])]
+ArgsIn = Annotated[
+    dict[str, Any] | list[Any] | None,
+    Field(
+        description="The task's arguments: an object (keyword arguments) or an array "
+        "(positional arguments), checked against the function's signature.",
+        examples=[{"channel": "email"}, [1, "x"]],
+    ),
+]
+ArgsOut = Annotated[
+    dict[str, Any] | list[Any],
+    Field(description="The task's arguments as given: an object (keyword) or array (positional)."),
+]
 
 
 class In(BaseModel):
@@ -100,7 +112,7 @@ class ErrorBody(BaseModel):
 class _ScheduleFields(In):
     name: Name | None = None
     timezone: Annotated[str, Strict(), Field(max_length=100)] | None = None
-    args: dict[str, Any] | None = None
+    args: ArgsIn = None
     enabled: Bool | None = None
     misfire: Misfire | None = None
     misfire_grace: Duration | None = None
@@ -160,7 +172,7 @@ class ScheduleOut(BaseModel):
     task: str
     trigger: dict[str, Any]
     description: str
-    args: dict[str, Any]
+    args: ArgsOut
     enabled: bool
     parked: bool
     next_run_at: datetime | None
@@ -209,7 +221,7 @@ class EnqueueIn(In):
     """One run of a registered task."""
 
     task: Name
-    args: dict[str, Any] | None = None
+    args: ArgsIn = None
     delay: Duration | None = None
     at: AwareDatetime | None = None
     dedup_key: Name | None = None
@@ -232,7 +244,7 @@ class RunOut(BaseModel):
     schedule_id: str | None
     subject: str | None
     status: RunStatus
-    args: dict[str, Any]
+    args: ArgsOut
     attempts: int = Field(description="Times the run was started (a recovery counts too).")
     max_attempts: int = Field(
         description="Attempts allowed: retries + 1, plus one for each recovery."

@@ -100,8 +100,8 @@ ArgsOpt = Annotated[
     str | None,
     typer.Option(
         "--args", metavar="JSON", show_default=False,
-        help="The task's arguments: a JSON object of keyword arguments, e.g. '{\"url\": "
-        "\"https://example.com\"}'.",
+        help="The task's arguments as JSON: an object of keyword arguments, e.g. '{\"url\": "
+        "\"https://example.com\"}', or an array of positional ones, e.g. '[\"inbox\", 30]'.",
     ),
 ]  # fmt: skip
 

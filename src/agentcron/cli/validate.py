@@ -28,8 +28,10 @@ def validate(
 ) -> None:
     """Check a config file and report every problem.
 
-    Checks syntax, keys, settings, schedules, task modules and names. Exits 0 when it is
-    valid, 2 with one line per problem when it is not.
+    Checks syntax, keys, settings, task modules, tasks and schedules (args against each
+    function's signature, prompt templates against what each schedule gives). Exits 0 when
+    it is valid, 2 with one line per problem when it is not. A [[task]] written in the YouLab
+    form is shown as the native [[task]] and [[schedule]] entries it is read as.
     """
     run(_validate(file, json_out))
 
@@ -56,8 +58,14 @@ def _report(config: Config, path: Path, json_out: bool) -> None:
     if json_out:
         echo_json(
             {"ok": True, "path": str(path), "problems": [], "tasks": list(config.settings.tasks),
-             "schedules": names}
+             "schedules": names, "defined_tasks": [t.name for t in config.tasks],
+             "native": [{"name": n.name, "task": n.task, "schedules": n.schedules,
+                         "toml": n.toml} for n in config.native]}
         )  # fmt: skip
         return
     modules = ", ".join(config.settings.tasks) or "none"
-    typer.echo(f"ok: {path}: {plural(len(names), 'schedule')}; task modules: {modules}")
+    empty = config == Config(path=config.path)
+    note = " (the file sets nothing: every setting has its default)" if empty else ""
+    typer.echo(f"ok: {path}: {plural(len(names), 'schedule')}; task modules: {modules}{note}")
+    for form in config.native:
+        typer.echo(f"\n# [[task]] {form.name!r} (YouLab form) is read as:\n{form.toml}", nl=False)

@@ -78,6 +78,18 @@ class Args:
             return self.text(key)
         raise ValidationError(f"must be a string or an object, got {_kind(value)}", field=key)
 
+    def task_args(self, key: str) -> dict[str, Any] | list[Any] | None:
+        """A task's arguments: an object (keyword) or an array (positional); None when absent.
+        Their size and their fit to the task are checked where the run or schedule is made."""
+        value = self._given.get(key)
+        if value is None or isinstance(value, dict | list):
+            return value
+        raise ValidationError(
+            f"must be an object (keyword arguments) or an array (positional arguments), got "
+            f"{_kind(value)}",
+            field=key,
+        )
+
     def duration(self, key: str) -> timedelta | None:
         """A duration: ``"30s"``, ``"1h30m"``, ``"PT5M"`` or a number of seconds; not negative."""
         value = self._given.get(key)

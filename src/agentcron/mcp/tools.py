@@ -120,7 +120,7 @@ async def _create(box: Toolbox, caller: Caller, args: Args) -> Any:
     trigger = args.trigger("trigger")
     options: dict[str, Any] = {
         "name": caller.owned_name(args.optional_text("name", max_length=200) or task),
-        "args": args.raw("args"),
+        "args": args.task_args("args"),
         "namespace": caller.namespace,
     }
     zone = args.optional_text("timezone", max_length=100)
@@ -170,7 +170,8 @@ async def _changeable(box: Toolbox, caller: Caller, args: Args) -> Schedule:
 
 async def _trigger(box: Toolbox, caller: Caller, args: Args) -> Any:
     schedule = await caller.find(box.app, args.text("name", max_length=200))
-    done = await box.app.trigger(schedule.id, args=args.raw("args"), namespace=caller.namespace)
+    done = await box.app.trigger(schedule.id, args=args.task_args("args"),
+                                 namespace=caller.namespace)  # fmt: skip
     if isinstance(done, FannedOut):
         return {"schedule": schedule.name, **done.to_dict(limit=TRIGGERED_RUNS)}
     return {"schedule": schedule.name, "queued": 1, "skipped": 0, "runs": [done.to_dict()]}
@@ -179,7 +180,9 @@ async def _trigger(box: Toolbox, caller: Caller, args: Args) -> Any:
 async def _enqueue(box: Toolbox, caller: Caller, args: Args) -> Any:
     task = check_name(args.text("task", max_length=200), "task")
     delay = args.duration("delay")
-    run = await box.app.enqueue(task, args.raw("args"), delay=delay, namespace=caller.namespace)
+    run = await box.app.enqueue(
+        task, args.task_args("args"), delay=delay, namespace=caller.namespace
+    )
     return run.to_dict()
 
 
@@ -220,7 +223,11 @@ _TRIGGER_HELP = (
 )
 _ZONE = {"type": "string", "description": "IANA time zone, e.g. 'Europe/Berlin' (default: "
          "the server's, usually UTC)."}  # fmt: skip
-_ARGS = {"type": "object", "description": "Keyword arguments of the task (a JSON object)."}
+_ARGS = {
+    "type": ["object", "array"],
+    "description": "The task's arguments: an object of keyword arguments, or an array of "
+    "positional ones.",
+}
 _OWN = (
     " Schedules you create are named 'mcp.<your token id>.<name>'; give either that full name "
     "or the short one."
@@ -288,8 +295,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "get_run." + _OWN,
         Scope.WRITE, _trigger,
         {"name": _NAME | {"description": "Schedule name or id."},
-         "args": _ARGS | {"description": "Keyword arguments for this run only, merged into "
-                          "the schedule's (a JSON object)."}},
+         "args": _ARGS | {"description": "Arguments for this run only: an object is merged "
+                          "into the schedule's object; an array replaces them."}},
         ("name",),
     ),
     ToolSpec(

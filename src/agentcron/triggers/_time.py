@@ -34,7 +34,7 @@ def _load_zone(name: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise InvalidTimezone(
             f"unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin' or 'UTC')"
         ) from exc
