@@ -7,6 +7,8 @@ This is the only module that reads ``os.environ`` (see `ENV_VARS`). A file looks
     tasks = ["myapp.tasks"]           # modules to import; they register with @agentcron.task
     concurrency = 32
     timezone = "UTC"
+    connect_timeout = "5s"            # PostgreSQL: a store call waits at most this for a connection
+    reconnect_max_delay = "1s"        # PostgreSQL: the longest wait between reconnect attempts
 
     [agentcron.llm]                   # defaults of agent tasks (all optional)
     base_url = "http://127.0.0.1:8089/v1"
@@ -78,6 +80,7 @@ __all__ = [
     "load_config",
     "load_settings",
     "resolve_db",
+    "store_options",
 ]
 
 DEFAULT_DB = "sqlite:///agentcron.db"
@@ -92,7 +95,7 @@ ENV_VARS = {
 }
 SETTINGS_FIELDS = frozenset(
     {"db", "tasks", "concurrency", "queues", "timezone", "retention", "lease", "shutdown_timeout",
-     "llm"}
+     "llm", "connect_timeout", "reconnect_max_delay"}
 )  # fmt: skip
 LLM_FIELDS = frozenset({"base_url", "api_key_env", "model"})
 _TOP_FIELDS = frozenset({"agentcron", "task", "schedule"})
@@ -128,6 +131,8 @@ class Settings:
     lease: timedelta = timedelta(seconds=30)
     shutdown_timeout: timedelta = timedelta(seconds=30)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    connect_timeout: timedelta | None = None  # PostgreSQL; None: the store's default (5s)
+    reconnect_max_delay: timedelta | None = None  # PostgreSQL; None: the store's default (1s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +173,11 @@ def build_app(config: Config, db_override: str | None = None) -> App:
     """An `App` with the config's settings and ``[[task]]`` tasks. Before running it, store the
     config's schedules with ``await app.sync_schedules(config.schedules)``."""
     from agentcron.app import App
+    from agentcron.store import create_store
 
     s = config.settings
     app = App(
-        resolve_db(db_override, config),
+        create_store(resolve_db(db_override, config), **store_options(s)),
         concurrency=s.concurrency,
         queues=list(s.queues) if s.queues else None,
         lease=s.lease,
@@ -182,6 +188,20 @@ def build_app(config: Config, db_override: str | None = None) -> App:
     for declared in config.tasks:
         app.registry.add(declared)
     return app
+
+
+def store_options(settings: Settings | None) -> dict[str, float | None]:
+    """The settings' options of the store: `agentcron.store.create_store` keyword arguments."""
+    if settings is None:
+        return {}
+    return {
+        "connect_timeout_s": _seconds(settings.connect_timeout),
+        "reconnect_max_delay_s": _seconds(settings.reconnect_max_delay),
+    }
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
 
 
 def error_text(exc: ValidationError) -> str:
@@ -457,6 +477,8 @@ _SETTING_READERS = {
     "lease": _duration,
     "shutdown_timeout": _duration,
     "llm": _llm,
+    "connect_timeout": _duration,
+    "reconnect_max_delay": _duration,
 }
 
 

@@ -77,9 +77,9 @@ class Scheduler:
         await self.store.park_schedules(self.registry.names())
         log.info("scheduler started (%d tasks registered)", len(self.registry))
         while not stop.is_set():
-            self.last_loop_at = self.clock.now()
             try:
                 wait = await self._step()
+                self.last_loop_at = self.clock.now()  # a step that fails is not a loop that ran
             except StoreError as exc:
                 log.warning("store unavailable, retrying in 1s: %s", exc)
                 wait = 1.0

@@ -104,8 +104,9 @@ class Worker:
                     else:
                         await self._gather_slots()
                 except StoreError as exc:  # the store is down: keep running, retry
-                    log.warning("store unavailable, retrying in 1s: %s", exc)
-                    await asyncio.sleep(1)
+                    log.warning("store unavailable, retrying within 1s: %s", exc)
+                    with contextlib.suppress(StoreError):  # woken when it is back
+                        await self.store.wait("runs", 1.0)
         finally:
             try:
                 await self._drain()

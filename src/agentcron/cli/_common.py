@@ -22,6 +22,7 @@ from agentcron.config import (
     load_config,
     load_settings,
     resolve_db,
+    store_options,
 )
 from agentcron.errors import (
     AgentcronError,
@@ -36,6 +37,7 @@ from agentcron.errors import (
     TaskNotFound,
     ValidationError,
 )
+from agentcron.store import create_store
 from agentcron.tasks import default_registry
 
 __all__ = [
@@ -146,7 +148,7 @@ async def admin_app(
     if tasks and settings is not None and path is not None:
         import_tasks(settings, path)
     app = App(
-        resolve_db(db, settings),
+        create_store(resolve_db(db, settings), **store_options(settings)),
         maintenance=False,
         timezone=settings.timezone if settings else "UTC",
     )

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from agentcron.errors import StoreError
-from agentcron.store.base import FirePlan, Planner, RunFilter, Store, StoreStats
+from agentcron.store.base import FirePlan, Planner, RunFilter, Store, StoreStats, WriteFailure
 
-__all__ = ["FirePlan", "Planner", "RunFilter", "Store", "StoreStats", "create_store"]
+__all__ = [
+    "FirePlan",
+    "Planner",
+    "RunFilter",
+    "Store",
+    "StoreStats",
+    "WriteFailure",
+    "create_store",
+]
 
 
-def create_store(url: str) -> Store:
+def create_store(
+    url: str, *, connect_timeout_s: float | None = None, reconnect_max_delay_s: float | None = None
+) -> Store:
     """A store for ``url`` (not yet opened); drivers are imported lazily.
 
     ``sqlite:///agentcron.db`` (relative), ``sqlite:////var/lib/agentcron.db`` (absolute),
-    ``postgresql://user@host/db``.
+    ``postgresql://user@host/db``. ``connect_timeout_s`` and ``reconnect_max_delay_s``
+    (PostgreSQL; the URL's ``connect_timeout`` / ``reconnect_max_delay`` win): how long a
+    call waits for a connection, and the longest wait between reconnect attempts.
     """
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
@@ -26,7 +38,9 @@ def create_store(url: str) -> Store:
             raise StoreError(
                 f"PostgreSQL needs the driver: pip install 'agentcron[postgres]' ({exc})"
             ) from None
-        store: Store = PostgresStore(url)
+        store: Store = PostgresStore(
+            url, connect_timeout_s=connect_timeout_s, reconnect_max_delay_s=reconnect_max_delay_s
+        )
         return store
     raise StoreError(
         f"unknown store URL {url!r}: use sqlite:///path.db or postgresql://user@host/db"
