@@ -1,8 +1,10 @@
 """The worker: claim runs in batches under a lease, run them, write results in groups.
 
 - claims up to its free slots in one statement; waits for a wake-up when nothing is ready;
-- heartbeats: extends the leases of all its runs in one statement, picks up cancellation
-  requests, refreshes its row in ``workers`` and reaps runs whose lease expired (any worker's);
+- heartbeats: extends the leases of all its runs in one statement (those finished but not yet
+  recorded too), picks up cancellation requests, refreshes its row in ``workers`` and reaps
+  runs whose lease expired (any worker's; not within a lease after the store was
+  unreachable, when no worker could heartbeat);
 - writes finished runs in groups (every few milliseconds), not one transaction per run;
 - graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout`` (still
   heartbeating, so nobody reaps them meanwhile), then cancels the rest and hands their runs
@@ -81,6 +83,8 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._cancel_requested: set[int] = set()
         self._claimed_at = float("-inf")  # loop time of the last claim
+        self._reap_after = float("-inf")  # loop time before which heartbeats do not reap
+        # (inf: the store was unreachable; a lease after it is back)
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="agentcron-task"
         )
@@ -297,14 +301,21 @@ class Worker:
                 await self.heartbeat()
             except StoreError as exc:
                 log.warning("heartbeat failed: %s", exc)
+                self._reap_after = float("inf")
 
     async def heartbeat(self) -> None:
         now = self.clock.now()
         ids = list(self._active)
-        cancel = await self.store.extend_leases(self.id, ids, now + self.lease)
+        held = ids + [outcome.run_id for outcome in self._pending]  # done, not yet recorded
+        cancel = await self.store.extend_leases(self.id, held, now + self.lease)
         for run_id in cancel:
             self._cancel(run_id)
         await self.store.heartbeat_worker(self.id, now, len(ids))
+        at = asyncio.get_running_loop().time()
+        if self._reap_after == float("inf"):  # back: let the other workers heartbeat first
+            self._reap_after = at + self.lease.total_seconds()
+        if at < self._reap_after:
+            return
         reaped = await self.store.reap_expired(now)
         for run in reaped:
             log.warning("run %s of %s: lease expired, now %s", run.id, run.task, run.status.value)
