@@ -23,7 +23,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +104,12 @@ class PgServer:
         self.run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                  "--no-sync", "--no-instructions")  # fmt: skip
 
-    def start(self) -> None:
-        """Start and wait until it accepts connections."""
+    def start(self, *, wait: bool = True) -> None:
+        """Start and wait until it accepts connections (``wait=False``: return at once)."""
         options = " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
         options += f" -p {self.port} -k {self.root}"
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
-                 "-t", "60", "start")  # fmt: skip
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
+                 "-w" if wait else "-W", "-t", "60", "start")  # fmt: skip
 
     def stop(self, mode: str = "fast") -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
@@ -183,12 +182,3 @@ def pg_server() -> Iterator[PgServer]:
             if server.running():
                 server.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
-
-
-def wait_until(predicate: object, timeout: float, what: str, interval: float = 0.05) -> None:
-    """Poll ``predicate()`` until truthy (a blocking helper for the server's side)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)

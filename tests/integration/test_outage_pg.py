@@ -25,6 +25,7 @@ from agentcron.models import ScheduleSource
 from agentcron.specs import build_schedule
 from agentcron.store.postgres import PostgresStore
 from conftest import _wait_for as wait_for
+from conftest import final
 from pg_server import PgServer, pg_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(240)]
@@ -55,8 +56,8 @@ def _url(pg: PgServer, request: pytest.FixtureRequest) -> str:
     return pg.url(request.node.name[:60])
 
 
-def _app(url: str, **options: Any) -> App:
-    app = App(PostgresStore(url, **options), maintenance=False, lease="2s")
+def _app(url: str, lease: str = "2s", **options: Any) -> App:
+    app = App(PostgresStore(url, **options), maintenance=False, lease=lease)
 
     @app.task()
     async def noop() -> None:
@@ -126,21 +127,34 @@ async def test_reconnect_attempts_are_capped_and_work_resumes(
 ) -> None:
     """A worker and a producer under an outage many times the cap: every wait between two
     reconnect attempts (the store's and the listening connection's) is at most the cap, and
-    once the server is back an enqueue is acknowledged and a run started."""
+    once the server is back an enqueue is acknowledged and a run started. A run that finished
+    during the outage (longer than its lease) is recorded as it ended, not reaped."""
     caplog.set_level(logging.DEBUG, logger="agentcron.store")
-    app = _app(_url(pg, request), reconnect_max_delay_s=CAP_S)
+    app = _app(_url(pg, request), lease="1s", reconnect_max_delay_s=CAP_S)
     started: list[float] = []
+    outage = asyncio.Event()
 
     @app.task()
     async def mark() -> None:
         started.append(time.monotonic())
 
+    @app.task()
+    async def straddle() -> str:
+        await outage.wait()
+        return "finished while the database was down"
+
     async with app:
         task = asyncio.create_task(app.run(scheduler=False))
         await wait_for(lambda: app.worker is not None, 10, what="the worker")
         await app.enqueue("mark")
+        held = await app.enqueue("straddle")
         await wait_for(lambda: started, DEADLINE_S, what="a run before the outage")
+        await wait_for(
+            lambda: app.worker is not None and held.id in app.worker._active, DEADLINE_S,
+            what="the straddling run to start",
+        )  # fmt: skip
         await asyncio.to_thread(pg.stop)
+        outage.set()
         with pytest.raises(StoreUnavailable):
             await app.enqueue("noop")
 
@@ -165,9 +179,12 @@ async def test_reconnect_attempts_are_capped_and_work_resumes(
         acked = await _enqueue_soon(app)
         await app.enqueue("mark")
         await wait_for(lambda: started[-1] > back, DEADLINE_S, what="a run after the outage")
+        ended = await final(app, held.id, DEADLINE_S)
         app.stop()
         await asyncio.wait_for(task, 30)
     store_waits, listen_waits = attempts("reconnect attempt"), attempts("listening connection")
+    assert ended.status.value == "succeeded", ended
+    assert ended.result == "finished while the database was down"
     assert max(store_waits) <= CAP_S, store_waits
     assert max(listen_waits) <= CAP_S, listen_waits
     print(f"back: enqueue acknowledged after {acked - back:.2f}s, run started after "

@@ -12,7 +12,9 @@ load (a log is reused, never shrunk). So, every second (`policy`):
   that write then truncates the file to the limit (each connection's ``journal_size_limit``);
 - otherwise ``PASSIVE`` (never waits).
 
-A clean stop truncates it too (`SqliteStore.close`). Checkpoints run on the reader thread; a
+The store also checks the size every few hundred writes (`bound`), so a burst of writes
+cannot run far past the limit between two seconds. A clean stop truncates the log too
+(`SqliteStore.close`). Checkpoints run on the reader thread; a
 checkpoint that cannot finish in time (another process writing) is tried again later.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-__all__ = ["IDLE_S", "JOURNAL_SIZE_LIMIT", "WAIT_S", "checkpoint", "policy", "wal_size"]
+__all__ = ["IDLE_S", "JOURNAL_SIZE_LIMIT", "WAIT_S", "bound", "checkpoint", "policy", "wal_size"]
 
 JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
 IDLE_S = 5.0
@@ -56,6 +58,12 @@ def checkpoint(conn: sqlite3.Connection, mode: str | None, wait_s: float = WAIT_
         return _run(conn, mode)
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+
+
+def bound(conn: sqlite3.Connection, *, path: str, limit: int) -> None:
+    """Between the poller's checks, every few hundred writes: ``RESTART`` when the log is
+    over ``limit``, else ``PASSIVE``."""
+    checkpoint(conn, "RESTART" if wal_size(path) > limit else "PASSIVE")
 
 
 def _run(conn: sqlite3.Connection, mode: str) -> bool:

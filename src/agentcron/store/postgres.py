@@ -82,9 +82,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._auto_migrate = migrate
         self._min_size = min_size
         self._max_size = max_size
-        self._connect_timeout_s = self._options.connect_timeout_s
+        self.connect_timeout_s = self._options.connect_timeout_s
+        self.reconnect_max_delay_s = self._options.reconnect_max_delay_s
         self._reconnector = Reconnector(
-            self._reconnect_attempt, self._wake_all, max_delay_s=self._options.reconnect_max_delay_s
+            self._reconnect_attempt, self._wake_all, max_delay_s=self.reconnect_max_delay_s
         )
         self._write_health = WriteHealth()
         self._pool: AsyncConnectionPool | None = None
@@ -112,11 +113,11 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             check=self._check,
             configure=_configure,
             name="agentcron",
-            timeout=self._connect_timeout_s,
-            reconnect_timeout=self._options.reconnect_max_delay_s,
+            timeout=self.connect_timeout_s,
+            reconnect_timeout=self.reconnect_max_delay_s,
         )
         try:
-            await pool.open(wait=True, timeout=self._connect_timeout_s)
+            await pool.open(wait=True, timeout=self.connect_timeout_s)
         except Exception as exc:
             await pool.close()
             raise StoreUnavailable(f"cannot connect to {_safe(self.url)}: {exc}") from None
@@ -131,11 +132,11 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             raise
         self._listener = Listener(
             self._options.conninfo, self._deliver, self._wake_all,
-            max_delay_s=self._options.reconnect_max_delay_s, back=self._reconnector.nudge,
+            max_delay_s=self.reconnect_max_delay_s, back=self._reconnector.nudge,
         )  # fmt: skip
         self._listener.start()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listener.connected(), self._connect_timeout_s)
+            await asyncio.wait_for(self._listener.connected(), self.connect_timeout_s)
 
     async def close(self) -> None:
         await self._grouped.drain()

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -28,7 +29,14 @@ from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_thread import SqliteThread
 from agentcron.store._sqlite_tokens import TokenVerbs
-from agentcron.store._sqlite_wal import IDLE_S, JOURNAL_SIZE_LIMIT, checkpoint, policy, wal_size
+from agentcron.store._sqlite_wal import (
+    IDLE_S,
+    JOURNAL_SIZE_LIMIT,
+    bound,
+    checkpoint,
+    policy,
+    wal_size,
+)
 from agentcron.store._sqlite_writer import SqliteWriter, is_busy
 from agentcron.store._write_health import PROBE_KEY, WriteFailure, WriteHealth
 
@@ -36,7 +44,7 @@ __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 _APP_ID = "agentcron"
-_WRITES_PER_CHECKPOINT = 1000
+_WRITES_PER_CHECKPOINT = 200
 _WRITES_PER_YIELD = 16
 # New files get 2 KiB pages, not SQLite's 4 KiB: runs and events are small rows, and each commit
 # writes every page it touched to the WAL (a run's insert touches about six), while a process
@@ -153,7 +161,8 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
             self._write_health.succeeded()
         self._writes += 1
         if self._writes % _WRITES_PER_CHECKPOINT == 0 and self._reader is not None:
-            self._reader.submit(_checkpoint)  # keep the WAL short even in a tight loop
+            # keep the WAL short even in a tight loop (the poller checks once a second)
+            self._reader.submit(partial(bound, path=self.path, limit=self._journal_size_limit))
         if self._writes % _WRITES_PER_YIELD == 0:
             await asyncio.sleep(0)  # a loop of writes that never waits still lets others run
         return result
