@@ -261,7 +261,7 @@ async def main() -> None:
     parser.add_argument("--retention", default="10m")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    logging.basicConfig(level=logging.ERROR)  # the processes' reconnect warnings: in their logs
+    logging.getLogger().setLevel(logging.ERROR)  # reconnect warnings: in the processes' logs
     if "pg" in only:
         outages = [float(x) for x in args.outages.split(",")]
         print(await recovery(outages, args.rate))

@@ -24,6 +24,7 @@ from agentcron.api import create_api
 from agentcron.errors import StoreError, StoreUnavailable
 from agentcron.store._sqlite_wal import wal_size
 from conftest import _wait_for as wait_for
+from conftest import running
 from small_disk import Disk, small_disk
 
 pytestmark = pytest.mark.timeout(120)
@@ -159,3 +160,28 @@ async def test_postgres_full_disk(http: Any) -> None:
                 await _critical_then_healthy(app, http(app), disk)
             server.execute("DROP DATABASE filled")
             server.execute("DROP TABLESPACE small")
+
+
+async def test_a_scheduler_that_cannot_fire_goes_stale(caplog: pytest.LogCaptureFixture) -> None:
+    """The scheduler's freshness (``/healthz`` ``scheduler``) counts steps that succeeded: a
+    loop whose every firing fails on a full disk is not a loop that runs."""
+    with small_disk("8m") as disk:
+        app = _app(f"sqlite:///{disk.path / 'agentcron.db'}")
+        app.schedule("noop", "every 1s", name="beat")
+        async with running(app, worker=False):
+            assert app.scheduler is not None
+            await _fill_until_writes_fail(app, disk)
+
+            def failures() -> int:
+                return sum("store unavailable" in r.getMessage() for r in caplog.records)
+
+            seen = failures()
+            await wait_for(lambda: failures() > seen, 30, what="a firing to fail")
+            stale = app.scheduler.last_loop_at
+            await wait_for(lambda: failures() > seen + 2, 30, what="two more failed firings")
+            assert app.scheduler.last_loop_at == stale
+            disk.free()
+            await wait_for(
+                lambda: app.scheduler is not None and app.scheduler.last_loop_at != stale, 30,
+                what="the scheduler to fire again",
+            )  # fmt: skip
