@@ -189,22 +189,22 @@ class Worker:
         """Until something may be claimable: a slot freed when all were busy; else a new or
         retried run (a wake-up), the next delayed run's time, or a freed slot when that is
         what held runs back (a task at its ``max_concurrency``, a busy serial run)."""
-        waits: list[Coroutine[Any, Any, bool]] = [stop.wait()]
         if len(self._active) >= self.concurrency:  # full: only a finished run makes room
-            waits.append(self._slot_freed.wait())
+            waits: list[Coroutine[Any, Any, bool]] = [self._slot_freed.wait()]
         else:
             timeout = self.poll_s
             claimable = self._claimable_tasks()
-            nxt = await self.store.next_available_at(self.queues, claimable)
+            nxt = await self.store.next_available_at(self.queues, claimable)  # may raise
             if nxt is not None:
                 timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
             held_back = len(claimable) < len(self.registry)
             if timeout <= 0:  # ready but not claimable (serial run busy): wait for a change
                 timeout = min(self.poll_s, BLOCKED_POLL_S)
                 held_back = True
+            waits = [self.store.wait("runs", timeout)]
             if held_back:
                 waits.append(self._slot_freed.wait())
-            waits.append(self.store.wait("runs", timeout))
+        waits.append(stop.wait())
         futures = [asyncio.ensure_future(w) for w in waits]
         try:
             await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
