@@ -198,9 +198,14 @@ async def recovery(outages: list[float], rate: float) -> str:
 
 
 # -- SQLite: disk use under a steady load ----------------------------------------------------------
-async def disk_use(rate: int, hours: float, retention: timedelta | None) -> tuple[list[Any], str]:
-    from agentcron.store._sqlite_wal import wal_size
+def wal_size(path: str) -> int:
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except FileNotFoundError:
+        return 0
 
+
+async def disk_use(rate: int, hours: float, retention: timedelta | None) -> tuple[list[Any], str]:
     folder = Path(tempfile.mkdtemp(prefix="agentcron-disk-"))
     path = folder / "agentcron.db"
     clock = ManualClock(datetime(2030, 1, 7, 0, 0, tzinfo=UTC))
