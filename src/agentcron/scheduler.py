@@ -74,7 +74,17 @@ class Scheduler:
         return (due - self.clock.now()).total_seconds()
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
-        await self.store.park_schedules(self.registry.names())
+        while True:  # the store may be restarting as the process starts: wait for it
+            try:
+                await self.store.park_schedules(self.registry.names())
+                break
+            except StoreError as exc:
+                if burst:
+                    raise
+                if stop.is_set():
+                    return
+                log.warning("store unavailable, retrying in 1s: %s", exc)
+                await self.store.wait("schedules", 1.0)
         log.info("scheduler started (%d tasks registered)", len(self.registry))
         while not stop.is_set():
             try:

@@ -91,7 +91,17 @@ class Worker:
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
-        await self._register()
+        while True:  # the store may be restarting as the process starts: wait for it
+            try:
+                await self._register()
+                break
+            except StoreError as exc:
+                if burst or stop.is_set():
+                    self._executor.shutdown(wait=False)
+                    raise
+                log.warning("store unavailable, retrying within 1s: %s", exc)
+                with contextlib.suppress(StoreError):
+                    await self.store.wait("runs", 1.0)
         stopped = asyncio.Event()  # heartbeats go on until running tasks are settled
         heartbeat = asyncio.create_task(self._heartbeat_loop(stopped))
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)

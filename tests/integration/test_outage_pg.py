@@ -1,5 +1,6 @@
 """PostgreSQL stopped and started again under a running app, on a server of the test's own
-(tests/pg_server.py): store calls fail at once while it is down (REST: 503 with Retry-After),
+(tests/pg_server.py): store calls fail within connect_timeout while it is down (REST: 503 with
+Retry-After),
 reconnect attempts are spaced by at most the configured cap, work resumes soon after the
 server is back whatever the outage length, and processes starting together log no
 ``duplicate key`` error on the server."""
@@ -96,20 +97,25 @@ async def client_for() -> AsyncIterator[Any]:
         await client.aclose()
 
 
-async def test_calls_fail_at_once_while_the_server_is_down(
+async def test_calls_fail_within_connect_timeout_while_the_server_is_down(
     pg: PgServer, request: pytest.FixtureRequest, client_for: Any
 ) -> None:
-    """Even with a long connect_timeout, a call made while the server is known to be down
-    raises `StoreUnavailable` instead of waiting for a connection; REST says 503 and when to
-    try again."""
-    app = _app(_url(pg, request), connect_timeout_s=60, reconnect_max_delay_s=CAP_S)
-    async with app:
+    """While the server is down, a call waits at most connect_timeout (here 1 s, not the
+    pool's 30 s) and raises `StoreUnavailable`; REST says 503 and when to try again, and
+    /healthz answers at once. A call made with a longer connect_timeout rides through the
+    outage: it returns once the server is back."""
+    url = _url(pg, request)
+    app = _app(url, connect_timeout_s=1, reconnect_max_delay_s=CAP_S)
+    patient = _app(url, connect_timeout_s=120, reconnect_max_delay_s=CAP_S)
+    async with app, patient:
         client = client_for(app)
         await app.enqueue("noop")
+        await patient.enqueue("noop")
         await asyncio.to_thread(pg.stop)
-        for _ in range(5):  # none waits for the 60 s connect_timeout (nor the pool's 30 s)
+        for _ in range(3):
             with pytest.raises(StoreUnavailable, match="PostgreSQL unavailable"):
-                await asyncio.wait_for(app.enqueue("noop"), 10)
+                await asyncio.wait_for(app.enqueue("noop"), 10)  # not the pool's 30 s
+        assert app.store.outage() is not None
         r = await asyncio.wait_for(client.post("/v1/runs", json={"task": "noop"}), 10)
         assert r.status_code == 503, r.text
         assert r.json()["error"]["code"] == "store_unavailable"
@@ -117,7 +123,13 @@ async def test_calls_fail_at_once_while_the_server_is_down(
         health = await asyncio.wait_for(client.get("/healthz"), 10)
         assert health.status_code == 503
         assert health.json()["reasons"][0].startswith("store unreachable: PostgreSQL unavailable")
+
+        riding = asyncio.create_task(patient.enqueue("noop"))
+        await wait_for(lambda: patient.store.outage(), DEADLINE_S, what="the outage noticed")
+        assert not riding.done()
         await asyncio.to_thread(pg.start)
+        run = await asyncio.wait_for(riding, DEADLINE_S)
+        assert run.status.value == "queued"
         await _enqueue_soon(app)
         assert (await client.post("/v1/runs", json={"task": "noop"})).status_code == 202
 
@@ -130,7 +142,7 @@ async def test_reconnect_attempts_are_capped_and_work_resumes(
     once the server is back an enqueue is acknowledged and a run started. A run that finished
     during the outage (longer than its lease) is recorded as it ended, not reaped."""
     caplog.set_level(logging.DEBUG, logger="agentcron.store")
-    app = _app(_url(pg, request), lease="1s", reconnect_max_delay_s=CAP_S)
+    app = _app(_url(pg, request), lease="1s", connect_timeout_s=1, reconnect_max_delay_s=CAP_S)
     started: list[float] = []
     outage = asyncio.Event()
 
@@ -240,19 +252,19 @@ def test_a_long_outage_under_load(
           "overlap": "allow"}]
     )  # fmt: skip
     procs = [cluster.start("scheduler"), cluster.start("worker")]
-    for proc in procs:
-        cluster.wait_started(proc)
-    result = asyncio.run(_produce_through_an_outage(pg, url, outage_s=40))
-    back_wall, acked, first_ack_s = result
     try:
+        for proc in procs:
+            cluster.wait_started(proc)
+        back_wall, acked, first_ack_s = asyncio.run(
+            _produce_through_an_outage(pg, url, outage_s=40)
+        )
         procs_wait_for(lambda: _ended(url) >= len(acked), 120, "every acknowledged run to succeed")
-    except AssertionError:
-        print(query(url, "SELECT task, status, count(*) FROM runs GROUP BY 1, 2"), len(acked))
-        raise
-    first_start_s = query(url, "SELECT min(started_at) FROM runs WHERE started_at > %s",
-                          (back_wall,))[0][0] - back_wall  # fmt: skip
-    assert all(p.poll() is None for p in procs), cluster.logs()
-    assert cluster.stop_all() == [0, 0], cluster.logs()
+        first_start_s = query(url, "SELECT min(started_at) FROM runs WHERE started_at > %s",
+                              (back_wall,))[0][0] - back_wall  # fmt: skip
+        assert all(p.poll() is None for p in procs), cluster.logs()
+    finally:
+        codes = cluster.stop_all()
+    assert codes == [0, 0], cluster.logs()
     assert duplicate_slots(url) == []
     bad, _ = slot_gaps(url, every_s=1.0)
     assert bad == {}, bad

@@ -31,7 +31,7 @@ from starlette.responses import Response
 from agentcron.api.respond import reply
 from agentcron.api.schemas import HealthOut
 from agentcron.app import App
-from agentcron.errors import AgentcronError
+from agentcron.errors import AgentcronError, StoreUnavailable
 from agentcron.models import RunStatus
 from agentcron.store import WriteFailure
 
@@ -76,6 +76,9 @@ async def assess(app: App, policy: HealthPolicy) -> dict[str, Any]:
     now = app.clock.now()
     checks: dict[str, Check] = {"scheduler": _scheduler(app, policy, now)}
     try:
+        outage = app.store.outage()  # known down: say so at once, do not wait for it
+        if outage is not None:
+            raise StoreUnavailable(outage)
         checks |= await asyncio.wait_for(_store_checks(app, policy, now), policy.store_timeout_s)
     except (AgentcronError, TimeoutError) as exc:
         reason = f"store unreachable: {exc or 'no answer in time'}"

@@ -10,11 +10,13 @@ or given to the store (``[agentcron]`` settings of the same names); the URL wins
   within about that long after the server accepts connections again, whatever the outage
   length.
 
-`Reconnector`: once a direct attempt to connect failed, PostgreSQL is *known to be down*: every
-store call fails at once with `StoreUnavailable` (a web request that enqueues answers 503 at
-once instead of waiting for a connection), while one background task tries to connect again.
-The first attempt that connects ends the outage: the pool's idle connections are checked (the
-broken ones replaced) and every waiter is woken to look again.
+`Reconnector`: once a direct attempt to connect failed, PostgreSQL is *known to be down*: a
+store call then waits for it to be back, at most ``connect_timeout``, and fails with
+`StoreUnavailable` (a web request that enqueues answers 503 after a few seconds, not after the
+pool's 30 s; a restart shorter than ``connect_timeout`` goes unnoticed), while one background
+task tries to connect again. The first attempt that connects ends the outage: the pool's idle
+connections are checked (the broken ones replaced), the waiting calls go on, and every waiter
+for a wake-up is woken to look again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from agentcron.durations import parse_duration
@@ -103,14 +105,16 @@ class _Outage:
     since: float  # time.monotonic()
     error: str
     attempts: int = 0
+    back: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Reconnector:
     """Whether PostgreSQL is known to be down, and the loop that finds it back.
 
     ``attempt()`` connects once (raises when it cannot); ``back()`` is called when an outage
-    ends. `check` raises while down; `confirm` / `suspect` start an attempt after a lost
-    connection (one at a time, shared by every caller)."""
+    ends. While down, `wait` holds a caller until the server is back, for at most
+    ``wait_s`` (``connect_timeout``), then raises `StoreUnavailable`; `confirm` / `suspect`
+    start an attempt after a lost connection (one at a time, shared by every caller)."""
 
     def __init__(
         self,
@@ -118,10 +122,12 @@ class Reconnector:
         back: Callable[[], None],
         *,
         max_delay_s: float,
+        wait_s: float,
     ) -> None:
         self._attempt = attempt
         self._back = back
         self.max_delay_s = max_delay_s
+        self.wait_s = wait_s
         self._outage: _Outage | None = None
         self._trying: asyncio.Task[bool] | None = None  # the first attempt after a lost connection
         self._loop: asyncio.Task[None] | None = None
@@ -135,10 +141,16 @@ class Reconnector:
     def retry_after_s(self) -> float:
         return max(1.0, math.ceil(self.max_delay_s))
 
-    def check(self) -> None:
-        """Raise `StoreUnavailable` at once while PostgreSQL is known to be down."""
-        if self._outage is not None:
-            raise self.unavailable()
+    async def wait(self) -> None:
+        """Until PostgreSQL is back (at once when it is not known to be down), for at most
+        ``wait_s``; then `StoreUnavailable`."""
+        outage = self._outage
+        if outage is None:
+            return
+        try:
+            await asyncio.wait_for(outage.back.wait(), self.wait_s)
+        except TimeoutError:
+            raise self.unavailable() from None
 
     def unavailable(self, exc: BaseException | None = None) -> StoreUnavailable:
         outage = self._outage
@@ -151,17 +163,22 @@ class Reconnector:
         )
 
     async def confirm(self, exc: BaseException) -> bool:
-        """After a lost connection: whether the server accepts connections now (one attempt,
-        shared by concurrent callers). When it does not, PostgreSQL is known to be down from
-        now on, and the reconnect loop starts."""
-        if self._outage is not None:
+        """After a lost connection: whether the server accepts connections, now or within
+        ``wait_s`` (one attempt at once, shared by concurrent callers; when it fails,
+        PostgreSQL is known to be down and the reconnect loop starts)."""
+        if self._outage is None:
+            if self._trying is None:
+                self._trying = asyncio.create_task(self._first(exc), name="agentcron-pg-probe")
+            if await asyncio.shield(self._trying):
+                return True
+        try:
+            await self.wait()
+        except StoreUnavailable:
             return False
-        if self._trying is None:
-            self._trying = asyncio.create_task(self._first(exc), name="agentcron-pg-probe")
-        return await asyncio.shield(self._trying)
+        return True
 
     def suspect(self, exc: BaseException) -> None:
-        """`confirm` in the background."""
+        """The first attempt of `confirm`, in the background."""
         if self._outage is None and self._trying is None:
             self._trying = asyncio.create_task(self._first(exc), name="agentcron-pg-probe")
 
@@ -176,6 +193,8 @@ class Reconnector:
                 task.cancel()
                 await asyncio.wait([task])
         self._trying = self._loop = None
+        if self._outage is not None:  # nobody waits for a store that is closing
+            self._outage.back.set()
 
     async def _first(self, exc: BaseException) -> bool:
         try:
@@ -183,9 +202,9 @@ class Reconnector:
         except Exception as failed:
             self._outage = _Outage(time.monotonic(), _text(failed) or _text(exc))
             log.warning(
-                "PostgreSQL is unavailable (%s); store calls fail at once until it is back, "
+                "PostgreSQL is unavailable (%s); store calls wait at most %gs for it, "
                 "reconnecting at least every %gs",
-                self._outage.error, self.max_delay_s,
+                self._outage.error, self.wait_s, self.max_delay_s,
             )  # fmt: skip
             self._loop = asyncio.create_task(self._reconnect(), name="agentcron-pg-reconnect")
             return False
@@ -215,6 +234,7 @@ class Reconnector:
             time.monotonic() - outage.since, outage.attempts,
         )  # fmt: skip
         self._outage = None
+        outage.back.set()
         self._back()
 
 

@@ -387,6 +387,11 @@ class Store(Protocol):
         """Reclaim space (SQLite ``VACUUM``/``optimize``; PostgreSQL ``ANALYZE``)."""
         ...
 
+    def outage(self) -> str | None:
+        """Why the store is known to be unreachable right now (PostgreSQL down: the last
+        connection error and for how long), or None. Answers at once, without I/O."""
+        ...
+
     async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
         """Whether the store can write: None, or the failure of its latest write attempt (the
         error, and since when writes fail). When it attempted no write in the last

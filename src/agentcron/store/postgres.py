@@ -4,7 +4,8 @@ Any number of schedulers and workers on any number of machines share one databas
 firing and claiming lock rows with ``FOR UPDATE SKIP LOCKED``; wake-ups are ``LISTEN/NOTIFY``,
 sent by triggers at commit for runs and schedules and by the writing process after its commit
 for events (`_pg_announce`), so a wake-up never precedes the data. While the server is down,
-store calls fail at once and one task reconnects with a capped backoff (`_pg_connect`); a store
+store calls wait for it at most `connect_timeout`, and one task reconnects with a capped
+backoff (`_pg_connect`); a store
 that cannot write (a full disk) says so through `check_writes` (`_write_health`).
 """
 
@@ -85,8 +86,9 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self.connect_timeout_s = self._options.connect_timeout_s
         self.reconnect_max_delay_s = self._options.reconnect_max_delay_s
         self._reconnector = Reconnector(
-            self._reconnect_attempt, self._wake_all, max_delay_s=self.reconnect_max_delay_s
-        )
+            self._reconnect_attempt, self._wake_all,
+            max_delay_s=self.reconnect_max_delay_s, wait_s=self.connect_timeout_s,
+        )  # fmt: skip
         self._write_health = WriteHealth()
         self._pool: AsyncConnectionPool | None = None
         self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
@@ -160,10 +162,17 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         """The pool's check of a connection it hands out: a round trip, skipped when the
         connection worked less than `CHECK_AFTER_S` ago (under load that is every time).
         A server lost within that window fails the operation with `StoreUnavailable`, as
-        a server lost in the middle of it would."""
+        a server lost in the middle of it would. A connection that fails its check may mean
+        the server is down: an attempt to connect tells, and then the caller waits for it
+        to be back (`Reconnector.confirm`) before the pool hands out another."""
         if time.monotonic() - self._used.get(conn, -CHECK_AFTER_S) < CHECK_AFTER_S:
             return
-        await AsyncConnectionPool.check_connection(conn)
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except psycopg.Error as exc:
+            self._used.clear()  # the others may be gone too: check each again
+            await self._reconnector.confirm(exc)
+            raise
 
     async def _reconnect_attempt(self) -> None:
         """Connect once (raises when the server does not accept connections); then have the
@@ -175,11 +184,12 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             await self._pool.check()
 
     # -- running operations --------------------------------------------------------------------
-    def _ready(self) -> AsyncConnectionPool:
-        """The pool; `StoreUnavailable` at once while the server is known to be down."""
+    async def _ready(self) -> AsyncConnectionPool:
+        """The pool, once the server is not known to be down (`Reconnector.wait`: at most
+        `connect_timeout`, then `StoreUnavailable`)."""
+        await self._reconnector.wait()
         if self._pool is None:
             raise StoreError("store is not open")
-        self._reconnector.check()
         return self._pool
 
     async def _tx(
@@ -196,7 +206,9 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         that the first write that succeeds again ends the failure.
         """
         for attempt in (1, 2):
-            pool = self._ready()
+            pool = self._pool
+            if pool is None or self._reconnector.down:
+                pool = await self._ready()
             conn: psycopg.AsyncConnection[Any] | None = None
             committing = wrote = False
             try:
@@ -234,7 +246,9 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         if self._write_health.failure is not None:
             return await self._tx(partial(_one, sql, params, all_rows))
         for attempt in (1, 2):
-            pool = self._ready()
+            pool = self._pool
+            if pool is None or self._reconnector.down:
+                pool = await self._ready()
             conn: psycopg.AsyncConnection[Any] | None = None
             try:
                 async with pool.connection() as conn:
@@ -277,6 +291,10 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         if isinstance(exc, psycopg.errors.UniqueViolation):
             return UniqueConflict(str(exc))
         return _error(exc)
+
+    def outage(self) -> str | None:
+        """See `Store.outage`."""
+        return str(self._reconnector.unavailable()) if self._reconnector.down else None
 
     async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
         """See `Store.check_writes`. Raises `StoreUnavailable` when the server cannot be

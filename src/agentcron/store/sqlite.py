@@ -216,6 +216,10 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
     async def checkpoint(self) -> None:
         await self._read(_checkpoint)
 
+    def outage(self) -> str | None:
+        """See `Store.outage` (a file is never known to be unreachable in advance)."""
+        return None
+
     async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
         """See `Store.check_writes`."""
         if self._write_health.probe_due(probe_after_s):
