@@ -125,7 +125,7 @@ async def _one_outage(server: Any, outage_s: float, rate: float, root: Path) -> 
     done = asyncio.Event()
     producer = asyncio.create_task(_producer(url, rate, acked, done))
     try:
-        await asyncio.sleep(8)  # warm: processes started, runs flowing
+        await _warm(folder, url, acked)
         down_wall = time.time()
         await asyncio.to_thread(server.stop)
         await asyncio.sleep(outage_s)
@@ -160,6 +160,22 @@ async def _one_outage(server: Any, outage_s: float, rate: float, root: Path) -> 
         print(tail(str(folder / "worker.log")), tail(str(folder / "scheduler.log")))
     return [outage_s, first_ack, (first_start or float("nan")) - back, lag, missing, doubled,
             failed, len(acked)]  # fmt: skip
+
+
+async def _warm(folder: Path, url: str, acked: list[tuple[float, int]]) -> None:
+    """Until both processes started and ran some of the producer's runs (then 3 s more)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        logs = [(folder / f"{role}.log").read_text(errors="replace")
+                for role in ("scheduler", "worker")]  # fmt: skip
+        if all(" started" in log for log in logs) and acked:
+            ran = _query(url, "SELECT count(*) FROM runs WHERE status = 'succeeded' AND id = "
+                         "ANY(%s)", ([i for _, i in acked],))[0][0]  # fmt: skip
+            if ran >= 20:
+                await asyncio.sleep(3)
+                return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"the processes did not start: {tail(str(folder / 'worker.log'))}")
 
 
 def _start_and_time(server: Any) -> float:
