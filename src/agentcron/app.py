@@ -626,7 +626,8 @@ class App:
                 parts = []
                 if scheduler:
                     parts.append(self.scheduler.run(stop))
-                    parts.append(reap_loop(self.store, self.clock, stop))
+                    grace_s = self.lease.total_seconds()  # after an outage (see reaper)
+                    parts.append(reap_loop(self.store, self.clock, stop, grace_s=grace_s))
                 if worker:
                     parts.append(self.worker.run(stop))
                 await _until_first_error(parts, stop)

@@ -17,7 +17,7 @@ AgentcronError
 │   ├── ScheduleQuotaExceeded  a namespace (or an MCP token) holds as many schedules as it may
 │   └── InvalidRunState        e.g. retrying a run that is still running
 ├── StoreError                 the store cannot be used
-│   ├── StoreUnavailable       cannot connect / the file cannot be opened
+│   ├── StoreUnavailable       cannot connect, or cannot write for now (HTTP 503, Retry-After)
 │   ├── StoreRefused           a value the store cannot hold (sending it again cannot help)
 │   └── SchemaError            not an agentcron database, or a newer schema than this code
 └── TaskError                  raised inside task code paths
@@ -185,7 +185,12 @@ class StoreError(AgentcronError):
 
 
 class StoreUnavailable(StoreError):
-    """The store cannot be reached."""
+    """The store cannot be reached, or cannot write for now (a full disk); trying again later
+    may succeed: ``retry_after_s`` says when it is worth it (REST: ``Retry-After``)."""
+
+    def __init__(self, message: str | None = None, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class StoreRefused(StoreError):

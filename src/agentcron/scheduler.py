@@ -74,12 +74,22 @@ class Scheduler:
         return (due - self.clock.now()).total_seconds()
 
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
-        await self.store.park_schedules(self.registry.names())
+        while True:  # the store may be restarting as the process starts: wait for it
+            try:
+                await self.store.park_schedules(self.registry.names())
+                break
+            except StoreError as exc:
+                if burst:
+                    raise
+                if stop.is_set():
+                    return
+                log.warning("store unavailable, retrying in 1s: %s", exc)
+                await self.store.wait("schedules", 1.0)
         log.info("scheduler started")  # the tasks are in the start line (`agentcron.logs`)
         while not stop.is_set():
-            self.last_loop_at = self.clock.now()
             try:
                 wait = await self._step()
+                self.last_loop_at = self.clock.now()  # a step that fails is not a loop that ran
             except StoreError as exc:
                 log.warning("store unavailable, retrying in 1s: %s", exc)
                 wait = 1.0

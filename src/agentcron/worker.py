@@ -1,8 +1,10 @@
 """The worker: claim runs in batches under a lease, run them, write results in groups.
 
 - claims up to its free slots in one statement; waits for a wake-up when nothing is ready;
-- heartbeats: extends the leases of all its runs in one statement, picks up cancellation
-  requests, refreshes its row in ``workers`` and reaps runs whose lease expired (any worker's);
+- heartbeats: extends the leases of all its runs in one statement (those finished but not yet
+  recorded too), picks up cancellation requests, refreshes its row in ``workers`` and reaps
+  runs whose lease expired (any worker's; not within a lease after the store was
+  unreachable, when no worker could heartbeat);
 - writes finished runs in groups (every few milliseconds), not one transaction per run;
 - graceful stop: stops claiming, lets running tasks finish up to ``shutdown_timeout`` (still
   heartbeating, so nobody reaps them meanwhile), then cancels the rest and hands their runs
@@ -87,13 +89,25 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._cancel_requested: set[int] = set()
         self._claimed_at = float("-inf")  # loop time of the last claim
+        self._reap_after = float("-inf")  # loop time before which heartbeats do not reap
+        # (inf: the store was unreachable; a lease after it is back)
         self._executor = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="agentcron-task"
         )
 
     # -- main loop -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, burst: bool = False) -> None:
-        await self._register()
+        while True:  # the store may be restarting as the process starts: wait for it
+            try:
+                await self._register()
+                break
+            except StoreError as exc:
+                if burst or stop.is_set():
+                    self._executor.shutdown(wait=False)
+                    raise
+                log.warning("store unavailable, retrying within 1s: %s", exc)
+                with contextlib.suppress(StoreError):
+                    await self.store.wait("runs", 1.0)
         stopped = asyncio.Event()  # heartbeats go on until running tasks are settled
         heartbeat = asyncio.create_task(self._heartbeat_loop(stopped))
         log.info("worker %s started (concurrency %d)", self.id, self.concurrency)
@@ -110,8 +124,9 @@ class Worker:
                     else:
                         await self._gather_slots()
                 except StoreError as exc:  # the store is down: keep running, retry
-                    log.warning("store unavailable, retrying in 1s: %s", exc)
-                    await asyncio.sleep(1)
+                    log.warning("store unavailable, retrying within 1s: %s", exc)
+                    with contextlib.suppress(StoreError):  # woken when it is back
+                        await self.store.wait("runs", 1.0)
         finally:
             try:
                 await self._drain()
@@ -190,22 +205,22 @@ class Worker:
         """Until something may be claimable: a slot freed when all were busy; else a new or
         retried run (a wake-up), the next delayed run's time, or a freed slot when that is
         what held runs back (a task at its ``max_concurrency``, a busy serial run)."""
-        waits: list[Coroutine[Any, Any, bool]] = [stop.wait()]
         if len(self._active) >= self.concurrency:  # full: only a finished run makes room
-            waits.append(self._slot_freed.wait())
+            waits: list[Coroutine[Any, Any, bool]] = [self._slot_freed.wait()]
         else:
             timeout = self.poll_s
             claimable = self._claimable_tasks()
-            nxt = await self.store.next_available_at(self.queues, claimable)
+            nxt = await self.store.next_available_at(self.queues, claimable)  # may raise
             if nxt is not None:
                 timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
             held_back = len(claimable) < len(self.registry)
             if timeout <= 0:  # ready but not claimable (serial run busy): wait for a change
                 timeout = min(self.poll_s, BLOCKED_POLL_S)
                 held_back = True
+            waits = [self.store.wait("runs", timeout)]
             if held_back:
                 waits.append(self._slot_freed.wait())
-            waits.append(self.store.wait("runs", timeout))
+        waits.append(stop.wait())
         futures = [asyncio.ensure_future(w) for w in waits]
         try:
             await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
@@ -313,14 +328,21 @@ class Worker:
                 await self.heartbeat()
             except StoreError as exc:
                 log.warning("heartbeat failed: %s", exc)
+                self._reap_after = float("inf")
 
     async def heartbeat(self) -> None:
         now = self.clock.now()
         ids = list(self._active)
-        cancel = await self.store.extend_leases(self.id, ids, now + self.lease)
+        held = ids + [outcome.run_id for outcome in self._pending]  # done, not yet recorded
+        cancel = await self.store.extend_leases(self.id, held, now + self.lease)
         for run_id in cancel:
             self._cancel(run_id)
         await self.store.heartbeat_worker(self.id, now, len(ids))
+        at = asyncio.get_running_loop().time()
+        if self._reap_after == float("inf"):  # back: let the other workers heartbeat first
+            self._reap_after = at + self.lease.total_seconds()
+        if at < self._reap_after:
+            return
         reaped = await self.store.reap_expired(now)
         for run in reaped:
             log.warning("run %s of %s: lease expired, now %s", run.id, run.task, run.status.value)

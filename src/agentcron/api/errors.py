@@ -11,7 +11,8 @@ malformed JSON body                    400     ``invalid_json``
 a body over 1 MiB (`BodyLimit`)         413     ``payload_too_large``
 `ValidationError`, `TaskNotFound`,     422     ``invalid_trigger``, ``task_not_found``,
 request validation                             ``validation_error``...
-`StoreError`                           503     ``store_unavailable`` / ``store_error``
+`StoreError`                           503     ``store_unavailable`` (with ``Retry-After``:
+                                               seconds) / ``store_error``
 another `AgentcronError`               400     its class name in snake case
 anything else                          500     ``internal_error`` (a bug: logged)
 =====================================  ======  =========================================
@@ -22,6 +23,7 @@ An unknown task is a 422 naming ``task``, not a 404: it is a bad value in the re
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any
 
@@ -95,6 +97,8 @@ async def _agentcron_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StoreError) and not isinstance(exc, StoreUnavailable):
         log.warning("%s %s: %s", request.method, request.url.path, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(exc, StoreUnavailable):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
     return error_response(status, code, exc.message, _field_of(exc), **headers)
 
 
@@ -153,6 +157,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Conflict with the current state"),
         (413, "Request body over 1 MiB"),
         (422, "Invalid input; `field` names it"),
-        (503, "The store cannot be reached"),
+        (503, "The store cannot be reached or cannot write now (`Retry-After`: seconds)"),
     )
+}
+ERROR_RESPONSES[503]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds after which the request may succeed (store unavailable)",
+        "schema": {"type": "integer"},
+    }
 }

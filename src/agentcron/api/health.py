@@ -2,7 +2,10 @@
 
 Checks, each with its details under ``checks``:
 
-- ``store``: reachable (critical when not);
+- ``store``: reachable, and able to write (critical when not: a full disk, a read-only file or
+  server; the reason gives the last write error and how long writes have failed). Writes are
+  judged by the store's latest write attempt, and by a small write of the check's own when
+  the store attempted none in the last `HealthPolicy.write_probe_s` (`Store.check_writes`);
 - ``scheduler``: when this process runs one, its loop ran recently (degraded after
   `HealthPolicy.scheduler_stale_s`, critical after ``scheduler_dead_s``);
 - ``workers``: some worker heartbeats (degraded when workers are registered or runs are
@@ -28,9 +31,10 @@ from starlette.responses import Response
 from agentcron.api.respond import reply
 from agentcron.api.schemas import HealthOut
 from agentcron.app import App
-from agentcron.errors import AgentcronError
+from agentcron.errors import AgentcronError, StoreUnavailable
 from agentcron.logs import plural
 from agentcron.models import RunStatus
+from agentcron.store import WriteFailure
 
 __all__ = ["HealthPolicy", "assess", "router"]
 
@@ -43,6 +47,7 @@ Check = tuple[str, str | None, dict[str, Any]]  # status, reason, details
 @dataclass(frozen=True, slots=True)
 class HealthPolicy:
     store_timeout_s: float = 5.0
+    write_probe_s: float = 5.0
     scheduler_stale_s: float = 30.0
     scheduler_dead_s: float = 120.0
     worker_stale: float | None = None  # seconds; None: twice the app's lease (at least 10s)
@@ -72,6 +77,9 @@ async def assess(app: App, policy: HealthPolicy) -> dict[str, Any]:
     now = app.clock.now()
     checks: dict[str, Check] = {"scheduler": _scheduler(app, policy, now)}
     try:
+        outage = app.store.outage()  # known down: say so at once, do not wait for it
+        if outage is not None:
+            raise StoreUnavailable(outage)
         checks |= await asyncio.wait_for(_store_checks(app, policy, now), policy.store_timeout_s)
     except (AgentcronError, TimeoutError) as exc:
         reason = f"store unreachable: {exc or 'no answer in time'}"
@@ -88,13 +96,21 @@ async def _store_checks(app: App, policy: HealthPolicy, now: datetime) -> dict[s
     workers = await app.store.list_workers()
     ready_since = await app.store.next_available_at()
     recent, _ = await app.store.list_runs(limit=policy.recent_runs)
+    failure = await app.store.check_writes(policy.write_probe_s)
     queued = stats.runs_by_status.get(RunStatus.QUEUED.value, 0)
     return {
-        "store": ("healthy", None, {"ok": True, "latency_ms": latency_ms}),
+        "store": _store(latency_ms, failure),
         "workers": _workers(app, policy, now, workers, queued),
         "failures": _failures(policy, recent),
         "queue": _queue(policy, now, ready_since, queued),
     }
+
+
+def _store(latency_ms: float, failure: WriteFailure | None) -> Check:
+    if failure is None:
+        return "healthy", None, {"ok": True, "latency_ms": latency_ms, "writes": True}
+    details = {"ok": False, "latency_ms": latency_ms, "writes": False, **failure.to_dict()}
+    return "critical", failure.reason(), details
 
 
 def _scheduler(app: App, policy: HealthPolicy, now: datetime) -> Check:

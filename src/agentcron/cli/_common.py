@@ -24,6 +24,7 @@ from agentcron.config import (
     load_config,
     load_settings,
     resolve_db,
+    store_options,
 )
 from agentcron.errors import (
     AgentcronError,
@@ -199,7 +200,7 @@ async def admin_app(
     if tasks and where.settings is not None and where.config is not None:
         import_tasks(where.settings, where.config)
     app = App(
-        create_store(where.db, create=create),
+        create_store(where.db, create=create, **store_options(where.settings)),
         maintenance=False,
         timezone=where.settings.timezone if where.settings else "UTC",
         max_schedules=where.settings.max_schedules if where.settings else NAMESPACE_MAX_SCHEDULES,

@@ -50,7 +50,7 @@ The parts: `document` (parsing, line numbers, problems), `settings` (``[agentcro
 from __future__ import annotations
 
 from agentcron.config.env import CONFIG_NAMES, DEFAULT_DB, ENV_VARS, env, find_config, resolve_db
-from agentcron.config.load import build_app, import_tasks, load_config, load_settings
+from agentcron.config.load import build_app, import_tasks, load_config, load_settings, store_options
 from agentcron.config.model import Config, LLMSettings, NativeForm, Settings
 from agentcron.config.settings import error_text
 from agentcron.config.tasks import llm_endpoint
@@ -72,4 +72,5 @@ __all__ = [
     "load_config",
     "load_settings",
     "resolve_db",
+    "store_options",
 ]

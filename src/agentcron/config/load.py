@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from agentcron.config.document import Document
 from agentcron.config.env import resolve_db
@@ -19,7 +19,7 @@ from agentcron.specs import Built
 if TYPE_CHECKING:
     from agentcron.app import App
 
-__all__ = ["build_app", "import_tasks", "load_config", "load_settings"]
+__all__ = ["build_app", "import_tasks", "load_config", "load_settings", "store_options"]
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -55,14 +55,36 @@ def import_tasks(settings: Settings, path: str | Path) -> None:
     doc.raise_problems()
 
 
+class StoreOptions(TypedDict, total=False):
+    """`agentcron.store.create_store` keyword arguments a config sets."""
+
+    connect_timeout_s: float | None
+    reconnect_max_delay_s: float | None
+
+
+def store_options(settings: Settings | None) -> StoreOptions:
+    """The settings' options of the store: `agentcron.store.create_store` keyword arguments."""
+    if settings is None:
+        return {}
+    return {
+        "connect_timeout_s": _seconds(settings.connect_timeout),
+        "reconnect_max_delay_s": _seconds(settings.reconnect_max_delay),
+    }
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
 def build_app(config: Config, db_override: str | None = None) -> App:
     """An `App` with the config's settings and tasks. Before running it, store the config's
     schedules with ``await app.sync_schedules(config.schedules)``."""
     from agentcron.app import App
+    from agentcron.store import create_store
 
     s = config.settings
     app = App(
-        resolve_db(db_override, config),
+        create_store(resolve_db(db_override, config), **store_options(s)),
         concurrency=s.concurrency,
         queues=list(s.queues) if s.queues else None,
         lease=s.lease,

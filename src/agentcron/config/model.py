@@ -36,6 +36,8 @@ class Settings:
     shutdown_timeout: timedelta = timedelta(seconds=30)
     llm: LLMSettings = field(default_factory=LLMSettings)
     max_schedules: int | None = 10_000  # per namespace, through the API; false: no limit
+    connect_timeout: timedelta | None = None  # PostgreSQL; None: the store's default (5s)
+    reconnect_max_delay: timedelta | None = None  # PostgreSQL; None: the store's default (1s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ __all__ = ["LLM_FIELDS", "SETTINGS_FIELDS", "error_text", "read_settings", "rela
 
 SETTINGS_FIELDS = frozenset(
     {"db", "tasks", "concurrency", "queues", "timezone", "retention", "lease", "shutdown_timeout",
-     "llm", "max_schedules"}
+     "llm", "max_schedules", "connect_timeout", "reconnect_max_delay"}
 )  # fmt: skip
 LLM_FIELDS = frozenset({"base_url", "api_key_env", "model"})
 WHERE = "[agentcron]: "
@@ -144,4 +144,6 @@ _READERS = {
     "shutdown_timeout": _duration,
     "llm": _llm,
     "max_schedules": _max_schedules,
+    "connect_timeout": _duration,
+    "reconnect_max_delay": _duration,
 }

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 
 from agentcron.errors import StoreError
-from agentcron.store.base import FannedOut, FirePlan, Planner, RunFilter, Store, StoreStats
+from agentcron.store.base import (
+    FannedOut,
+    FirePlan,
+    Planner,
+    RunFilter,
+    Store,
+    StoreStats,
+    WriteFailure,
+)
 
 __all__ = [
     "FannedOut",
@@ -14,18 +22,28 @@ __all__ = [
     "RunFilter",
     "Store",
     "StoreStats",
+    "WriteFailure",
     "create_store",
     "shown_url",
 ]
 
 
-def create_store(url: str, *, create: bool = True) -> Store:
+def create_store(
+    url: str,
+    *,
+    create: bool = True,
+    connect_timeout_s: float | None = None,
+    reconnect_max_delay_s: float | None = None,
+) -> Store:
     """A store for ``url`` (not yet opened); drivers are imported lazily.
 
     ``sqlite:///agentcron.db`` (relative), ``sqlite:////var/lib/agentcron.db`` (absolute),
     ``postgresql://user@host/db``. ``create=False``: its ``open()`` only opens an existing
     agentcron database (else `SchemaError`, nothing created): what commands that only read
     use, so that a mistyped path does not leave an empty database behind.
+    ``connect_timeout_s`` and ``reconnect_max_delay_s`` (PostgreSQL; the URL's
+    ``connect_timeout`` / ``reconnect_max_delay`` win): how long a call waits for a
+    connection, and the longest wait between reconnect attempts.
     """
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
@@ -39,7 +57,12 @@ def create_store(url: str, *, create: bool = True) -> Store:
             raise StoreError(
                 f"PostgreSQL needs the driver: pip install 'agentcron[postgres]' ({exc})"
             ) from None
-        store: Store = PostgresStore(url, create=create)
+        store: Store = PostgresStore(
+            url,
+            create=create,
+            connect_timeout_s=connect_timeout_s,
+            reconnect_max_delay_s=reconnect_max_delay_s,
+        )
         return store
     raise StoreError(
         f"unknown store URL {url!r}: use sqlite:///path.db or postgresql://user@host/db"

@@ -1,5 +1,6 @@
 """The PostgreSQL store's listening connection: ``LISTEN`` on the channels this process waits
-on, and only those, re-established with backoff when the connection is lost.
+on, and only those, re-established when the connection is lost (attempts 50 ms apart at first,
+doubling up to ``max_delay_s``, as the store's own reconnects: `_pg_connect.backoff`).
 
 A channel is listened to when the process first waits on it (a worker waits on runs, a
 scheduler on schedules, a subscriber on events): a process that only enqueues (an API server,
@@ -18,6 +19,8 @@ from typing import Any
 
 import psycopg
 
+from agentcron.store._pg_connect import backoff
+
 __all__ = ["Listener"]
 
 log = logging.getLogger("agentcron.store")
@@ -25,12 +28,23 @@ log = logging.getLogger("agentcron.store")
 
 class Listener:
     """``deliver(channel)`` for each notification; ``lost()`` after a reconnect
-    (notifications may have been missed meanwhile) and while the connection is down."""
+    (notifications may have been missed meanwhile) and while the connection is down;
+    ``back()`` as soon as a lost connection is made again."""
 
-    def __init__(self, url: str, deliver: Callable[[str], None], lost: Callable[[], None]) -> None:
-        self._url = url
+    def __init__(
+        self,
+        conninfo: str,
+        deliver: Callable[[str], None],
+        lost: Callable[[], None],
+        *,
+        max_delay_s: float,
+        back: Callable[[], None] | None = None,
+    ) -> None:
+        self._conninfo = conninfo
         self._deliver = deliver
         self._lost = lost
+        self._back = back
+        self._max_delay_s = max_delay_s
         self._wanted: set[str] = set()
         self._listening: set[str] = set()
         self._changed = asyncio.Event()  # wanted grew
@@ -68,25 +82,29 @@ class Listener:
         done.set()
 
     async def _run(self) -> None:
-        delay, lost_at = 0.1, None
+        attempts, lost_at = 0, None
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._url, autocommit=True
+                    self._conninfo, autocommit=True
                 ) as conn:
                     if lost_at is not None:
-                        log.warning("reconnected to PostgreSQL after %.1fs", _since(lost_at))
-                    delay, lost_at = 0.1, None
+                        log.warning("listening again after %.1fs", _since(lost_at))
+                        if self._back is not None:
+                            self._back()
+                    attempts, lost_at = 0, None
                     self._connected.set()
                     await self._serve(conn)
             except psycopg.Error as exc:
                 self._listening.clear()
+                delay = backoff(attempts, self._max_delay_s)
                 if lost_at is None:
                     lost_at = asyncio.get_running_loop().time()
-                log.warning("PostgreSQL connection lost (%s); reconnecting in %.1fs", exc, delay)
+                    log.warning("PostgreSQL connection lost (%s); reconnecting", exc)
+                log.debug("listening connection: attempt %d in %.3fs", attempts + 1, delay)
                 self._lost()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                attempts += 1
 
     async def _serve(self, conn: psycopg.AsyncConnection[Any]) -> None:
         reconnected = bool(self._wanted)

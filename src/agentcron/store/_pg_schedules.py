@@ -46,18 +46,20 @@ class PgScheduleVerbs(_PgOps):
 
         async def op(conn: Conn) -> Schedule:
             now = time.time()
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        f"INSERT INTO schedules ({SCHEDULE_COLUMNS}) VALUES (%s, %s, %s, %s, "
-                        "%s::jsonb, %s::jsonb, %s::jsonb, %s, %s, false, %s, %s, NULL, %s, %s)",
-                        (schedule_id, spec.namespace, spec.name, spec.task,
-                         _codec.trigger_json(spec.trigger), _codec.policies_json(spec),
-                         _codec.dumps(spec.args), spec.description, spec.enabled,
-                         spec.source.value, _codec.ts(next_run_at), now, now),
-                    )  # fmt: skip
-            except psycopg.errors.UniqueViolation:
-                raise ScheduleExists(spec.name, spec.namespace) from None
+            # Not a unique violation when the name is taken: processes starting with one
+            # config add its schedules at once, and the server would log each loser's ERROR.
+            added = await fetchone(
+                conn,
+                f"INSERT INTO schedules ({SCHEDULE_COLUMNS}) VALUES (%s, %s, %s, %s, "
+                "%s::jsonb, %s::jsonb, %s::jsonb, %s, %s, false, %s, %s, NULL, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING id",
+                (schedule_id, spec.namespace, spec.name, spec.task,
+                 _codec.trigger_json(spec.trigger), _codec.policies_json(spec),
+                 _codec.dumps(spec.args), spec.description, spec.enabled,
+                 spec.source.value, _codec.ts(next_run_at), now, now),
+            )  # fmt: skip
+            if added is None:
+                raise ScheduleExists(spec.name, spec.namespace)
             await _set_trigger_columns(conn, schedule_id, spec)
             return await _get(conn, schedule_id)
 

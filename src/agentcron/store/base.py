@@ -25,6 +25,7 @@ from agentcron.models import (
     ScheduleSpec,
     WorkerInfo,
 )
+from agentcron.store._write_health import WriteFailure
 from agentcron.subjects import Subject
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = [
     "RunFilter",
     "Store",
     "StoreStats",
+    "WriteFailure",
 ]
 
 FAN_OUT_RETURNED = 1000
@@ -427,6 +429,20 @@ class Store(Protocol):
     async def stats(self, namespace: str | None = None) -> StoreStats: ...
     async def vacuum(self) -> None:
         """Reclaim space (SQLite ``VACUUM``/``optimize``; PostgreSQL ``ANALYZE``)."""
+        ...
+
+    def outage(self) -> str | None:
+        """Why the store is known to be unreachable right now (PostgreSQL down: the last
+        connection error and for how long), or None. Answers at once, without I/O."""
+        ...
+
+    async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
+        """Whether the store can write: None, or the failure of its latest write attempt (the
+        error, and since when writes fail). When it attempted no write in the last
+        ``probe_after_s`` seconds, it first tries a small one (a row in ``agentcron_meta``).
+        Writes refused for what they hold do not count, nor a failure to connect at all:
+        that raises `StoreUnavailable` (PostgreSQL).
+        """
         ...
 
     async def finished_runs(

@@ -3,7 +3,9 @@
 Writes are short ``BEGIN IMMEDIATE`` transactions on one connection that never waits for a
 lock on the event loop (see ``_sqlite_writer.py`` for why it is not on a thread). Reads,
 checkpoints and ``VACUUM`` use a second connection on its own thread. Commits made by other
-processes are noticed through ``PRAGMA data_version``, polled every few milliseconds.
+processes are noticed through ``PRAGMA data_version``, polled every few milliseconds. The
+write-ahead log is kept small (`_sqlite_wal`); the outcome of the latest write is kept for
+`check_writes` (a full disk makes health critical).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -25,13 +29,22 @@ from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_thread import SqliteThread
 from agentcron.store._sqlite_tokens import TokenVerbs
+from agentcron.store._sqlite_wal import (
+    IDLE_S,
+    JOURNAL_SIZE_LIMIT,
+    bound,
+    checkpoint,
+    policy,
+    wal_size,
+)
 from agentcron.store._sqlite_writer import SqliteWriter, is_busy
+from agentcron.store._write_health import PROBE_KEY, WriteFailure, WriteHealth
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
 _APP_ID = "agentcron"
-_WRITES_PER_CHECKPOINT = 1000
+_WRITES_PER_CHECKPOINT = 200
 _WRITES_PER_YIELD = 16
 # New files get 2 KiB pages, not SQLite's 4 KiB: runs and events are small rows, and each commit
 # writes every page it touched to the WAL (a run's insert touches about six), while a process
@@ -57,6 +70,8 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         create: bool = True,
         busy_timeout_s: float = 30.0,
         poll_interval_s: float = 0.02,
+        idle_checkpoint_s: float = IDLE_S,
+        journal_size_limit: int = JOURNAL_SIZE_LIMIT,
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
@@ -66,6 +81,9 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         self._create = create
         self._busy_timeout_s = busy_timeout_s
         self._poll_interval_s = poll_interval_s
+        self._idle_checkpoint_s = idle_checkpoint_s
+        self._journal_size_limit = journal_size_limit
+        self._write_health = WriteHealth()
         self._writer: SqliteWriter | None = None
         self._reader: SqliteThread | None = None
         self._events: dict[str, asyncio.Event] = {}
@@ -96,12 +114,16 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
             self._poller = asyncio.create_task(self._poll_data_version())
 
     async def close(self) -> None:
+        """Close the connections; the write-ahead log is emptied first (a clean stop leaves it
+        at 0 bytes, or gone when no other process has the file open)."""
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
         if self._reader is not None:
+            with contextlib.suppress(sqlite3.Error):
+                await self._reader.call(lambda conn: checkpoint(conn, "TRUNCATE", wait_s=0.5))
             await asyncio.to_thread(self._reader.stop)
         if self._writer is not None:
             self._writer.close()
@@ -123,6 +145,7 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
                 _check_foreign(conn, self.path)
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # new files only; kept after
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA journal_size_limit={int(self._journal_size_limit)}")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA temp_store=MEMORY")
@@ -133,13 +156,22 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
 
     # -- running operations --------------------------------------------------------------------
     async def _write(self, op: Any) -> Any:
-        if self._writer is None:
+        writer = self._writer
+        if writer is None:
             raise StoreError("store is not open")
-        with self._errors:
-            result = await self._writer.call(op)
+        changes = writer.conn.total_changes
+        try:
+            with self._errors:
+                result = await writer.call(op)
+        except StoreUnavailable as exc:  # a full disk, a lock held too long: health says so
+            self._write_health.failed(exc)
+            raise
+        if writer.conn.total_changes != changes:  # rows were written (not a lone read)
+            self._write_health.succeeded()
         self._writes += 1
         if self._writes % _WRITES_PER_CHECKPOINT == 0 and self._reader is not None:
-            self._reader.submit(_checkpoint)  # keep the WAL short even in a tight loop
+            # keep the WAL short even in a tight loop (the poller checks once a second)
+            self._reader.submit(partial(bound, path=self.path, limit=self._journal_size_limit))
         if self._writes % _WRITES_PER_YIELD == 0:
             await asyncio.sleep(0)  # a loop of writes that never waits still lets others run
         return result
@@ -193,6 +225,27 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
     async def checkpoint(self) -> None:
         await self._read(_checkpoint)
 
+    def outage(self) -> str | None:
+        """See `Store.outage` (a file is never known to be unreachable in advance)."""
+        return None
+
+    async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
+        """See `Store.check_writes`."""
+        if self._write_health.probe_due(probe_after_s):
+            with contextlib.suppress(StoreUnavailable):  # recorded by `_write`
+                await self._write(_probe)
+        return self._write_health.failure
+
+    async def _checkpoint_now(self, idle_s: float) -> None:
+        """The checkpoint `_sqlite_wal.policy` asks for (on the reader thread)."""
+        assert self._reader is not None
+        mode = policy(
+            wal_size(self.path), idle_s,
+            limit=self._journal_size_limit, idle_after_s=self._idle_checkpoint_s,
+        )  # fmt: skip
+        if mode is not None:
+            await self._reader.call(lambda conn: checkpoint(conn, mode))
+
     # -- wake-ups ---------------------------------------------------------------------------------
     def notify(self, channel: str) -> None:
         self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
@@ -209,7 +262,9 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
     async def _poll_data_version(self) -> None:
         """Wake local waiters when any connection committed; checkpoint the WAL now and then."""
         assert self._reader is not None
+        loop = asyncio.get_running_loop()
         last = await self._reader.call(_data_version)
+        changed_at = loop.time()
         polls_per_checkpoint = max(1, round(1.0 / self._poll_interval_s))
         polls = 0
         while True:
@@ -217,12 +272,12 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
             polls += 1
             try:
                 if polls % polls_per_checkpoint == 0:
-                    await self.checkpoint()
+                    await self._checkpoint_now(loop.time() - changed_at)
                 current = await self._reader.call(_data_version)
             except (sqlite3.Error, StoreError):
                 continue
             if current != last:
-                last = current
+                last, changed_at = current, loop.time()
                 for event in self._events.values():
                     event.set()
 
@@ -277,6 +332,14 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
+def _probe(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "INSERT INTO agentcron_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (PROBE_KEY, str(time.time())),
+    )
+
+
 def _data_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("PRAGMA data_version").fetchone()
     return int(row[0])
@@ -321,6 +384,10 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
         )
     if "locked" in text or "busy" in text:
         return StoreUnavailable(f"{path}: database is locked by another process ({text})")
+    if "disk is full" in text:  # SQLITE_FULL
+        return StoreUnavailable(f"cannot write {path}: the disk is full ({text})", retry_after_s=5)
+    if "disk I/O error" in text or "readonly" in text:  # SQLITE_IOERR, SQLITE_READONLY
+        return StoreUnavailable(f"cannot write {path}: {text}", retry_after_s=5)
     if isinstance(exc, sqlite3.DataError):  # too big, say
         return StoreRefused(f"{path}: {type(exc).__name__}: {text}")
     if "unable to open" in text:
