@@ -32,15 +32,16 @@ from starlette.responses import Response
 
 from agentcron.api.respond import reply
 from agentcron.api.schemas import ErrorBody
-from agentcron.auth import Forbidden, Unauthorized
 from agentcron.errors import (
     AgentcronError,
     Conflict,
+    Forbidden,
     InvalidTrigger,
     NotFound,
     StoreError,
     StoreUnavailable,
     TaskNotFound,
+    Unauthorized,
     ValidationError,
 )
 

@@ -83,11 +83,11 @@ async def assess(app: App, policy: HealthPolicy) -> dict[str, Any]:
 
 async def _store_checks(app: App, policy: HealthPolicy, now: datetime) -> dict[str, Check]:
     started = time.perf_counter()
-    stats = await app.store.stats()
+    stats = await app.stats()
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    workers = await app.store.list_workers()
-    ready_since = await app.store.next_available_at()
-    recent, _ = await app.store.list_runs(limit=policy.recent_runs)
+    workers = await app.list_workers()
+    ready_since = await app.next_available_at()
+    recent, _ = await app.list_runs(limit=policy.recent_runs)
     queued = stats.runs_by_status.get(RunStatus.QUEUED.value, 0)
     return {
         "store": ("healthy", None, {"ok": True, "latency_ms": latency_ms}),

@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, field_validator
 
-from agentcron.auth import Scope
-from agentcron.models import Misfire, Overlap, RunStatus
+from agentcron.models import Misfire, Overlap, RunStatus, Scope
 
 __all__ = [
     "BackfillIn",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agentcron.config.document import Document
-from agentcron.config.env import resolve_db
 from agentcron.config.model import Config, NativeForm, Settings
 from agentcron.config.modules import import_modules, on_path
 from agentcron.config.schedules import Known, add_unique, build_entry, read_schedules
@@ -16,10 +14,7 @@ from agentcron.config.tasks import Derived, read_tasks
 from agentcron.config.youlab import to_toml
 from agentcron.specs import Built
 
-if TYPE_CHECKING:
-    from agentcron.app import App
-
-__all__ = ["build_app", "import_tasks", "load_config", "load_settings"]
+__all__ = ["import_tasks", "load_config", "load_settings"]
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -53,31 +48,6 @@ def import_tasks(settings: Settings, path: str | Path) -> None:
     doc = Document.read(Path(path))
     import_modules(doc, settings)
     doc.raise_problems()
-
-
-def build_app(config: Config, db_override: str | None = None) -> App:
-    """An `App` with the config's settings and tasks. Before running it, store the config's
-    schedules with ``await app.sync_schedules(config.schedules)``."""
-    from agentcron.app import App
-
-    s = config.settings
-    app = App(
-        resolve_db(db_override, config),
-        concurrency=s.concurrency,
-        queues=list(s.queues) if s.queues else None,
-        lease=s.lease,
-        shutdown_timeout=s.shutdown_timeout,
-        retention=s.retention,
-        timezone=s.timezone,
-        max_schedules=s.max_schedules,
-        llm=s.llm,
-    )
-    for declared in config.tasks:
-        app.registry.add(declared)
-    for built in config.schedules:
-        if built.result_callback is not None:
-            app.result_callbacks[(built.spec.namespace, built.spec.name)] = built.result_callback
-    return app
 
 
 def _derived_schedules(doc: Document, settings: Settings, known: Known, derived: list[Derived],

@@ -28,7 +28,7 @@ from agentcron.models import (
 from agentcron.subjects import Subject
 
 if TYPE_CHECKING:
-    from agentcron.auth import ApiToken
+    from agentcron.models import ApiToken
 
 __all__ = [
     "FAN_OUT_RETURNED",

@@ -28,7 +28,6 @@ from agentcron.api.schemas import (
 )
 from agentcron.app import App
 from agentcron.models import RunStatus, Schedule, iso
-from agentcron.store import RunFilter
 from agentcron.store._codec import encode_cursor
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
@@ -124,7 +123,7 @@ async def delete_schedule(
 ) -> Response:
     """Its runs are kept (history)."""
     schedule = await visible_schedule(app, who, key, namespace)
-    await app.store.delete_schedule(schedule.id)
+    await app.delete_schedule(schedule.id)
     return Response(status_code=204)
 
 
@@ -170,8 +169,7 @@ async def schedule_runs(
 ) -> Response:
     """Newest first."""
     schedule = await visible_schedule(app, who, key, namespace)
-    filters = RunFilter(schedule_id=schedule.id, status=status)
-    runs, nxt = await app.store.list_runs(filters, limit=limit, cursor=cursor)
+    runs, nxt = await app.list_runs(schedule=schedule, status=status, limit=limit, cursor=cursor)
     return reply({"items": [r.to_dict() for r in runs], "next_cursor": nxt})
 
 

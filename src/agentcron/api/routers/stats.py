@@ -35,6 +35,6 @@ async def workers(request: Request, app: Agentcron, who: Reader) -> Response:
     now = app.clock.now()
     items = [
         w.to_dict() | {"alive": (now - w.last_heartbeat_at).total_seconds() <= stale_s}
-        for w in await app.store.list_workers()
+        for w in await app.list_workers()
     ]
     return reply({"items": items})
