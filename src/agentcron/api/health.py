@@ -20,7 +20,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -35,9 +35,10 @@ from agentcron.models import RunStatus
 __all__ = ["HealthPolicy", "assess", "router"]
 
 router = APIRouter(tags=["health"])
-_RANK = {"healthy": 0, "degraded": 1, "critical": 2}
+_RANK: dict[str, int] = {"healthy": 0, "degraded": 1, "critical": 2}
 _FAILED = (RunStatus.FAILED, RunStatus.DEAD)
-Check = tuple[str, str | None, dict[str, Any]]  # status, reason, details
+Status = Literal["healthy", "degraded", "critical"]
+Check = tuple[Status, str | None, dict[str, Any]]  # status, reason, details
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ async def healthz(request: Request) -> Response:
     return reply(body, 503 if body["status"] == "critical" else 200)
 
 
-async def assess(app: App, policy: HealthPolicy) -> dict[str, Any]:
+async def assess(app: App, policy: HealthPolicy) -> HealthOut:
     now = app.clock.now()
     checks: dict[str, Check] = {"scheduler": _scheduler(app, policy, now)}
     try:

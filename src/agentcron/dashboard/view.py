@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from agentcron.api.health import HealthPolicy, assess
+from agentcron.api.schemas import HealthOut
 from agentcron.app import App
 from agentcron.auth import Principal
 from agentcron.models import Run, RunStatus, Schedule, WorkerInfo
@@ -43,7 +43,7 @@ class WorkerRow:
 @dataclass(frozen=True, slots=True)
 class Panels:
     now: datetime
-    health: dict[str, Any]
+    health: HealthOut
     counts: dict[str, int]  # runs by status, in `RunStatus` order
     schedules: list[ScheduleRow]
     schedule_names: dict[str, str]  # id -> name, to label runs

@@ -12,6 +12,7 @@ from agentcron.models.registry import ApiToken, WorkerInfo
 from agentcron.models.runs import NewRun, Run, RunOutcome
 from agentcron.models.schedules import FanOut, Quota, Schedule, ScheduleSpec
 from agentcron.models.shapes import (
+    Doc,
     EventOut,
     ForEachSubjectOut,
     RunOut,
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "ApiToken",
     "Args",
+    "Doc",
     "Event",
     "EventOut",
     "FanOut",

@@ -2,12 +2,12 @@
 return. Each shape is defined once, here, as a `TypedDict`:
 
 - the model's ``to_dict`` builds it (``mypy --strict`` checks every key and value type);
-- the REST API documents it as the response model of its routes (``/openapi.json``), with
-  the field docstrings below as descriptions; ``tests/api`` checks every route's actual
-  answers against that document.
+- the REST API documents it as the response model of its routes (``/openapi.json``), a
+  field's `Doc` as its description; ``tests/api`` checks every route's actual answers
+  against that document.
 
-Pydantic reads these classes at the API (`shape` sets its options on them); nothing here
-imports it, so that the models stay light for the CLI and the workers.
+Pydantic reads these classes at the API (`shape`, `Doc` and `Time` speak its schema
+protocol); nothing here imports it, so that the models stay light for the CLI and workers.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing_extensions import TypedDict
 from agentcron.models.values import Args, Misfire, Overlap, RunStatus, ScheduleSource, Scope
 
 __all__ = [
+    "Doc",
     "EventOut",
     "ForEachSubjectOut",
     "RunOut",
@@ -41,23 +42,45 @@ class _DateTime:
         return {"type": "string", "format": "date-time"}
 
 
+class Doc:
+    """A field's description in the API's documentation: ``Annotated[int, Doc("...")]``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict[str, Any]:
+        return {**handler(schema), "description": self.text}
+
+
 Time = Annotated[str, _DateTime()]
 """An ISO 8601 UTC time: ``2030-01-07T12:00:00.000Z`` (`iso`)."""
+_RECOVERIES = Doc(
+    "Times the run was queued again because its worker died (lease expired); recoveries "
+    "do not use up retries."
+)
+_MAX_RECOVERIES = Doc(
+    "Recoveries allowed (the task's max_recoveries, default 3); one more lost lease and the "
+    "run is dead with a LeaseExpired error."
+)
 
 
 def shape(cls: type[S]) -> type[S]:
-    """A response shape: documented with no other keys, its field docstrings as descriptions
-    (pydantic's options, read from the class when the API builds its schema)."""
-    cls.__pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}  # type: ignore[attr-defined]
+    """A response shape: documented as having no other keys (a pydantic option, read from
+    the class when the API builds its schema)."""
+    cls.__pydantic_config__ = {"extra": "forbid"}  # type: ignore[attr-defined]
     return cls
+
+
+_ARGS = Doc("The task's arguments as given: an object (keyword) or array (positional).")
 
 
 @shape
 class ForEachSubjectOut(TypedDict):
     """A schedule's ``for_each_subject``: one run per matching subject at each firing."""
 
-    subjects: str | None
-    """A glob on subject names; null: every subject of the namespace."""
+    subjects: Annotated[str | None, Doc("A glob on subject names; null: every subject.")]
     batch_size: int
 
 
@@ -69,14 +92,11 @@ class ScheduleOut(TypedDict):
     name: str
     namespace: str
     task: str
-    trigger: dict[str, Any]
-    """The normalized trigger object."""
+    trigger: Annotated[dict[str, Any], Doc("The normalized trigger object.")]
     description: str
-    args: Args
-    """The task's arguments as given: an object (keyword) or array (positional)."""
+    args: Annotated[Args, _ARGS]
     enabled: bool
-    parked: bool
-    """Its task is registered by no running process: kept, not fired."""
+    parked: Annotated[bool, Doc("No running process registers its task: kept, not fired.")]
     next_run_at: Time | None
     last_run_at: Time | None
     misfire: Misfire
@@ -87,14 +107,12 @@ class ScheduleOut(TypedDict):
     priority: int | None
     queue: str | None
     jitter: float | None
-    limit: str | None
-    """A per-subject quota: ``3 per day``."""
+    limit: Annotated[str | None, Doc("A per-subject quota: `3 per day`.")]
     for_each_subject: ForEachSubjectOut | None
     timezone: str
     metadata: dict[str, Any]
     thread_id: str | None
-    source: ScheduleSource
-    """Where it came from: ``api`` (REST, CLI, MCP), ``config``, ``code``, ``system``."""
+    source: Annotated[ScheduleSource, Doc("Where it was made: api (REST, CLI, MCP), config...")]
     created_at: Time
     updated_at: Time
 
@@ -111,34 +129,23 @@ class RunOut(TypedDict):
     schedule_id: str | None
     subject: str | None
     status: RunStatus
-    args: Args
-    """The task's arguments as given: an object (keyword) or array (positional)."""
-    attempts: int
-    """Times the run was started (a recovery counts too)."""
-    max_attempts: int
-    """Attempts allowed: retries + 1, plus one for each recovery."""
-    recoveries: int
-    """Times the run was queued again because its worker died (lease expired); recoveries do
-    not use up retries."""
-    max_recoveries: int
-    """Recoveries allowed (the task's max_recoveries, default 3); one more lost lease and the
-    run is dead with a LeaseExpired error."""
+    args: Annotated[Args, _ARGS]
+    attempts: Annotated[int, Doc("Times the run was started (a recovery counts too).")]
+    max_attempts: Annotated[int, Doc("Attempts allowed: retries + 1, plus one for each recovery.")]
+    recoveries: Annotated[int, _RECOVERIES]
+    max_recoveries: Annotated[int, _MAX_RECOVERIES]
     scheduled_for: Time | None
     queued_at: Time
     available_at: Time
     started_at: Time | None
     finished_at: Time | None
-    lag: float | None
-    """Seconds from ``scheduled_for`` (else ``queued_at``) to ``started_at``."""
-    duration: float | None
-    """Seconds from ``started_at`` to ``finished_at``."""
+    lag: Annotated[float | None, Doc("Seconds from scheduled_for (or queued_at) to started_at.")]
+    duration: Annotated[float | None, Doc("Seconds from started_at to finished_at.")]
     result: Any
-    error: dict[str, Any] | None
-    """``{"type", "message", "traceback"}`` of the last failed attempt."""
+    error: Annotated[dict[str, Any] | None, Doc("The last failure: type, message, traceback.")]
     worker: str | None
     dedup_key: str | None
-    trigger: dict[str, Any] | None
-    """What fired it: the schedule's trigger kind and slot, the event..."""
+    trigger: Annotated[dict[str, Any] | None, Doc("What fired it (trigger kind, slot, event).")]
 
 
 @shape
@@ -160,8 +167,7 @@ class SubjectOut(TypedDict):
     namespace: str
     subject: str
     last_activity_at: Time | None
-    message_count: int
-    """Activity of kind ``message`` recorded (what ``messages`` triggers count)."""
+    message_count: Annotated[int, Doc("Activity of kind `message` (what `messages` counts).")]
     first_seen_at: Time | None
 
 
@@ -172,8 +178,7 @@ class WorkerInfoOut(TypedDict):
     id: str
     host: str
     pid: int
-    queues: list[str]
-    """The queues it claims from; empty: all."""
+    queues: Annotated[list[str], Doc("The queues it claims from; empty: all.")]
     concurrency: int
     running: int
     started_at: Time
@@ -187,8 +192,7 @@ class TokenOut(TypedDict):
     id: str
     name: str
     scope: Scope
-    namespaces: list[str]
-    """The namespaces it may use; ``*``: all."""
+    namespaces: Annotated[list[str], Doc("The namespaces it may use; `*`: all.")]
     created_at: Time
     last_used_at: Time | None
     revoked_at: Time | None

@@ -52,7 +52,8 @@ async def list_runs(
         task=task, status=status, schedule=owner, subject=subject, namespace=ns, limit=limit,
         cursor=cursor,
     )  # fmt: skip
-    return reply({"items": [r.to_dict() for r in runs], "next_cursor": nxt})
+    page: RunPage = {"items": [r.to_dict() for r in runs], "next_cursor": nxt}
+    return reply(page)
 
 
 @router.get("/{run_id}", response_model=RunOut, summary="Get a run")

@@ -15,4 +15,5 @@ router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 @router.get("", response_model=TaskList, summary="List tasks")
 async def list_tasks(app: Agentcron, who: Reader) -> Response:
     """Tasks registered in this process and those other processes recorded in the store."""
-    return reply({"items": await app.list_tasks()})
+    answer: TaskList = {"items": await app.list_tasks()}
+    return reply(answer)

@@ -26,8 +26,8 @@ def _within(who: Principal, token: ApiToken) -> bool:
 @router.get("", response_model=TokenList, summary="List tokens")
 async def list_tokens(app: Agentcron, who: Admin) -> Response:
     """Revoked ones too; never a secret."""
-    tokens = [t.to_dict() for t in await app.list_tokens() if _within(who, t)]
-    return reply({"items": tokens})
+    answer: TokenList = {"items": [t.to_dict() for t in await app.list_tokens() if _within(who, t)]}
+    return reply(answer)
 
 
 @router.post("", status_code=201, response_model=TokenCreated, summary="Create a token")
@@ -39,7 +39,8 @@ async def create(body: TokenIn, app: Agentcron, who: Admin) -> Response:
     token, secret = await app.create_token(
         scope=body.scope, namespaces=body.namespaces, name=body.name
     )
-    return reply(token.to_dict() | {"token": secret}, 201)
+    created: TokenCreated = {**token.to_dict(), "token": secret}
+    return reply(created, 201)
 
 
 @router.delete("/{token_id}", status_code=204, response_class=Response, summary="Revoke")
