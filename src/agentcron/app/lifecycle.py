@@ -58,7 +58,7 @@ class Lifecycle(ScheduleVerbs):
         try:
             self.registry.merge(default_registry)
             if self.maintenance:
-                register_maintenance(self.registry, self.store)
+                register_maintenance(self.registry, self.store, self.clock)
             if len(self.registry):
                 infos = {t.name: dict(t.to_dict()) for t in self.registry}
                 await self.store.register_tasks(infos, self.clock.now())

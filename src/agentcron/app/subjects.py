@@ -72,4 +72,4 @@ class SubjectVerbs(AppBase):
         iterating. See `agentcron.events.Subscription`."""
         from agentcron.events import subscribe
 
-        return subscribe(self.store, pattern, after=after, namespace=namespace)
+        return subscribe(self.store, pattern, after=after, namespace=namespace, clock=self.clock)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from agentcron.clock import utcnow
 from agentcron.config.document import Document
 from agentcron.config.model import Config, NativeForm, Settings
 from agentcron.config.modules import import_modules, on_path
@@ -25,9 +26,10 @@ def load_settings(path: str | Path) -> Settings:
     return settings
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, now: datetime | None = None) -> Config:
     """Read, validate and build everything in the file; import its task modules (and the
-    functions its schedules name as ``module:function``).
+    functions its schedules name as ``module:function``). Relative triggers (``in 30m``)
+    count from ``now`` (default: the clock's).
 
     Raises `ConfigError` listing every problem, each as ``file:line: where: field: message``.
     """
@@ -37,8 +39,9 @@ def load_config(path: str | Path) -> Config:
     on_path(doc)
     known = Known(checked=import_modules(doc, settings) if readable else False)
     derived = read_tasks(doc, settings, known)
-    schedules = read_schedules(doc, settings, known)
-    native = _derived_schedules(doc, settings, known, derived, schedules)
+    at = now if now is not None else utcnow()
+    schedules = read_schedules(doc, settings, known, at)
+    native = _derived_schedules(doc, settings, known, derived, schedules, at)
     doc.raise_problems()
     return Config(settings, schedules, doc.path, list(known.declared.values()), native)
 
@@ -51,9 +54,8 @@ def import_tasks(settings: Settings, path: str | Path) -> None:
 
 
 def _derived_schedules(doc: Document, settings: Settings, known: Known, derived: list[Derived],
-                       built: list[Built]) -> list[NativeForm]:  # fmt: skip
+                       built: list[Built], now: datetime) -> list[NativeForm]:  # fmt: skip
     """Build the schedules of the YouLab-form tasks into ``built``; their native forms."""
-    now = datetime.now(UTC)
     forms: list[NativeForm] = []
     for item in derived:
         t = item.translation
