@@ -121,13 +121,13 @@ class ScheduleOut(TypedDict):
 class RunOut(TypedDict):
     """A run."""
 
-    id: int
+    id: Annotated[int, Doc("Ids grow with each run queued.")]
     namespace: str
     task: str
-    queue: str
-    priority: int
-    schedule_id: str | None
-    subject: str | None
+    queue: Annotated[str, Doc("The queue it waits in: a worker claims from its queues.")]
+    priority: Annotated[int, Doc("Runs of higher priority are claimed first.")]
+    schedule_id: Annotated[str | None, Doc("The schedule that queued it; null: enqueued.")]
+    subject: Annotated[str | None, Doc("What it runs for (`user:42`), if anything.")]
     status: RunStatus
     args: Annotated[Args, _ARGS]
     attempts: Annotated[int, Doc("Times the run was started (a recovery counts too).")]
@@ -150,13 +150,13 @@ class RunOut(TypedDict):
 
 @shape
 class EventOut(TypedDict):
-    """A stored event (ids grow with each event published)."""
+    """A stored event."""
 
-    id: int
-    type: str
+    id: Annotated[int, Doc("Ids grow with each event published (a subscriber's cursor).")]
+    type: Annotated[str, Doc("A dotted name: `user.signup`.")]
     namespace: str
-    subject: str | None
-    data: dict[str, Any]
+    subject: Annotated[str | None, Doc("What it is about (`user:42`), if anything.")]
+    data: Annotated[dict[str, Any], Doc("A JSON object (at most 64 KiB).")]
     created_at: Time
 
 
