@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["NAMESPACE_MAX_SCHEDULES", "App", "lifespan"]
 
 
-class App(Lifecycle, RunVerbs, SubjectVerbs, RegistryVerbs):
+class App(RegistryVerbs, SubjectVerbs, Lifecycle, RunVerbs):  # reference docs: schedules first
     """The agentcron application.
 
     Examples:
