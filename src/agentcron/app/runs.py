@@ -16,7 +16,7 @@ from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError
 from agentcron.models import DEFAULT_NAMESPACE, NewRun, Run, RunStatus, Schedule
 from agentcron.policies import RunDefaults, schedule_info
-from agentcron.scheduler import trigger_of
+from agentcron.scheduler import RunPlanner, trigger_of
 from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_args, check_name
 from agentcron.store import FannedOut, RunFilter
 from agentcron.store.base import FinishedRun
@@ -60,8 +60,6 @@ class RunVerbs(ScheduleVerbs):
             max_recoveries=d.max_recoveries,
         )
         if s.for_each_subject is not None:
-            from agentcron.scheduler import RunPlanner
-
             planner = RunPlanner(self.registry, now, {s.task: d})
             return await self.store.fan_out_now(s, run, planner)
         (created,) = await self.store.enqueue([run], now)

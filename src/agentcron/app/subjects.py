@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentcron.app.base import AppBase, bounded
+from agentcron.events import Subscription, subscribe
 from agentcron.models import DEFAULT_NAMESPACE, Event, NewEvent
+from agentcron.scheduler import RunPlanner
 from agentcron.subjects import Subject, check_activity_time
-
-if TYPE_CHECKING:
-    from agentcron.events import Subscription
 
 __all__ = ["SubjectVerbs"]
 
@@ -55,8 +54,6 @@ class SubjectVerbs(AppBase):
         (see `Store.publish`); returns it. Raises `ValidationError` naming the field: ``type``
         (a dotted lower-case name like ``user.signup``), ``subject`` (1-256 characters),
         ``data`` (a JSON object of at most 64 KiB)."""
-        from agentcron.scheduler import RunPlanner
-
         now = self.clock.now()
         body = dict(data) if isinstance(data, Mapping) else data
         new = NewEvent(type, body, subject=subject, namespace=namespace)  # type: ignore[arg-type]
@@ -70,6 +67,4 @@ class SubjectVerbs(AppBase):
         ``async for event in app.subscribe("user.*"): ...``. ``after``: the id to resume
         after (None: only events from now on; 0: from the first). The app must be open while
         iterating. See `agentcron.events.Subscription`."""
-        from agentcron.events import subscribe
-
         return subscribe(self.store, pattern, after=after, namespace=namespace, clock=self.clock)
