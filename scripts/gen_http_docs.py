@@ -142,6 +142,11 @@ def _type(schema: dict[str, Any] | None) -> str:
     for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
             return " \\| ".join(_unique(_type(s) for s in schema[key]))
+    return _plain_type(schema)
+
+
+def _plain_type(schema: dict[str, Any]) -> str:
+    """An array, an enum, a constant, or a JSON type."""
     kind = schema.get("type")
     if kind == "array":
         return f"array of {_type(schema.get('items'))}"

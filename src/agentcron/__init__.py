@@ -6,6 +6,7 @@ schedule slot fires exactly once and no queued run is lost.
 
 from __future__ import annotations
 
+from agentcron._version import __version__
 from agentcron.agents import tool
 from agentcron.app import App
 from agentcron.context import RunContext
@@ -26,8 +27,6 @@ from agentcron.errors import (
 )
 from agentcron.models import Misfire, Overlap, Run, RunStatus, Schedule
 from agentcron.tasks import task
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AgentcronError",

@@ -9,12 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from agentcron.errors import TaskNotFound
-from agentcron.models import DEFAULT_MAX_RECOVERIES
+from agentcron.models import DEFAULT_MAX_RECOVERIES, TaskOut
 from agentcron.policies import RunDefaults
 from agentcron.store import Store
 from agentcron.tasks import Task, TaskRegistry
 
-__all__ = ["did_you_mean", "from_info", "of_task", "run_defaults"]
+__all__ = ["did_you_mean", "from_info", "of_task", "recorded_task", "run_defaults"]
 
 
 def of_task(task: Task) -> RunDefaults:
@@ -64,3 +64,29 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """``; did you mean 'digest'?`` when a candidate is close to ``name``, else ``""``."""
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def recorded_task(name: str, info: Mapping[str, Any]) -> TaskOut:
+    """A task as another process recorded it (its `Task.to_dict`, written by whichever
+    version it runs), in this version's shape: what it lacks takes the defaults."""
+    d = from_info(info)
+    return {
+        "name": name,
+        "queue": d.queue,
+        "priority": d.priority,
+        "retries": d.retries,
+        "max_recoveries": d.max_recoveries,
+        "timeout": d.timeout.total_seconds() if d.timeout else None,
+        "hard_timeout": _number(info.get("hard_timeout")),
+        "max_concurrency": _whole(info.get("max_concurrency")),
+        "async": bool(info.get("async", True)),
+        "description": str(info.get("description") or ""),
+    }
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -11,91 +11,52 @@ the store keeps only its SHA-256. Scopes are ordered ``read`` < ``write`` < ``ad
 A token is bound to namespaces (``*``: all of them) and sees nothing outside them: another
 namespace's schedule or run does not exist for it (HTTP 404, not 403).
 
-`Authenticator` turns an ``Authorization`` header into a `Principal`. In ``auto`` mode the API
-is open while no (unrevoked) token exists; ``required`` refuses every request without a valid
-token; ``open`` never asks for one.
+`Authenticator` turns an ``Authorization`` header into a `Principal`, looking tokens up in a
+`TokenBook` (the `App`). In ``auto`` mode the API is open while no (unrevoked) token exists;
+``required`` refuses every request without a valid token; ``open`` never asks for one.
+
+A stored token is an `agentcron.models.ApiToken`; the errors (`Unauthorized`, `Forbidden`,
+`TokenNotFound`) are in `agentcron.errors`.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-from agentcron.errors import AgentcronError, NotFound, ValidationError
-from agentcron.models import iso
+from agentcron.errors import Forbidden, TokenNotFound, Unauthorized, ValidationError
+from agentcron.models import ApiToken, Scope
 from agentcron.specs import check_name
-
-if TYPE_CHECKING:
-    from agentcron.store.base import Store
 
 __all__ = [
     "ALL_NAMESPACES",
     "OPEN",
     "SECRET_PREFIX",
     "ApiToken",
-    "AuthError",
     "AuthMode",
     "Authenticator",
-    "Forbidden",
     "Principal",
     "Scope",
+    "TokenBook",
     "TokenNotFound",
-    "Unauthorized",
     "check_namespaces",
-    "create_token",
     "hash_secret",
     "new_secret",
+    "new_token",
     "parse_scope",
 ]
+# ApiToken, Scope (agentcron.models) and TokenNotFound (agentcron.errors) are named here too
+# for code written against their earlier home.
 
 SECRET_PREFIX = "ac_"
 ALL_NAMESPACES = "*"
 AuthMode = Literal["auto", "required", "open"]
-
-
-# The auth errors belong to the tree in `agentcron.errors`; they live here until that module
-# grows them (the API maps them in `agentcron.api.errors`).
-class AuthError(AgentcronError):
-    """Not allowed."""
-
-
-class Unauthorized(AuthError):
-    """A valid API token is required: send ``Authorization: Bearer <token>``."""
-
-
-class Forbidden(AuthError):
-    """This token's scope does not allow this."""
-
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class TokenNotFound(NotFound):
-    """Token not found."""
-
-    def __init__(self, token_id: str) -> None:
-        super().__init__(f"token {token_id!r} not found")
-        self.token_id = token_id
-
-
-class Scope(enum.StrEnum):
-    READ = "read"
-    WRITE = "write"
-    ADMIN = "admin"
-
-    def allows(self, needed: Scope) -> bool:
-        return _RANK[self] >= _RANK[needed]
-
-
-_RANK = {Scope.READ: 0, Scope.WRITE: 1, Scope.ADMIN: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +66,10 @@ class Principal:
     scope: Scope
     namespaces: tuple[str, ...]
     token_id: str | None = None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> Principal:
+        return cls(token.scope, token.namespaces, token.id)
 
     @property
     def all_namespaces(self) -> bool:
@@ -156,38 +121,6 @@ class Principal:
 OPEN = Principal(Scope.ADMIN, (ALL_NAMESPACES,))
 
 
-@dataclass(frozen=True, slots=True)
-class ApiToken:
-    """A stored token (never its secret)."""
-
-    id: str
-    name: str
-    scope: Scope
-    namespaces: tuple[str, ...]
-    created_at: datetime
-    last_used_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(self.scope, self.namespaces, self.id)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "scope": self.scope.value,
-            "namespaces": list(self.namespaces),
-            "created_at": iso(self.created_at),
-            "last_used_at": iso(self.last_used_at),
-            "revoked_at": iso(self.revoked_at),
-        }
-
-
 def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
@@ -219,15 +152,11 @@ def check_namespaces(values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-async def create_token(
-    store: Store,
-    *,
-    scope: Any,
-    namespaces: Iterable[Any],
-    name: str | None,
-    now: datetime,
+def new_token(
+    *, scope: Any, namespaces: Iterable[Any], name: str | None, now: datetime
 ) -> tuple[ApiToken, str]:
-    """Store a new token; return it and its secret (which is not stored, only its hash)."""
+    """A new token, checked (`ValidationError` naming the field), and its secret. Only the
+    secret's hash is stored (`App.create_token`); the secret is shown once."""
     label = "" if name is None else str(name)
     if len(label) > 200 or "\x00" in label:
         raise ValidationError("at most 200 characters", field="name")
@@ -238,19 +167,25 @@ async def create_token(
         namespaces=check_namespaces(namespaces),
         created_at=now,
     )
-    secret = new_secret()
-    await store.add_token(token, hash_secret(secret))
-    return token, secret
+    return token, new_secret()
+
+
+class TokenBook(Protocol):
+    """Where an `Authenticator` looks tokens up: the `App` (or its store)."""
+
+    async def has_tokens(self) -> bool: ...
+    async def find_token(self, token_hash: str) -> ApiToken | None: ...
+    async def touch_token(self, token_id: str, now: datetime) -> None: ...
 
 
 class Authenticator:
-    """Checks bearer tokens against the store, with a short cache so that a request costs one
+    """Checks bearer tokens against ``tokens``, with a short cache so that a request costs one
     hash and one dict lookup. A token revoked elsewhere stops working within ``cache_s``;
     `forget` drops the cache at once (revocation through this process)."""
 
     def __init__(
         self,
-        store: Store,
+        tokens: TokenBook,
         mode: AuthMode = "auto",
         *,
         cache_s: float = 5.0,
@@ -258,7 +193,7 @@ class Authenticator:
     ) -> None:
         if mode not in ("auto", "required", "open"):
             raise ValidationError(f"{mode!r} is not one of: auto, required, open", field="auth")
-        self.store = store
+        self.tokens = tokens
         self.mode: AuthMode = mode
         self.cache_s = cache_s
         self.touch_every = touch_every
@@ -271,7 +206,7 @@ class Authenticator:
             return self.mode == "required"
         now = time.monotonic()
         if self._any is None or now - self._any[0] > self.cache_s:
-            self._any = (now, await self.store.has_tokens())
+            self._any = (now, await self.tokens.has_tokens())
         return self._any[1]
 
     async def authenticate(self, authorization: str | None, now: datetime) -> Principal:
@@ -291,9 +226,9 @@ class Authenticator:
         if token is None or not token.active:
             raise Unauthorized("unknown or revoked token")
         if token.last_used_at is None or now - token.last_used_at >= self.touch_every:
-            await self.store.touch_token(token.id, now)
+            await self.tokens.touch_token(token.id, now)
             self._remember(hash_secret(secret), _touched(token, now))
-        return token.principal
+        return Principal.of(token)
 
     def forget(self) -> None:
         self._cache.clear()
@@ -306,7 +241,7 @@ class Authenticator:
         hit = self._cache.get(digest)
         if hit is not None and time.monotonic() - hit[0] <= self.cache_s:
             return hit[1]
-        token = await self.store.find_token(digest)  # looked up by hash: no timing oracle
+        token = await self.tokens.find_token(digest)  # looked up by hash: no timing oracle
         self._remember(digest, token)
         return token
 
@@ -317,7 +252,4 @@ class Authenticator:
 
 
 def _touched(token: ApiToken, now: datetime) -> ApiToken:
-    return ApiToken(
-        token.id, token.name, token.scope, token.namespaces, token.created_at, now,
-        token.revoked_at,
-    )  # fmt: skip
+    return replace(token, last_used_at=now)

@@ -8,12 +8,12 @@ ran (or was backfilled before) keeps its run, and repeating a backfill adds noth
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from agentcron.errors import ValidationError
 from agentcron.models import NewRun, Overlap, Run, Schedule
-from agentcron.policies import RunDefaults, dedup_key, schedule_info
+from agentcron.policies import RunDefaults, subject_run
 from agentcron.triggers import Trigger
 
 __all__ = ["MAX_BACKFILL_SLOTS", "Backfill", "backfill_slots", "plan_backfill"]
@@ -76,24 +76,9 @@ def plan_backfill(
     whose overlap policy is not ``allow`` run one at a time (a shared serial key)."""
     batch = uuid.uuid4().hex[:12]
     serial = schedule.id if schedule.overlap is not Overlap.ALLOW else None
-    retries = schedule.retries if schedule.retries is not None else defaults.retries
-    runs = [
-        NewRun(
-            task=schedule.task,
-            args=schedule.args,
-            namespace=schedule.namespace,
-            queue=schedule.queue or defaults.queue,
-            priority=schedule.priority if schedule.priority is not None else defaults.priority,
-            available_at=slot,
-            dedup_key=dedup_key(schedule.id, slot),
-            max_attempts=retries + 1,
-            timeout=schedule.timeout or defaults.timeout,
-            max_recoveries=defaults.max_recoveries,
-            schedule_id=schedule.id,
-            scheduled_for=slot,
-            trigger_info=schedule_info(schedule) | {"kind": "backfill", "backfill": batch},
-            serial_key=serial,
-        )
+    info = {"kind": "backfill", "backfill": batch}
+    runs = [  # each the run a fire makes of its slot (no subject), run one at a time
+        replace(subject_run(schedule, None, slot, info, defaults), serial_key=serial)
         for slot in slots
     ]
     return batch, runs

@@ -18,13 +18,13 @@ run: the task's work is done and retrying it would repeat it.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agentcron._imports import import_object
 from agentcron.context import RunContext
 from agentcron.errors import ValidationError
 
@@ -68,20 +68,7 @@ def as_callback(value: Any, field: str = "result_callback") -> ResultCallback:
 
 
 def _imported(path: str, field: str) -> Callable[..., Any]:
-    module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValidationError(f"{path!r} is not an import path like 'myapp.hooks:notify'",
-                              field=field)  # fmt: skip
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # any error raised while importing the operator's module
-        reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        raise ValidationError(f"cannot import module {module_name!r}: {reason}",
-                              field=field) from None  # fmt: skip
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValidationError(f"{module_name!r} has no attribute {attr!r}", field=field)
-        obj = getattr(obj, part)
+    obj = import_object(path, field=field, example="myapp.hooks:notify")
     if not callable(obj):
         raise ValidationError(f"{path!r} is a {type(obj).__name__}, not a function", field=field)
     return obj  # type: ignore[no-any-return]

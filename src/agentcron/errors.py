@@ -8,10 +8,14 @@ AgentcronError
 │   ├── InvalidDuration
 │   ├── InvalidTimezone
 │   └── ConfigError            a config file problem, with its place in the file
+├── AuthError                  not allowed
+│   ├── Unauthorized           no valid API token (HTTP 401)
+│   └── Forbidden              the token's scope or namespaces do not allow it (HTTP 403)
 ├── NotFound                   (HTTP 404)
 │   ├── ScheduleNotFound
 │   ├── RunNotFound
-│   └── TaskNotFound
+│   ├── TaskNotFound
+│   └── TokenNotFound
 ├── Conflict                   (HTTP 409)
 │   ├── ScheduleExists
 │   ├── ScheduleQuotaExceeded  a namespace (or an MCP token) holds as many schedules as it may
@@ -34,8 +38,10 @@ from __future__ import annotations
 
 __all__ = [
     "AgentcronError",
+    "AuthError",
     "ConfigError",
     "Conflict",
+    "Forbidden",
     "InvalidDuration",
     "InvalidRunState",
     "InvalidTimezone",
@@ -54,7 +60,9 @@ __all__ = [
     "TaskError",
     "TaskNotFound",
     "TaskTimeout",
+    "TokenNotFound",
     "TriggerNotUnderstood",
+    "Unauthorized",
     "ValidationError",
 ]
 
@@ -118,6 +126,22 @@ class ConfigError(ValidationError):
         self.problems = problems or [str(self)]
 
 
+class AuthError(AgentcronError):
+    """Not allowed."""
+
+
+class Unauthorized(AuthError):
+    """A valid API token is required: send ``Authorization: Bearer <token>``."""
+
+
+class Forbidden(AuthError):
+    """This token's scope does not allow this."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NotFound(AgentcronError):
     """Not found."""
 
@@ -144,6 +168,14 @@ class TaskNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"task {name!r} is not registered")
         self.name = name
+
+
+class TokenNotFound(NotFound):
+    """Token not found."""
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"token {token_id!r} not found")
+        self.token_id = token_id
 
 
 class Conflict(AgentcronError):

@@ -26,11 +26,13 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from agentcron.clock import SystemClock
 from agentcron.errors import ValidationError
 from agentcron.models import Event
 from agentcron.triggers.subject import check_event_type
 
 if TYPE_CHECKING:
+    from agentcron.clock import Clock
     from agentcron.store.base import Store
 
 __all__ = ["GAP_TIMEOUT_S", "Subscription", "subscribe"]
@@ -51,13 +53,16 @@ def subscribe(
     namespace: str | None = None,
     batch: int = 500,
     gap_timeout_s: float = GAP_TIMEOUT_S,
+    clock: Clock | None = None,
 ) -> Subscription:
     """Events whose type matches the glob ``pattern`` (of ``namespace``; None: all), after
     the event id ``after`` (None: only events published from now on; 0: from the start).
+    ``clock``: what the age of stored events is measured with (default: the wall clock).
     Raises `ValidationError` (``pattern``, ``after``, ``namespace``)."""
     return Subscription(
-        store, pattern, after=after, namespace=namespace, batch=batch, gap_timeout_s=gap_timeout_s
-    )
+        store, pattern, after=after, namespace=namespace, batch=batch,
+        gap_timeout_s=gap_timeout_s, clock=clock,
+    )  # fmt: skip
 
 
 class Subscription(AsyncIterator[Event]):
@@ -76,6 +81,7 @@ class Subscription(AsyncIterator[Event]):
         namespace: str | None = None,
         batch: int = 500,
         gap_timeout_s: float = GAP_TIMEOUT_S,
+        clock: Clock | None = None,
     ) -> None:
         if pattern != "*":
             check_event_type(pattern, pattern=True, field="pattern")
@@ -86,6 +92,7 @@ class Subscription(AsyncIterator[Event]):
         if namespace is not None and (not isinstance(namespace, str) or not namespace):
             raise ValidationError("must be a namespace name or None", field="namespace")
         self.store = store
+        self.clock: Clock = clock or SystemClock()
         self.pattern = pattern
         self.namespace = namespace
         self.batch = max(1, batch)
@@ -188,7 +195,7 @@ class Subscription(AsyncIterator[Event]):
         if not oldest:
             return 0
         first = oldest[0]
-        age_s = time.time() - first.created_at.timestamp()
+        age_s = (self.clock.now() - first.created_at).total_seconds()
         return first.id if age_s > self.gap_timeout_s else 0
 
     def _wait_s(self) -> float:

@@ -1,4 +1,4 @@
-"""What a running app tells people: its start line, and logging that works without setup.
+"""Logging that works without setup, and how counts are written (``1 run``, ``2 runs``).
 
 A script that calls ``app.run_sync()`` without configuring logging would show nothing at all
 (Python prints only warnings when nothing is configured): not which database it uses, not
@@ -12,19 +12,11 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from agentcron.models import ScheduleSource
-from agentcron.store import shown_url
-
-if TYPE_CHECKING:
-    from agentcron.app import App
-
-__all__ = ["FORMAT", "TIME_FORMAT", "default_logging", "plural", "start_line"]
+__all__ = ["FORMAT", "TIME_FORMAT", "default_logging", "plural"]
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 TIME_FORMAT = "%H:%M:%S"
-_MAX_SHOWN = 100  # system schedules are a handful; this bounds the read
 
 
 @contextlib.contextmanager
@@ -48,22 +40,6 @@ def default_logging() -> Iterator[None]:
     finally:
         ours.removeHandler(handler)
         ours.setLevel(level)
-
-
-async def start_line(app: App, config: str | None = None) -> str:
-    """``db sqlite:////srv/agentcron.db; 2 tasks (digest, nudge); 3 schedules``: the store,
-    the tasks this app registered and the schedules stored (agentcron's own left out);
-    ``config`` (where the config came from) goes after the store."""
-    tasks = sorted(t.name for t in app.registry if not t.name.startswith("agentcron."))
-    total = (await app.store.stats()).schedules  # a count: memory stays flat
-    system, _ = await app.store.list_schedules(source=ScheduleSource.SYSTEM, limit=_MAX_SHOWN)
-    parts = [
-        f"db {shown_url(app.store.url)}",
-        *([config] if config else []),
-        plural(len(tasks), "task") + (f" ({', '.join(tasks)})" if tasks else ""),
-        plural(max(0, total - len(system)), "schedule"),
-    ]
-    return "; ".join(parts)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

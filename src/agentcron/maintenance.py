@@ -15,6 +15,7 @@ from agentcron.tasks import TaskRegistry, make_task
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from agentcron.clock import Clock
     from agentcron.store.base import Store
 
 __all__ = ["RETENTION_TASK", "VACUUM_TASK", "maintenance_schedules", "register_maintenance"]
@@ -25,12 +26,12 @@ RETENTION_TASK = "agentcron.retention"
 VACUUM_TASK = "agentcron.vacuum"
 
 
-def register_maintenance(registry: TaskRegistry, store: Store) -> None:
+def register_maintenance(registry: TaskRegistry, store: Store, clock: Clock) -> None:
+    """Register the upkeep tasks, which work on ``store`` with times from ``clock``."""
+
     async def retention(days: float = 30) -> dict[str, Any]:
         """Delete finished runs and events older than ``days``."""
-        from agentcron.clock import utcnow
-
-        before = utcnow() - timedelta(days=days)
+        before = clock.now() - timedelta(days=days)
         deleted = await store.purge_runs(before)
         events = await store.purge_events(before)
         log.info("retention: %s and %s older than %g days deleted", plural(deleted, "run"),

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agentcron.errors import ValidationError
-from agentcron.models import Quota, iso
+from agentcron.models import Quota, SubjectOut, iso
 from agentcron.triggers.subject import MAX_SUBJECT_LENGTH
 
 __all__ = [
@@ -54,7 +54,7 @@ class Subject:
     message_count: int
     first_seen_at: datetime | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> SubjectOut:
         """The REST / ``--json`` shape."""
         return {
             "namespace": self.namespace,

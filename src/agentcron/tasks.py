@@ -12,7 +12,7 @@ from typing import Any, TypeVar, overload
 from agentcron.callbacks import ResultCallback, as_callback
 from agentcron.durations import parse_duration
 from agentcron.errors import TaskNotFound, ValidationError
-from agentcron.models import DEFAULT_MAX_RECOVERIES
+from agentcron.models import DEFAULT_MAX_RECOVERIES, TaskOut
 from agentcron.retry import DEFAULT_PERMANENT, Backoff, RetryPolicy
 
 __all__ = ["Task", "TaskRegistry", "check_fit", "default_registry", "task"]
@@ -37,7 +37,8 @@ class Task:
     max_recoveries: int = DEFAULT_MAX_RECOVERIES
     result_callback: ResultCallback | None = None  # see agentcron.callbacks
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TaskOut:
+        """The REST / ``--json`` shape (also what the store records of it)."""
         return {
             "name": self.name,
             "queue": self.queue,

@@ -42,7 +42,7 @@ def _tracer() -> Any:
 
 @cache
 def _tracer_of(provider: Any) -> Any:
-    from agentcron import __version__
+    from agentcron._version import __version__
 
     return provider.get_tracer("agentcron", __version__)
 

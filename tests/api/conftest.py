@@ -16,7 +16,7 @@ import pytest
 
 from agentcron import App
 from agentcron.api import ApiServer, create_api
-from agentcron.auth import AuthMode, create_token
+from agentcron.auth import AuthMode
 from agentcron.clock import ManualClock
 
 START = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)  # a Monday
@@ -81,10 +81,9 @@ def mint(ac: App) -> Mint:
     async def make(
         scope: str, namespaces: list[str] | None = None, name: str = ""
     ) -> dict[str, str]:
-        _, secret = await create_token(
-            ac.store, scope=scope, namespaces=namespaces or ["default"], name=name,
-            now=ac.clock.now(),
-        )  # fmt: skip
+        _, secret = await ac.create_token(
+            scope=scope, namespaces=namespaces or ["default"], name=name
+        )
         return {"Authorization": f"Bearer {secret}"}
 
     return make

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from agentcron import App
-from agentcron.auth import Authenticator, Principal, Scope, hash_secret
+from agentcron.auth import Authenticator, Principal, hash_secret
 from agentcron.errors import ValidationError
+from agentcron.models import Scope
 
 from .conftest import Mint
 
@@ -163,7 +164,7 @@ async def test_last_used_is_recorded(client: httpx.AsyncClient, mint: Mint, ac: 
 
 
 async def test_authenticator_caches_and_forgets(ac: App, mint: Mint) -> None:
-    auth = Authenticator(ac.store)
+    auth = Authenticator(ac)
     assert (await auth.authenticate(None, ac.clock.now())).scope is Scope.ADMIN  # open
     headers = await mint("read")
     assert (await auth.authenticate(None, ac.clock.now())).scope is Scope.ADMIN  # cached

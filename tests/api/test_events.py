@@ -96,10 +96,7 @@ async def test_bad_events_are_422(
 async def test_stream_sees_only_the_tokens_namespace(db_url: str) -> None:
     app = make_app(db_url)
     async with app, ApiServer(create_api(app), "127.0.0.1", 0) as server:
-        from agentcron.auth import create_token
-
-        _, alpha = await create_token(app.store, scope="write", namespaces=["alpha"], name=None,
-                                      now=app.clock.now())  # fmt: skip
+        _, alpha = await app.create_token(scope="write", namespaces=["alpha"])
         headers = {"Authorization": f"Bearer {alpha}", "Last-Event-ID": "0"}
         await app.publish("x.y", {"ns": "default"})
         await app.publish("x.y", {"ns": "alpha"}, namespace="alpha")

@@ -22,7 +22,6 @@ from schemathesis.checks import (
 )
 
 from agentcron.api import create_api
-from agentcron.auth import create_token
 
 from .conftest import ThreadedServer, make_app
 
@@ -45,9 +44,7 @@ def fingerprint(server: ThreadedServer) -> str:
 @pytest.fixture(scope="module")
 def admin_headers(threaded: ThreadedServer) -> dict[str, str]:
     app = threaded.app
-    _, secret = threaded.call(
-        create_token(app.store, scope="admin", namespaces=["*"], name="fuzz", now=app.clock.now())
-    )
+    _, secret = threaded.call(app.create_token(scope="admin", namespaces=["*"], name="fuzz"))
     return {"Authorization": f"Bearer {secret}"}
 
 

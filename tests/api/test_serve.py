@@ -21,7 +21,9 @@ from fastapi import FastAPI
 
 from agentcron import App
 from agentcron.api import mount
-from agentcron.auth import ApiToken, Scope, TokenNotFound, hash_secret
+from agentcron.auth import hash_secret
+from agentcron.errors import TokenNotFound
+from agentcron.models import ApiToken, Scope
 from agentcron.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 
 from agentcron import App
 from agentcron.api import create_api, mount
-from agentcron.auth import create_token
 
 
 @pytest.fixture
@@ -36,9 +35,7 @@ async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _token(app: App, scope: str = "read", namespaces: tuple[str, ...] = ("default",)) -> str:
-    _, secret = await create_token(
-        app.store, scope=scope, namespaces=namespaces, name="t", now=app.clock.now()
-    )
+    _, secret = await app.create_token(scope=scope, namespaces=namespaces, name="t")
     return secret
 
 

@@ -17,7 +17,7 @@ from fake_llm import FakeLLM, Reply
 
 from agentcron import App, Run, RunContext, RunStatus
 from agentcron.agents import tool
-from agentcron.config import ENV_VARS, build_app, load_config
+from agentcron.config import ENV_VARS, load_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,7 +55,7 @@ def llm() -> Iterator[FakeLLM]:
 def make_app(tmp_path: Path, db_url: str, text: str, **values: Any) -> App:
     path = tmp_path / f"agentcron-{uuid.uuid4().hex[:6]}.toml"
     path.write_text(textwrap.dedent(text).format(**values))
-    return build_app(load_config(path), db_url)
+    return App.from_config(load_config(path), db_url)
 
 
 GRADER = """
@@ -283,7 +283,7 @@ async def test_the_example_config_runs(
     assert fan_out.for_each_subject.subjects == "user:*"
     assert idle.trigger == {"idle": "5m", "cooldown": "30m", "subjects": "user:*"}
     assert str(idle.limit) == "3 per day"
-    app = build_app(config, db_url)
+    app = App.from_config(config, db_url)
     llm.script(
         llm.tool_call(("lookup_progress", {"subject": "user:1"})),
         llm.answer("user:1, ahead, 9 of 12 lessons and rising quiz scores"),

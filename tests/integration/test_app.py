@@ -369,7 +369,7 @@ async def test_a_failed_open_can_be_retried(make_app) -> None:
 
 # -- maintenance ---------------------------------------------------------------------------------
 async def test_maintenance_schedules_exist_and_run(db_url: str) -> None:
-    clock = ManualClock(datetime(2020, 1, 1, tzinfo=UTC))  # old runs: retention deletes them
+    clock = ManualClock(datetime(2020, 1, 1, tzinfo=UTC))
     app = App(db_url, clock=clock)
 
     @app.task
@@ -391,9 +391,10 @@ async def test_maintenance_schedules_exist_and_run(db_url: str) -> None:
         assert retention.args == {"days": 30}
         assert retention.trigger["cron"] == "17 3 * * *"
 
+        clock.advance(timedelta(days=31).total_seconds())  # on the app's clock, the run is old
         r = await app.trigger("agentcron-retention")
         v = await app.trigger("agentcron-vacuum")
-        await asyncio.wait_for(app.run(burst=True), 20)
+        await asyncio.wait_for(app.run(burst=True, scheduler=False), 20)
         r_done, v_done = await app.get_run(r.id), await app.get_run(v.id)
 
         assert r_done.status is RunStatus.SUCCEEDED, r_done.error

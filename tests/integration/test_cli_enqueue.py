@@ -191,11 +191,11 @@ def test_the_example_fetch_with_args_as_its_docstring_says(examples: Path, site:
 
 def _sync_config(examples: Path) -> None:
     """Store the example config's schedules, as serve and scheduler do on start."""
-    from agentcron.config import build_app, load_config
+    from agentcron.config import load_config
 
     async def sync() -> None:
         config = load_config(examples / "agentcron.toml")
-        async with build_app(config) as app:
+        async with App.from_config(config) as app:
             await app.sync_schedules(config.schedules)
 
     asyncio.run(sync())

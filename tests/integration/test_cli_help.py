@@ -13,7 +13,6 @@ import typer
 from cli_helpers import Project, cli, isolated, ok, project
 
 from agentcron import App
-from agentcron.auth import create_token
 from agentcron.cli import app as cli_app
 from agentcron.clock import utcnow
 from agentcron.models import WorkerInfo
@@ -97,8 +96,8 @@ async def _fill(db: str) -> None:
                        queues=["default", "emails", "reports"], concurrency=32, running=3,
                        started_at=now, last_heartbeat_at=now)
         )  # fmt: skip
-        await create_token(app.store, scope="admin", namespaces=["default", "tenant-b"],
-                           name="the operations team's deploy pipeline", now=now)  # fmt: skip
+        await app.create_token(scope="admin", namespaces=["default", "tenant-b"],
+                               name="the operations team's deploy pipeline")  # fmt: skip
 
 
 TABLES = [

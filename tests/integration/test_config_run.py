@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from agentcron import App, Run, RunStatus
 from agentcron.cli import app as cli_app
 from agentcron.clock import ManualClock
-from agentcron.config import ENV_VARS, build_app, load_config
+from agentcron.config import ENV_VARS, load_config
 from agentcron.tasks import default_registry
 
 pytestmark = pytest.mark.timeout(120)
@@ -118,7 +118,7 @@ async def test_function_path_tasks_run_with_list_and_object_args(
 ) -> None:
     jobs = module(tmp_path, "cfgr_jobs", JOBS)
     config = load_config(write(tmp_path, FUNCTIONS, jobs=jobs))
-    app = build_app(config, db_url)
+    app = App.from_config(config, db_url)
 
     @app.task(hard_timeout="20s")
     def multiply(a: int, b: int) -> int:  # positional args cross into a child process too
@@ -141,7 +141,7 @@ def test_a_worker_started_with_the_config_imports_the_function(tmp_path: Path) -
     db = f"sqlite:///{tmp_path / 'agentcron.db'}"
 
     async def queue() -> list[int]:
-        app = build_app(load_config(config_path), db)
+        app = App.from_config(load_config(config_path), db)
         async with app:
             await app.sync_schedules(load_config(config_path).schedules)
             return [(await app.trigger(name)).id for name in ("positional", "keywords")]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from agentcron import App, RunContext, RunStatus
-from agentcron.config import ENV_VARS, build_app, load_config
+from agentcron.config import ENV_VARS, load_config
 from agentcron.errors import ConfigError
 
 pytestmark = pytest.mark.timeout(60)
@@ -88,7 +88,7 @@ async def configured(tmp_path: Path, db_url: str, text: str, module: str) -> App
     path = tmp_path / f"agentcron-{uuid.uuid4().hex[:6]}.toml"
     path.write_text(textwrap.dedent(text).format(m=module))
     config = load_config(path)
-    app = build_app(config, db_url)
+    app = App.from_config(config, db_url)
     async with app:
         await app.sync_schedules(config.schedules)
     return app

@@ -25,12 +25,13 @@ from typer.testing import CliRunner
 from agentcron import App
 from agentcron.agents.phrases import TOOL_NAME, TRIGGER_SCHEMA
 from agentcron.api import create_api
-from agentcron.auth import Principal, Scope
+from agentcron.auth import Principal
 from agentcron.cli import app as cli_app
 from agentcron.clock import ManualClock
-from agentcron.config import ENV_VARS, LLMSettings, build_app, load_config
+from agentcron.config import ENV_VARS, LLMSettings, load_config
 from agentcron.errors import InvalidTrigger, TriggerNotUnderstood
 from agentcron.mcp.tools import Toolbox
+from agentcron.models import Scope
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -316,8 +317,8 @@ def test_serve_config_gives_the_api_its_llm(tmp_path: Path, llm: FakeLLM) -> Non
     assert len(llm.requests) == 1
 
 
-def test_build_app_passes_the_llm(tmp_path: Path, llm: FakeLLM) -> None:
-    app = build_app(load_config(write_config(tmp_path, llm)), "sqlite:///:memory:")
+def test_from_config_passes_the_llm(tmp_path: Path, llm: FakeLLM) -> None:
+    app = App.from_config(load_config(write_config(tmp_path, llm)), "sqlite:///:memory:")
     assert app.phrases is not None
     assert app.phrases.model == "gpt-test"
     assert app.phrases.endpoint.base_url == llm.base_url

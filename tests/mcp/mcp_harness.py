@@ -26,8 +26,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from agentcron.auth import create_token
-from agentcron.clock import utcnow
+from agentcron import App
 from agentcron.config import ENV_VARS
 from agentcron.models import Schedule
 from agentcron.store import create_store
@@ -75,16 +74,16 @@ class Site:
         db = f"sqlite:///{root / 'agentcron.db'}"
         (root / "agentcron.toml").write_text(f'[agentcron]\ndb = "{db}"\ntasks = ["{module}"]\n')
         site = cls(root, db)
-        store = create_store(db)
-        await store.open()
+        app = App(create_store(db), maintenance=False)
+        await app.open(register=False)
         try:
             for name, (scope, namespaces) in TOKENS.items():
-                token, secret = await create_token(
-                    store, scope=scope, namespaces=namespaces, name=name, now=utcnow()
+                token, secret = await app.create_token(
+                    scope=scope, namespaces=namespaces, name=name
                 )
                 site.secrets[name], site.ids[name] = secret, token.id
         finally:
-            await store.close()
+            await app.close()
         return site
 
     @property

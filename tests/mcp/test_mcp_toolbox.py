@@ -10,12 +10,13 @@ import pytest
 
 from agentcron import App
 from agentcron.api import create_api
-from agentcron.auth import Forbidden, Principal, Scope
-from agentcron.errors import InvalidTrigger, ValidationError
+from agentcron.auth import Principal
+from agentcron.errors import Forbidden, InvalidTrigger, ValidationError
 from agentcron.mcp.access import ScheduleQuotaExceeded
 from agentcron.mcp.http import McpEndpoint
 from agentcron.mcp.server import error_payload
 from agentcron.mcp.tools import Toolbox
+from agentcron.models import Scope
 
 MANUAL = {"task": "job", "trigger": "manual"}
 

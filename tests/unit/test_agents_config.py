@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agentcron import ConfigError
+from agentcron import App, ConfigError
 from agentcron.agents import tool
 from agentcron.agents.llm import DEFAULT_BASE_URL
-from agentcron.config import ENV_VARS, Config, build_app, load_config
+from agentcron.config import ENV_VARS, Config, load_config
 
 TOOLS_MODULE = """
 import agentcron
@@ -105,7 +105,7 @@ def test_agent_and_graph_tasks_are_built_and_registered(tmp_path: Path) -> None:
     assert triage.description == "Sort new signups."
     assert [b.spec.task for b in config.schedules] == ["grader"]
 
-    app = build_app(config, f"sqlite:///{tmp_path / 'x.db'}")
+    app = App.from_config(config, f"sqlite:///{tmp_path / 'x.db'}")
     assert {"grader", "triage"} <= set(app.registry.names())
 
 

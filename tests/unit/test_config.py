@@ -17,7 +17,6 @@ from agentcron.config import (
     DEFAULT_DB,
     ENV_VARS,
     Config,
-    build_app,
     find_config,
     load_config,
     load_settings,
@@ -371,7 +370,7 @@ async def test_sync_adds_updates_removes_and_leaves_api_schedules(
     )
     db = f"sqlite:///{tmp_path / 'sync.db'}"
     first = load_config(path)
-    app = build_app(first, db)
+    app = App.from_config(first, db)
     async with app:
         assert await app.sync_schedules(first.schedules) == {
             "added": ["a", "b"], "updated": [], "removed": [], "conflicts": []
@@ -408,7 +407,7 @@ async def test_schedule_whose_task_is_gone_is_parked_not_deleted(
         )
     )
     config = load_config(path)
-    app = build_app(config, f"sqlite:///{tmp_path / 'park.db'}")
+    app = App.from_config(config, f"sqlite:///{tmp_path / 'park.db'}")
     async with app:
         await app.sync_schedules(config.schedules)
         # a scheduler whose code no longer has the task parks the schedule when it starts
@@ -431,14 +430,14 @@ def _registry_without(name: str) -> TaskRegistry:
     return registry
 
 
-def test_build_app_takes_the_settings(folder: Callable[..., tuple[Path, str, str]]) -> None:
+def test_from_config_takes_the_settings(folder: Callable[..., tuple[Path, str, str]]) -> None:
     path, _, _ = folder(GOOD_TOML)
     config = load_config(path)
-    app = build_app(config, "sqlite:///override.db")
+    app = App.from_config(config, "sqlite:///override.db")
     assert isinstance(app, App)
     assert app.store.url == "sqlite:///override.db"
     assert (app.concurrency, app.queues, app.timezone) == (8, ["default", "mail"], "Europe/Berlin")
     assert (app.lease, app.shutdown_timeout, app.retention) == (
         timedelta(minutes=1), timedelta(seconds=5), timedelta(days=7)
     )  # fmt: skip
-    assert build_app(Config()).store.url == DEFAULT_DB
+    assert App.from_config(Config()).store.url == DEFAULT_DB

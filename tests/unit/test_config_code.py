@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentcron import ConfigError
-from agentcron.config import ENV_VARS, build_app, load_config
+from agentcron import App, ConfigError
+from agentcron.config import ENV_VARS, load_config
 from agentcron.tasks import default_registry
 
 JOBS = """
@@ -108,7 +108,7 @@ def test_a_function_path_is_imported_and_registered_under_that_name(
     ]  # fmt: skip
     assert loaded.schedules[2].spec.name == f"{jobs}:Jobs.nightly"  # the name defaults to it
     assert not any(name in default_registry for name in names)  # only the config's app has it
-    app = build_app(loaded, f"sqlite:///{tmp_path / 'x.db'}")
+    app = App.from_config(loaded, f"sqlite:///{tmp_path / 'x.db'}")
     assert set(names) <= set(app.registry.names())
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from agentcron import ConfigError
-from agentcron.config import Config, Settings, build_app, load_settings, store_options
+from agentcron.app import App
+from agentcron.config import Config, Settings, load_settings, store_options
 from agentcron.errors import StoreError
 from agentcron.store import create_store
 from agentcron.store._pg_connect import (
@@ -76,7 +77,7 @@ def test_settings_keys(tmp_path: Path) -> None:
     assert settings.connect_timeout == timedelta(seconds=3)
     assert settings.reconnect_max_delay == timedelta(milliseconds=500)
     assert store_options(settings) == {"connect_timeout_s": 3.0, "reconnect_max_delay_s": 0.5}
-    app = build_app(Config(settings=settings))
+    app = App.from_config(Config(settings=settings))
     assert isinstance(app.store, PostgresStore)
     assert (app.store.connect_timeout_s, app.store.reconnect_max_delay_s) == (3.0, 0.5)
     assert store_options(Settings()) == {"connect_timeout_s": None, "reconnect_max_delay_s": None}

@@ -22,13 +22,13 @@ here (the API never can). ``pip install 'agentcron[langgraph]'``.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agentcron._imports import import_object
 from agentcron.agents.agent import user_prompt
 from agentcron.agents.errors import GraphError
 from agentcron.agents.result import fit
@@ -50,20 +50,7 @@ class GraphSpec:
 def import_graph(path: str) -> Any:
     """The object at ``pkg.mod:attr`` (``attr`` may be dotted); it must have ``ainvoke`` or
     ``invoke``. Raises `ValidationError` (field ``graph``)."""
-    module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValidationError(f"{path!r} is not an import path like 'mypkg.graphs:graph'",
-                              field="graph")  # fmt: skip
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # any error raised while importing the operator's module
-        reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        raise ValidationError(f"cannot import module {module_name!r}: {reason}",
-                              field="graph") from None  # fmt: skip
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValidationError(f"{module_name!r} has no attribute {attr!r}", field="graph")
-        obj = getattr(obj, part)
+    obj = import_object(path, field="graph", example="mypkg.graphs:graph")
     if not hasattr(obj, "ainvoke") and not hasattr(obj, "invoke"):
         hint = "; call .compile() on the StateGraph" if hasattr(obj, "compile") else ""
         raise ValidationError(

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from agentcron.agents.llm import ChatClient, Endpoint
 from agentcron.errors import (
@@ -33,9 +33,6 @@ from agentcron.errors import (
     ValidationError,
 )
 from agentcron.triggers import Trigger, parse_trigger
-
-if TYPE_CHECKING:
-    from agentcron.config import LLMSettings
 
 __all__ = [
     "CACHE_S",
@@ -128,15 +125,6 @@ class PhraseReader:
     _cache: OrderedDict[tuple[str, str], tuple[float, dict[str, Any]]] = field(
         default_factory=OrderedDict, repr=False
     )
-
-    @classmethod
-    def from_settings(cls, settings: LLMSettings | None) -> PhraseReader | None:
-        """The reader of ``[agentcron.llm]``, or None when it names no ``model``."""
-        if settings is None or not settings.model:
-            return None
-        from agentcron.config import llm_endpoint
-
-        return cls(llm_endpoint(settings), settings.model)
 
     async def read(self, text: str, *, timezone: str, now: datetime,
                    not_understood: InvalidTrigger) -> Trigger:  # fmt: skip

@@ -20,7 +20,15 @@ from agentcron.errors import ValidationError
 from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_name
 from agentcron.tasks import Task, TaskRegistry, default_registry, make_task
 
-__all__ = ["KINDS", "MAX_STEPS_LIMIT", "TASK_FIELDS", "agent_task", "build_task", "graph_task"]
+__all__ = [
+    "KINDS",
+    "MAX_STEPS_LIMIT",
+    "TASK_FIELDS",
+    "agent_task",
+    "build_task",
+    "graph_task",
+    "read_fields",
+]
 
 COMMON_FIELDS = frozenset(
     {"name", "kind", "prompt", "description", "retries", "backoff", "timeout", "queue",
@@ -74,7 +82,7 @@ def build_task(
         errors.append(("kind", f"kind: {kind!r} is not one of: {', '.join(KINDS)}"))
     elif kind == "agent" and (missing := httpx_missing()):
         errors.append(("kind", f"kind: {missing}"))
-    values = _read(entry, _READERS, errors)
+    values = read_fields(entry, _READERS, errors)
     if "name" not in entry:
         errors.append(("name", "name: required"))
     options = _options(values)
@@ -95,8 +103,10 @@ def build_task(
         return None, [(exc.field or "name", str(exc))]
 
 
-def _read(entry: Mapping[str, Any], readers: Mapping[str, Callable[[Any, str], Any]],
-          errors: Errors) -> dict[str, Any]:  # fmt: skip
+def read_fields(entry: Mapping[str, Any], readers: Mapping[str, Callable[[Any, str], Any]],
+                errors: Errors) -> dict[str, Any]:  # fmt: skip
+    """Each key of ``entry`` that has a reader, read; a `ValidationError` is noted in
+    ``errors`` as ``(key, message)`` and the key left out."""
     values: dict[str, Any] = {}
     for key, reader in readers.items():
         if key in entry:

@@ -107,17 +107,18 @@ def _schema(hint: Any) -> dict[str, Any]:
     if origin in (Union, types.UnionType):
         options = [a for a in args if a is not type(None)]
         return _schema(options[0]) if len(options) == 1 else {}
+    return _generic_schema(origin, args)
+
+
+def _generic_schema(origin: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The schema of ``origin[args]``: a Literal, a sequence, a dict, or a bare container."""
     if origin is Literal:
         return {"enum": list(args)}
     if origin in (list, tuple, set, frozenset) and args:
         return {"type": "array", "items": _schema(args[0])}
-    if origin is dict:
-        if len(args) == 2:
-            return {"type": "object", "additionalProperties": _schema(args[1])}
-        return {"type": "object"}
-    if origin in _SIMPLE:
-        return dict(_SIMPLE[origin])
-    return {}
+    if origin is dict and len(args) == 2:
+        return {"type": "object", "additionalProperties": _schema(args[1])}
+    return dict(_SIMPLE[origin]) if origin in _SIMPLE else {}
 
 
 class ToolRegistry:

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agentcron.app import App
-from agentcron.auth import Authenticator, Principal, Scope
+from agentcron.auth import Authenticator, Principal
 from agentcron.errors import RunNotFound, ScheduleNotFound
-from agentcron.models import Run, Schedule
+from agentcron.models import Run, Schedule, Scope
 
 __all__ = [
     "Admin",

@@ -33,16 +33,17 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from agentcron.api.respond import reply
-from agentcron.api.schemas import ErrorBody
-from agentcron.auth import Forbidden, Unauthorized
+from agentcron.api.schemas import ErrorBody, ErrorDetail
 from agentcron.errors import (
     AgentcronError,
     Conflict,
+    Forbidden,
     InvalidTrigger,
     NotFound,
     StoreError,
     StoreUnavailable,
     TaskNotFound,
+    Unauthorized,
     ValidationError,
 )
 
@@ -65,10 +66,11 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 def error_response(
     status: int, code: str, message: str, field: str | None = None, **headers: str
 ) -> Response:
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: ErrorDetail = {"code": code, "message": message}
     if field is not None:
         error["field"] = field
-    return reply({"error": error}, status, headers=headers or None)
+    body: ErrorBody = {"error": error}
+    return reply(body, status, headers=headers or None)
 
 
 def _snake(name: str) -> str:

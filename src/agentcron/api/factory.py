@@ -47,7 +47,7 @@ def create_api(
     ``auth``: ``auto`` (default) requires a token once one exists, ``required`` always,
     ``open`` never (only behind something else that authenticates).
     """
-    from agentcron import __version__
+    from agentcron._version import __version__
 
     api = FastAPI(
         title="agentcron",
@@ -58,7 +58,7 @@ def create_api(
         redoc_url=None,
     )
     api.state.agentcron = app
-    api.state.auth = Authenticator(app.store, auth)
+    api.state.auth = Authenticator(app, auth)
     api.state.health = health_policy or health.HealthPolicy()
     api.state.metrics = metrics.Metrics(app, api.state.health)
     install_error_handlers(api)

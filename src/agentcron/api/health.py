@@ -23,7 +23,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -39,9 +39,10 @@ from agentcron.store import WriteFailure
 __all__ = ["HealthPolicy", "assess", "router"]
 
 router = APIRouter(tags=["health"])
-_RANK = {"healthy": 0, "degraded": 1, "critical": 2}
+_RANK: dict[str, int] = {"healthy": 0, "degraded": 1, "critical": 2}
 _FAILED = (RunStatus.FAILED, RunStatus.DEAD)
-Check = tuple[str, str | None, dict[str, Any]]  # status, reason, details
+Status = Literal["healthy", "degraded", "critical"]
+Check = tuple[Status, str | None, dict[str, Any]]  # status, reason, details
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,11 @@ async def healthz(request: Request) -> Response:
     return reply(body, 503 if body["status"] == "critical" else 200)
 
 
-async def assess(app: App, policy: HealthPolicy) -> dict[str, Any]:
+async def assess(app: App, policy: HealthPolicy) -> HealthOut:
     now = app.clock.now()
     checks: dict[str, Check] = {"scheduler": _scheduler(app, policy, now)}
     try:
-        outage = app.store.outage()  # known down: say so at once, do not wait for it
+        outage = app.outage()  # known down: say so at once, do not wait for it
         if outage is not None:
             raise StoreUnavailable(outage)
         checks |= await asyncio.wait_for(_store_checks(app, policy, now), policy.store_timeout_s)
@@ -91,12 +92,12 @@ async def assess(app: App, policy: HealthPolicy) -> dict[str, Any]:
 
 async def _store_checks(app: App, policy: HealthPolicy, now: datetime) -> dict[str, Check]:
     started = time.perf_counter()
-    stats = await app.store.stats()
+    stats = await app.stats()
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    workers = await app.store.list_workers()
-    ready_since = await app.store.next_available_at()
-    recent, _ = await app.store.list_runs(limit=policy.recent_runs)
-    failure = await app.store.check_writes(policy.write_probe_s)
+    workers = await app.list_workers()
+    ready_since = await app.next_available_at()
+    recent, _ = await app.list_runs(limit=policy.recent_runs)
+    failure = await app.check_writes(policy.write_probe_s)
     queued = stats.runs_by_status.get(RunStatus.QUEUED.value, 0)
     return {
         "store": _store(latency_ms, failure),

@@ -7,43 +7,16 @@ prefix, chaining its lifespan before the web app's own.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 
-from agentcron.app import App
+from agentcron.app import App, lifespan
 from agentcron.auth import AuthMode
 
 __all__ = ["lifespan", "mount"]
-
-log = logging.getLogger("agentcron.api")
-Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
-
-
-def lifespan(app: App, *, scheduler: bool = True, worker: bool = True) -> Lifespan:
-    """A lifespan: on startup the store opens (so requests can use ``app`` at once) and
-    ``app.run()`` starts in the background; on shutdown it stops gracefully."""
-
-    @contextlib.asynccontextmanager
-    async def run_agentcron(_: Any) -> AsyncIterator[None]:
-        async with app:
-            running = asyncio.create_task(app.run(scheduler=scheduler, worker=worker))
-            await asyncio.sleep(0)  # let run() start, so that stop() reaches it
-            try:
-                yield
-            finally:
-                app.stop()
-                try:
-                    await running
-                except Exception:
-                    log.exception("agentcron stopped with an error")
-
-    return run_agentcron
 
 
 def mount(

@@ -69,17 +69,17 @@ class Metrics:
             return generate_latest(self.registry)
 
     async def _gauges(self) -> None:
-        store, now = self.app.store, self.app.clock.now()
-        stats = await store.stats()
+        app, now = self.app, self.app.clock.now()
+        stats = await app.stats()
         for status in RunStatus:
             self.runs.labels(status.value).set(stats.runs_by_status.get(status.value, 0))
         self.queue_depth.set(stats.runs_by_status.get(RunStatus.QUEUED.value, 0))
-        ready = await store.next_available_at()
+        ready = await app.next_available_at()
         self.queue_lag.set(max(0.0, (now - ready).total_seconds()) if ready else 0.0)
         self.schedules.labels("enabled").set(stats.schedules_enabled)
         self.schedules.labels("paused").set(stats.schedules - stats.schedules_enabled)
         self.schedules.labels("parked").set(stats.schedules_parked)
-        workers = await store.list_workers()
+        workers = await app.list_workers()
         stale_s = self.health.worker_stale_s(self.app)
         self.workers.set(len(workers))
         self.alive.set(
@@ -91,7 +91,7 @@ class Metrics:
         seen = 0
         while seen < MAX_PER_SCRAPE:
             after, after_id = self._mark
-            batch = await self.app.store.finished_runs(after, after_id, until, BATCH)
+            batch = await self.app.finished_runs(after, after_id, until, BATCH)
             for run in batch:
                 self.finished.labels(run.task, run.status.value).inc()
                 if run.duration_s is not None and run.duration_s >= 0:

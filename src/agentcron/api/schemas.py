@@ -1,26 +1,48 @@
 """Request and response bodies of the REST API (Pydantic at the boundary, dataclasses inside).
 
-Responses are the models' ``to_dict()`` shapes (`Schedule.to_dict`, `Run.to_dict`); the models
-here document them in ``/openapi.json``. Request bodies are strict: an unknown key or a value of
-the wrong JSON type is a 422 naming the field, before anything is stored. Deeper checks
-(triggers, durations, names, sizes) are `agentcron.specs`', shared with every other surface.
+Responses: each shape is defined once, as a `TypedDict`. The models' shapes are in
+`agentcron.models.shapes` (`ScheduleOut`, `RunOut`...: what ``to_dict()`` builds); the shapes
+only the API answers (pages, ``/v1/stats``, ``/healthz``, errors...) are here, and the code
+that builds each is typed with it. The routes name them as response models, so
+``/openapi.json`` documents exactly what is sent; ``tests/api`` checks every route's actual
+answers against that document. Answers are encoded once (`agentcron.api.respond`), not
+passed through pydantic.
+
+Request bodies are strict: an unknown key or a value of the wrong JSON type is a 422 naming
+the field, before anything is stored. Deeper checks (triggers, durations, names, sizes) are
+`agentcron.specs`', shared with every other surface.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, field_validator
+from typing_extensions import TypedDict
 
-from agentcron.auth import Scope
-from agentcron.models import Misfire, Overlap, RunStatus
+from agentcron.models import (
+    Doc,
+    EventOut,
+    Misfire,
+    Overlap,
+    RunOut,
+    ScheduleOut,
+    Scope,
+    SubjectOut,
+    TaskOut,
+    Time,
+    TokenOut,
+    WorkerInfoOut,
+    shape,
+)
 
 __all__ = [
     "BackfillIn",
     "BackfillOut",
     "EnqueueIn",
     "ErrorBody",
+    "ErrorDetail",
+    "EventOut",
     "FanOutOut",
     "HealthOut",
     "In",
@@ -36,12 +58,14 @@ __all__ = [
     "StatsOut",
     "SubjectOut",
     "TaskList",
+    "TaskOut",
     "TokenCreated",
     "TokenIn",
     "TokenList",
     "TokenOut",
     "TriggerNowIn",
     "WorkerList",
+    "WorkerOut",
 ]
 
 # Strict scalars: a JSON string is not a number, a number is not a string, 1 is not true.
@@ -64,10 +88,6 @@ ArgsIn = Annotated[
         "(positional arguments), checked against the function's signature.",
         examples=[{"channel": "email"}, [1, "x"]],
     ),
-]
-ArgsOut = Annotated[
-    dict[str, Any] | list[Any],
-    Field(description="The task's arguments as given: an object (keyword) or array (positional)."),
 ]
 
 
@@ -98,13 +118,17 @@ def _has_nul(value: Any, depth: int = 0) -> bool:
 
 
 # -- errors ------------------------------------------------------------------------------------
-class ErrorDetail(BaseModel):
-    code: str
+@shape
+class ErrorDetail(TypedDict):
+    code: Annotated[str, Doc("What went wrong, in snake case: not_found, validation_error...")]
     message: str
-    field: str | None = None
+    field: NotRequired[Annotated[str, Doc("The request field it is about, if there is one.")]]
 
 
-class ErrorBody(BaseModel):
+@shape
+class ErrorBody(TypedDict):
+    """An error answer."""
+
     error: ErrorDetail
 
 
@@ -165,36 +189,7 @@ class SchedulePatch(_ScheduleFields):
         return value
 
 
-class ScheduleOut(BaseModel):
-    id: str
-    name: str
-    namespace: str
-    task: str
-    trigger: dict[str, Any]
-    description: str
-    args: ArgsOut
-    enabled: bool
-    parked: bool
-    next_run_at: datetime | None
-    last_run_at: datetime | None
-    misfire: Misfire
-    misfire_grace: float | None
-    overlap: Overlap
-    retries: int | None
-    timeout: float | None
-    priority: int | None
-    queue: str | None
-    jitter: float | None
-    limit: str | None
-    for_each_subject: dict[str, Any] | None
-    timezone: str
-    metadata: dict[str, Any]
-    thread_id: str | None
-    source: str
-    created_at: datetime
-    updated_at: datetime
-
-
+@shape
 class ScheduleCreated(ScheduleOut):
     """A created schedule; ``trigger_source`` says who read its trigger: ``grammar``, or
     ``llm`` for text only the server's LLM understood (``source`` is where the schedule came
@@ -203,7 +198,8 @@ class ScheduleCreated(ScheduleOut):
     trigger_source: Literal["grammar", "llm"]
 
 
-class SchedulePage(BaseModel):
+@shape
+class SchedulePage(TypedDict):
     items: list[ScheduleOut]
     next_cursor: str | None
 
@@ -235,43 +231,8 @@ class EnqueueIn(In):
     namespace: Name | None = None
 
 
-class RunOut(BaseModel):
-    id: int
-    namespace: str
-    task: str
-    queue: str
-    priority: int
-    schedule_id: str | None
-    subject: str | None
-    status: RunStatus
-    args: ArgsOut
-    attempts: int = Field(description="Times the run was started (a recovery counts too).")
-    max_attempts: int = Field(
-        description="Attempts allowed: retries + 1, plus one for each recovery."
-    )
-    recoveries: int = Field(
-        description="Times the run was queued again because its worker died (lease expired); "
-        "recoveries do not use up retries."
-    )
-    max_recoveries: int = Field(
-        description="Recoveries allowed (the task's max_recoveries, default 3); one more lost "
-        "lease and the run is dead with a LeaseExpired error."
-    )
-    scheduled_for: datetime | None
-    queued_at: datetime
-    available_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    lag: float | None
-    duration: float | None
-    result: Any = None
-    error: dict[str, Any] | None
-    worker: str | None
-    dedup_key: str | None
-    trigger: dict[str, Any] | None
-
-
-class RunPage(BaseModel):
+@shape
+class RunPage(TypedDict):
     items: list[RunOut]
     next_cursor: str | None
 
@@ -286,73 +247,60 @@ class TriggerNowIn(In):
     )
 
 
-class FanOutOut(BaseModel):
+@shape
+class FanOutOut(TypedDict):
     """The answer of ``/trigger`` for a schedule with ``for_each_subject``: it fans out as a
     firing of it does, one run per matching subject."""
 
-    queued: int = Field(description="Runs queued, one per matching subject.")
-    skipped: int = Field(description="Runs recorded as skipped: over the schedule's limit.")
-    runs: list[RunOut] = Field(description="The first 100 of those runs, by subject.")
+    queued: Annotated[int, Doc("Runs queued, one per matching subject.")]
+    skipped: Annotated[int, Doc("Runs recorded as skipped: over the schedule's limit.")]
+    runs: Annotated[list[RunOut], Doc("The first 100 of those runs, by subject.")]
 
 
-class BackfillOut(BaseModel):
-    slots: list[datetime]
+@shape
+class BackfillOut(TypedDict):
+    slots: list[Time]
     created: int
     runs: list[RunOut]
 
 
 # -- the rest ----------------------------------------------------------------------------------
-class SubjectOut(BaseModel):
-    namespace: str
-    subject: str
-    last_activity_at: datetime | None
-    message_count: int
-    first_seen_at: datetime | None
-
-
-class TaskOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str
-
-
-class TaskList(BaseModel):
+@shape
+class TaskList(TypedDict):
     items: list[TaskOut]
 
 
-class ParseOut(BaseModel):
+@shape
+class ParseOut(TypedDict):
     trigger: dict[str, Any]
     description: str
-    next: list[datetime]
+    next: list[Time]
     source: Literal["grammar", "llm"]
 
 
-class StatsOut(BaseModel):
+@shape
+class StatsOut(TypedDict):
     namespace: str | None
     runs_by_status: dict[str, int]
     schedules: int
     schedules_enabled: int
     schedules_parked: int
-    oldest_queued_at: datetime | None
+    oldest_queued_at: Time | None
     workers: int
 
 
-class WorkerOut(BaseModel):
-    id: str
-    host: str
-    pid: int
-    queues: list[str] | None
-    concurrency: int
-    running: int
-    started_at: datetime
-    last_heartbeat_at: datetime
-    alive: bool
+@shape
+class WorkerOut(WorkerInfoOut):
+    alive: Annotated[bool, Doc("It heartbeated recently (within twice the lease, by default).")]
 
 
-class WorkerList(BaseModel):
+@shape
+class WorkerList(TypedDict):
     items: list[WorkerOut]
 
 
-class HealthOut(BaseModel):
+@shape
+class HealthOut(TypedDict):
     status: Literal["healthy", "degraded", "critical"]
     reasons: list[str]
     checks: dict[str, dict[str, Any]]
@@ -365,19 +313,11 @@ class TokenIn(In):
     name: Annotated[str, Strict(), Field(max_length=200)] | None = None
 
 
-class TokenOut(BaseModel):
-    id: str
-    name: str
-    scope: Scope
-    namespaces: list[str]
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
+@shape
 class TokenCreated(TokenOut):
-    token: str = Field(description="The secret: shown once, send it as 'Bearer <token>'.")
+    token: Annotated[str, Doc("The secret: shown once, send it as `Bearer <token>`.")]
 
 
-class TokenList(BaseModel):
+@shape
+class TokenList(TypedDict):
     items: list[TokenOut]

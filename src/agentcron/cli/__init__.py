@@ -50,7 +50,7 @@ app.command(cls=Command)(mcp.mcp)
 
 def _version(value: bool) -> None:
     if value:
-        from agentcron import __version__
+        from agentcron._version import __version__
 
         typer.echo(f"agentcron {__version__}")
         raise typer.Exit()

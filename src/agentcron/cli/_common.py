@@ -157,7 +157,7 @@ def json_arg(text: str, field: str = "args") -> Any:
 async def unknown_task(app: App, name: str) -> ValidationError:
     """``task 'digst' is not registered; did you mean 'digest'?``: the error of a task name
     that neither the config's modules nor the store (a worker's tasks) know."""
-    known = {*app.registry.names(), *await app.store.known_tasks()}
+    known = {task["name"] for task in await app.list_tasks()}
     names = [n for n in known if not n.startswith("agentcron.")]
     return ValidationError(f"task {name!r} is not registered{did_you_mean(name, names)}",
                            field="task")  # fmt: skip
@@ -206,11 +206,11 @@ async def admin_app(
         max_schedules=where.settings.max_schedules if where.settings else NAMESPACE_MAX_SCHEDULES,
     )
     app.registry.merge(default_registry)
-    await app.store.open()
+    await app.open(register=False)
     try:
         yield app
     finally:
-        await app.store.close()
+        await app.close()
 
 
 def load_for_run(config: Path | None) -> Config:

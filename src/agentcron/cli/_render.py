@@ -10,6 +10,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from agentcron.clock import utcnow
 from agentcron.durations import format_duration
 from agentcron.errors import InvalidTimezone
 from agentcron.models import RunStatus, Schedule
@@ -135,7 +136,7 @@ def when(moment: datetime | None, zone: tzinfo = UTC, *, short: bool = False) ->
         return "-"
     local = moment.astimezone(zone)
     if short:
-        today = datetime.now(zone).date() == local.date()
+        today = utcnow().astimezone(zone).date() == local.date()
         return f"{local:%H:%M:%S}" if today else f"{local:%m-%d %H:%M}"
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or ''}".rstrip()
 

@@ -8,11 +8,10 @@ from typing import Any
 import typer
 
 from agentcron.cli import _render as r
-from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, locate, run
+from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
 from agentcron.cli._help import Command
-from agentcron.clock import utcnow
 from agentcron.models import iso
-from agentcron.store import StoreStats, create_store
+from agentcron.store import StoreStats
 
 __all__ = ["db_app", "health", "stats", "workers"]
 
@@ -30,6 +29,7 @@ def stats(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False)
 async def _stats(db: str | None, config: Path | None, json_out: bool) -> None:
     async with admin_app(db, config) as a:
         current = await a.stats()
+        now = a.clock.now()
     data = _stats_dict(current)
     if json_out:
         echo_json(data)
@@ -39,7 +39,7 @@ async def _stats(db: str | None, config: Path | None, json_out: bool) -> None:
         grid.add_row(f"runs {status}", str(count))
     for key in ("schedules", "schedules_enabled", "schedules_parked", "workers"):
         grid.add_row(key.replace("_", " "), str(data[key]))
-    grid.add_row("oldest queued", r.relative(current.oldest_queued_at, utcnow()))
+    grid.add_row("oldest queued", r.relative(current.oldest_queued_at, now))
     grid.print("")
 
 
@@ -65,11 +65,11 @@ def workers(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = Fals
 
 async def _workers(db: str | None, config: Path | None, json_out: bool) -> None:
     async with admin_app(db, config) as a:
-        items = await a.store.list_workers()
+        items = await a.list_workers()
+        now = a.clock.now()
     if json_out:
         echo_json({"items": [w.to_dict() for w in items]})
         return
-    now = utcnow()
     grid = r.Grid((r.Col("id"), r.Col("host", drop=2), r.Col("pid", drop=3, right=True),
                    r.Col("queues", flex=True), r.Col("running", right=True),
                    r.Col("concurrency", drop=1, right=True), r.Col("last heartbeat")))  # fmt: skip
@@ -89,13 +89,8 @@ def upgrade(db: DbOpt = None, config: ConfigOpt = None) -> None:
 
 
 async def _upgrade(db: str | None, config: Path | None) -> None:
-    store = create_store(locate(db, config).db)
-    await store.open()  # applies what is pending
-    try:
-        applied = store.applied_migrations + await store.migrate()
-        version = await store.schema_version()
-    finally:
-        await store.close()
+    async with admin_app(db, config, create=True) as a:  # opening applies what is pending
+        applied, version = await a.upgrade()
     if applied:
         typer.echo(f"applied {', '.join(applied)} (schema {version})")
     else:

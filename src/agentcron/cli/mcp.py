@@ -15,9 +15,8 @@ from typing import Annotated
 
 import typer
 
-from agentcron.auth import Unauthorized
 from agentcron.cli._common import ConfigOpt, DbOpt, admin_app, run
-from agentcron.errors import ValidationError
+from agentcron.errors import Unauthorized, ValidationError
 from agentcron.mcp.access import DEFAULT_MAX_SCHEDULES
 
 __all__ = ["mcp"]

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agentcron.agents.phrases import PhraseReader, TriggerReading, read_trigger
+from agentcron.agents.phrases import TriggerReading, read_trigger
+from agentcron.app.base import phrase_reader
 from agentcron.cli import _render as r
 from agentcron.cli._common import ConfigOpt, JsonOpt, echo_json, run
 from agentcron.clock import utcnow
@@ -60,7 +61,7 @@ async def _parse(text: str, tz: str | None, after: str | None, count: int,
     tz = tz or (settings.timezone if settings else None)
     zone = load_zone(tz) if tz is not None else None
     start = _after(after, zone or UTC) if after else utcnow()
-    llm = PhraseReader.from_settings(settings.llm) if settings else None
+    llm = phrase_reader(settings.llm) if settings else None
     reading = await read_trigger(text, timezone=tz, now=start, llm=llm)
     times = next_times(reading.trigger, start, count)
     if json_out:

@@ -22,9 +22,9 @@ from agentcron.cli.serve_http import (
     PortOpt,
     serving,
 )
-from agentcron.config import Config, build_app, env
+from agentcron.config import Config, env
 from agentcron.errors import ValidationError
-from agentcron.logs import FORMAT, TIME_FORMAT, start_line
+from agentcron.logs import FORMAT, TIME_FORMAT
 from agentcron.specs import check_name
 
 __all__ = ["scheduler", "serve", "worker"]
@@ -89,7 +89,7 @@ async def _run(mode: str, config_path: Path | None, db: str | None, log_level: s
     signals = _StartupSignals()
     _setup_logging(log_level)
     config = _override(load_for_run(config_path), concurrency, queues)
-    signals.app = app = build_app(config, db)
+    signals.app = app = App.from_config(config, db)
     async with app, serving(app, http) as url:
         synced = await _sync(app, config, mode)
         typer.echo(f"agentcron {mode}: {await _banner(app, config, synced)}")
@@ -146,7 +146,7 @@ async def _banner(app: App, config: Config, synced: str) -> str:
     """``db URL; config PATH (3 added); 2 tasks (a, b); 3 schedules``: the start line of
     serve / scheduler / worker, printed whatever the log level."""
     where = f"config {config.path.resolve()}{synced}" if config.path else "no config file"
-    return await start_line(app, where)
+    return await app.start_line(where)
 
 
 def _setup_logging(level: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,6 @@ from agentcron.cli._common import (
     unknown_task,
 )
 from agentcron.cli._help import Command
-from agentcron.clock import utcnow
 from agentcron.errors import TaskNotFound, ValidationError
 from agentcron.logs import plural
 from agentcron.models import Schedule, iso
@@ -48,10 +48,10 @@ def list_(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False)
 async def _list(db: str | None, config: Path | None, json_out: bool) -> None:
     async with admin_app(db, config) as a:
         items, cursor = await a.list_schedules(limit=10_000)
+        now = a.clock.now()
     if json_out:
         echo_json({"items": [s.to_dict() for s in items], "next_cursor": cursor})
         return
-    now = utcnow()
     grid = r.Grid((r.Col("name"), r.Col("task"), r.Col("trigger", flex=True),
                    r.Col("next run", right=True), r.Col("at", drop=2), r.Col("state"),
                    r.Col("source", drop=1)))  # fmt: skip
@@ -80,11 +80,12 @@ def show(
 async def _show(key: str, count: int, db: str | None, config: Path | None, json_out: bool) -> None:
     async with admin_app(db, config) as a:
         s = await a.get_schedule(key)
+        now = a.clock.now()
     upcoming = _upcoming(s, count)
     if json_out:
         echo_json(s.to_dict() | {"next": [iso(t) for t in upcoming]})
         return
-    r.console().print(_details(s, upcoming))
+    r.console().print(_details(s, upcoming, now))
 
 
 def _upcoming(s: Schedule, count: int) -> list[Any]:
@@ -94,8 +95,8 @@ def _upcoming(s: Schedule, count: int) -> list[Any]:
     return [s.next_run_at, *next_times(trigger, s.next_run_at, count - 1)]
 
 
-def _details(s: Schedule, upcoming: list[Any]) -> Table:
-    now, zone = utcnow(), r.schedule_zone(s)
+def _details(s: Schedule, upcoming: list[Any], now: datetime) -> Table:
+    zone = r.schedule_zone(s)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")

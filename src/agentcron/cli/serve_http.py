@@ -80,7 +80,7 @@ async def serving(app: App, options: HttpOptions | None) -> AsyncIterator[str | 
         return
     from agentcron.api import ApiServer, create_api
 
-    has_tokens = await app.store.has_tokens()
+    has_tokens = await app.has_tokens()
     mode = auth_mode(options.host, has_tokens, options.insecure_no_auth)
     server = ApiServer(
         create_api(app, auth=mode), options.host, options.port, access_log=options.access_log

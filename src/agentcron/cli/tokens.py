@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from agentcron.auth import create_token
 from agentcron.cli import _render as r
 from agentcron.cli._common import ConfigOpt, DbOpt, JsonOpt, admin_app, echo_json, run
 from agentcron.cli._help import Command
-from agentcron.clock import utcnow
 
 __all__ = ["app"]
 
@@ -57,9 +55,7 @@ def create(
 async def _create(scope: str, namespaces: list[str], name: str | None, db: str | None,
                   config: Path | None, json_out: bool) -> None:  # fmt: skip
     async with admin_app(db, config, create=True) as a:
-        token, secret = await create_token(
-            a.store, scope=scope, namespaces=namespaces, name=name, now=utcnow()
-        )
+        token, secret = await a.create_token(scope=scope, namespaces=namespaces, name=name)
     if json_out:
         echo_json(token.to_dict() | {"token": secret})
         return
@@ -79,11 +75,11 @@ def list_(db: DbOpt = None, config: ConfigOpt = None, json_out: JsonOpt = False)
 
 async def _list(db: str | None, config: Path | None, json_out: bool) -> None:
     async with admin_app(db, config) as a:
-        tokens = await a.store.list_tokens()
+        tokens = await a.list_tokens()
+        now = a.clock.now()
     if json_out:
         echo_json({"items": [t.to_dict() for t in tokens]})
         return
-    now = utcnow()
     grid = r.Grid((r.Col("id"), r.Col("name", flex=True), r.Col("scope"),
                    r.Col("namespaces", drop=1), r.Col("created", drop=3),
                    r.Col("last used", drop=2), r.Col("state")))  # fmt: skip
@@ -110,5 +106,5 @@ def revoke(
 
 async def _revoke(token_id: str, db: str | None, config: Path | None) -> None:
     async with admin_app(db, config) as a:
-        token = await a.store.revoke_token(token_id, utcnow())
+        token = await a.revoke_token(token_id)
     typer.echo(f"revoked token {token.id} ({token.name or token.scope.value})")

@@ -50,7 +50,7 @@ The parts: `document` (parsing, line numbers, problems), `settings` (``[agentcro
 from __future__ import annotations
 
 from agentcron.config.env import CONFIG_NAMES, DEFAULT_DB, ENV_VARS, env, find_config, resolve_db
-from agentcron.config.load import build_app, import_tasks, load_config, load_settings, store_options
+from agentcron.config.load import import_tasks, load_config, load_settings, store_options
 from agentcron.config.model import Config, LLMSettings, NativeForm, Settings
 from agentcron.config.settings import error_text
 from agentcron.config.tasks import llm_endpoint
@@ -63,7 +63,6 @@ __all__ = [
     "LLMSettings",
     "NativeForm",
     "Settings",
-    "build_app",
     "env",
     "error_text",
     "find_config",

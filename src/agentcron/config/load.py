@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 
+from agentcron.clock import utcnow
 from agentcron.config.document import Document
-from agentcron.config.env import resolve_db
 from agentcron.config.model import Config, NativeForm, Settings
 from agentcron.config.modules import import_modules, on_path
 from agentcron.config.schedules import Known, add_unique, build_entry, read_schedules
@@ -16,10 +16,7 @@ from agentcron.config.tasks import Derived, read_tasks
 from agentcron.config.youlab import to_toml
 from agentcron.specs import Built
 
-if TYPE_CHECKING:
-    from agentcron.app import App
-
-__all__ = ["build_app", "import_tasks", "load_config", "load_settings", "store_options"]
+__all__ = ["import_tasks", "load_config", "load_settings", "store_options"]
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -30,9 +27,10 @@ def load_settings(path: str | Path) -> Settings:
     return settings
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, now: datetime | None = None) -> Config:
     """Read, validate and build everything in the file; import its task modules (and the
-    functions its schedules name as ``module:function``).
+    functions its schedules name as ``module:function``). Relative triggers (``in 30m``)
+    count from ``now`` (default: the clock's).
 
     Raises `ConfigError` listing every problem, each as ``file:line: where: field: message``.
     """
@@ -42,8 +40,9 @@ def load_config(path: str | Path) -> Config:
     on_path(doc)
     known = Known(checked=import_modules(doc, settings) if readable else False)
     derived = read_tasks(doc, settings, known)
-    schedules = read_schedules(doc, settings, known)
-    native = _derived_schedules(doc, settings, known, derived, schedules)
+    at = now if now is not None else utcnow()
+    schedules = read_schedules(doc, settings, known, at)
+    native = _derived_schedules(doc, settings, known, derived, schedules, at)
     doc.raise_problems()
     return Config(settings, schedules, doc.path, list(known.declared.values()), native)
 
@@ -76,36 +75,9 @@ def _seconds(value: timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None
 
 
-def build_app(config: Config, db_override: str | None = None) -> App:
-    """An `App` with the config's settings and tasks. Before running it, store the config's
-    schedules with ``await app.sync_schedules(config.schedules)``."""
-    from agentcron.app import App
-    from agentcron.store import create_store
-
-    s = config.settings
-    app = App(
-        create_store(resolve_db(db_override, config), **store_options(s)),
-        concurrency=s.concurrency,
-        queues=list(s.queues) if s.queues else None,
-        lease=s.lease,
-        shutdown_timeout=s.shutdown_timeout,
-        retention=s.retention,
-        timezone=s.timezone,
-        max_schedules=s.max_schedules,
-        llm=s.llm,
-    )
-    for declared in config.tasks:
-        app.registry.add(declared)
-    for built in config.schedules:
-        if built.result_callback is not None:
-            app.result_callbacks[(built.spec.namespace, built.spec.name)] = built.result_callback
-    return app
-
-
 def _derived_schedules(doc: Document, settings: Settings, known: Known, derived: list[Derived],
-                       built: list[Built]) -> list[NativeForm]:  # fmt: skip
+                       built: list[Built], now: datetime) -> list[NativeForm]:  # fmt: skip
     """Build the schedules of the YouLab-form tasks into ``built``; their native forms."""
-    now = datetime.now(UTC)
     forms: list[NativeForm] = []
     for item in derived:
         t = item.translation

@@ -56,7 +56,7 @@ class Config:
     """A loaded config file: settings, the ``[[schedule]]`` entries, and where it came from.
 
     ``tasks``: the tasks the config defines, built (``[[task]]`` entries, and the functions
-    a schedule names as ``module:function``); `build_app` registers them. ``native``: the
+    a schedule names as ``module:function``); `App.from_config` registers them. ``native``: the
     native form of each ``[[task]]`` written in the YouLab form.
     """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from agentcron.agents.prompt import unfillable
@@ -65,13 +65,13 @@ class Known:
         return [*default_registry.names(), *self.declared]
 
 
-def read_schedules(doc: Document, settings: Settings, known: Known) -> list[Built]:
-    """Build every ``[[schedule]]`` entry; note each problem in ``doc``."""
+def read_schedules(doc: Document, settings: Settings, known: Known, now: datetime) -> list[Built]:
+    """Build every ``[[schedule]]`` entry (relative triggers such as ``in 30m`` count from
+    ``now``); note each problem in ``doc``."""
     entries = doc.data.get("schedule", [])
     if not isinstance(entries, list):
         doc.add(("schedule",), "schedule: must be a list of tables ([[schedule]])")
         return []
-    now = datetime.now(UTC)
     built: list[Built] = []
     for index, entry in enumerate(entries):
         at: KeyPath = ("schedule", index)

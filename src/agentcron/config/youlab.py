@@ -28,9 +28,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from agentcron.agents.specs import read_fields
 from agentcron.durations import format_duration
 from agentcron.errors import ValidationError
 from agentcron.triggers import parse_trigger, subject_glob
@@ -73,13 +74,7 @@ def is_youlab(entry: Mapping[str, Any]) -> bool:
 def translate(entry: Mapping[str, Any]) -> Translation:
     """The native ``[[task]]`` entry and ``[[schedule]]`` entries of a YouLab entry."""
     errors: Errors = []
-    values = dict(DEFAULTS)
-    for key, reader in _READERS.items():
-        if key in entry:
-            try:
-                values[key] = reader(entry[key], key)
-            except ValidationError as exc:
-                errors.append((key, str(exc)))
+    values = dict(DEFAULTS) | read_fields(entry, _READERS, errors)
     if "queries" in entry:
         errors.append(("queries", "queries: the legacy query form is not supported; give the "
                                   "agent a system prompt and tools instead"))  # fmt: skip
@@ -142,7 +137,7 @@ def _trigger_text(value: Any, key: str) -> str:
             f"expected a cron expression such as '0 */6 * * *', got {value!r}", field=key
         )
     try:
-        parse_trigger(value, now=datetime.now(UTC))
+        parse_trigger(value)  # checked only: "now" does not matter
     except ValidationError as exc:
         inner = f"{exc.field}: " if exc.field not in (None, "trigger") else ""
         raise ValidationError(f"{inner}{exc.message}", field=key) from None

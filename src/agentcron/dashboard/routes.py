@@ -18,10 +18,10 @@ from starlette.staticfiles import StaticFiles
 
 from agentcron.api.deps import Reader
 from agentcron.app import App
-from agentcron.auth import Authenticator, Principal, Unauthorized
+from agentcron.auth import Authenticator, Principal
 from agentcron.dashboard.format import FILTERS
 from agentcron.dashboard.view import gather
-from agentcron.errors import StoreError
+from agentcron.errors import StoreError, Unauthorized
 
 __all__ = ["Dashboard", "mount_dashboard", "router"]
 
@@ -91,7 +91,7 @@ async def panels(request: Request, who: Reader) -> Response:
 
 
 def _html(request: Request, template: str, **context: Any) -> Response:
-    from agentcron import __version__
+    from agentcron._version import __version__
 
     dashboard: Dashboard = request.app.state.dashboard
     base = str(request.scope.get("root_path", "")).rstrip("/")

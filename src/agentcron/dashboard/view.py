@@ -1,17 +1,16 @@
-"""What the dashboard shows, read from the store for one principal (its namespaces only)."""
+"""What the dashboard shows, read through the `App` for one principal (its namespaces only)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from agentcron.api.health import HealthPolicy, assess
+from agentcron.api.schemas import HealthOut
 from agentcron.app import App
 from agentcron.auth import Principal
 from agentcron.models import Run, RunStatus, Schedule, WorkerInfo
-from agentcron.store import RunFilter, Store
 
 __all__ = ["Panels", "ScheduleRow", "WorkerRow", "gather"]
 
@@ -44,7 +43,7 @@ class WorkerRow:
 @dataclass(frozen=True, slots=True)
 class Panels:
     now: datetime
-    health: dict[str, Any]
+    health: HealthOut
     counts: dict[str, int]  # runs by status, in `RunStatus` order
     schedules: list[ScheduleRow]
     schedule_names: dict[str, str]  # id -> name, to label runs
@@ -59,9 +58,9 @@ async def gather(app: App, who: Principal, policy: HealthPolicy) -> Panels:
     as in ``/v1/workers`` and ``/healthz``)."""
     spaces = _namespaces(who)
     schedules = [s for ns in spaces for s in await _schedules(app, ns)]
-    runs = await _runs(app.store, spaces, None, MAX_RUNS)
-    failures = await _runs(app.store, spaces, _FAILURES, MAX_FAILURES)
-    last = await _last_statuses(app.store, schedules, runs)
+    runs = await _runs(app, spaces, None, MAX_RUNS)
+    failures = await _runs(app, spaces, _FAILURES, MAX_FAILURES)
+    last = await _last_statuses(app, schedules, runs)
     return Panels(
         now=app.clock.now(),
         health=await assess(app, policy),
@@ -84,20 +83,20 @@ async def _schedules(app: App, namespace: str | None) -> list[Schedule]:
 
 
 async def _runs(
-    store: Store, spaces: list[str | None], statuses: tuple[RunStatus, ...] | None, limit: int
+    app: App, spaces: list[str | None], statuses: tuple[RunStatus, ...] | None, limit: int
 ) -> list[Run]:
     """The newest ``limit`` runs of ``spaces`` (with one of ``statuses``), newest first."""
     found: list[Run] = []
     for ns in spaces:
         for status in statuses or (None,):
-            page, _ = await store.list_runs(RunFilter(namespace=ns, status=status), limit=limit)
+            page, _ = await app.list_runs(namespace=ns, status=status, limit=limit)
             found += page
     found.sort(key=lambda r: r.id, reverse=True)
     return found[:limit]
 
 
 async def _last_statuses(
-    store: Store, schedules: list[Schedule], recent: list[Run]
+    app: App, schedules: list[Schedule], recent: list[Run]
 ) -> dict[str, RunStatus]:
     """The status of each schedule's latest run: from the recent runs, else looked up (for at
     most `MAX_LOOKUPS` schedules that have fired)."""
@@ -107,7 +106,7 @@ async def _last_statuses(
             last.setdefault(run.schedule_id, run.status)
     missing = [s for s in schedules if s.id not in last and s.last_run_at is not None]
     for s in missing[:MAX_LOOKUPS]:
-        page, _ = await store.list_runs(RunFilter(schedule_id=s.id), limit=1)
+        page, _ = await app.list_runs(schedule=s, limit=1)
         if page:
             last[s.id] = page[0].status
     return last
@@ -125,5 +124,5 @@ async def _workers(app: App, policy: HealthPolicy) -> list[WorkerRow]:
     stale_s = policy.worker_stale_s(app)
     return [
         WorkerRow(w, (now - w.last_heartbeat_at).total_seconds() <= stale_s)
-        for w in await app.store.list_workers()
+        for w in await app.list_workers()
     ]

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentcron.app import App
-from agentcron.auth import Forbidden, Principal, Scope
-from agentcron.errors import ScheduleNotFound, ScheduleQuotaExceeded, ValidationError
-from agentcron.models import Schedule, ScheduleSource
+from agentcron.auth import Principal
+from agentcron.errors import Forbidden, ScheduleNotFound, ScheduleQuotaExceeded, ValidationError
+from agentcron.models import Schedule, ScheduleSource, Scope
 from agentcron.specs import check_name
 
 __all__ = ["DEFAULT_MAX_SCHEDULES", "OWNER_PREFIX", "Caller", "ScheduleQuotaExceeded"]
@@ -101,7 +101,7 @@ class Caller:
         for namespace in spaces:
             cursor: str | None = None
             while True:
-                page, cursor = await app.store.list_schedules(
+                page, cursor = await app.list_schedules(
                     namespace=namespace, source=ScheduleSource.API, limit=_PAGE, cursor=cursor
                 )
                 count += sum(1 for s in page if self.owns(s))

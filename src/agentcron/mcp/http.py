@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import Receive, Scope, Send
 
 from agentcron.app import App
-from agentcron.auth import Authenticator, Principal, Unauthorized
-from agentcron.errors import StoreError
+from agentcron.auth import Authenticator, Principal
+from agentcron.errors import StoreError, Unauthorized
 from agentcron.mcp.access import DEFAULT_MAX_SCHEDULES
 
 if TYPE_CHECKING:

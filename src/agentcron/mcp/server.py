@@ -18,7 +18,7 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
-from agentcron.auth import Principal, Scope
+from agentcron.auth import Principal
 from agentcron.errors import (
     AgentcronError,
     RunNotFound,
@@ -28,6 +28,7 @@ from agentcron.errors import (
     ValidationError,
 )
 from agentcron.mcp.tools import Toolbox, ToolSpec
+from agentcron.models import Scope
 
 __all__ = ["INSTRUCTIONS", "Identify", "build_server", "error_payload"]
 
@@ -52,7 +53,7 @@ _FIELDS: tuple[tuple[type[AgentcronError], str], ...] = (
 
 def build_server(box: Toolbox, identify: Identify) -> Server[Any]:
     """A server for ``box``; ``identify`` tells who makes a request and where."""
-    from agentcron import __version__
+    from agentcron._version import __version__
 
     tools = [_describe(tool) for tool in box.tools.values()]
 

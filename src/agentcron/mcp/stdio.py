@@ -30,7 +30,7 @@ async def check_token(
 ) -> tuple[Authenticator, Principal]:
     """The principal of ``token``; raises `Unauthorized` (a token exists and this one is
     missing, unknown or revoked) or `Forbidden` (``namespace`` is not the token's)."""
-    auth = Authenticator(app.store, "auto")
+    auth = Authenticator(app, "auto")
     who = await auth.authenticate(_header(token), app.clock.now())
     who.writable_namespace(namespace)
     return auth, who

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentcron.app import App
-from agentcron.auth import Principal, Scope
+from agentcron.auth import Principal
 from agentcron.errors import (
     InvalidTimezone,
     InvalidTrigger,
@@ -23,7 +23,7 @@ from agentcron.errors import (
 )
 from agentcron.mcp.access import DEFAULT_MAX_SCHEDULES, Caller
 from agentcron.mcp.args import Args
-from agentcron.models import RunStatus, Schedule, ScheduleSource, iso
+from agentcron.models import RunStatus, Schedule, ScheduleSource, Scope, iso
 from agentcron.specs import check_name
 from agentcron.store import FannedOut
 from agentcron.subjects import check_kind, check_subject

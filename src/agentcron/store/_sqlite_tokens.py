@@ -6,7 +6,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from agentcron.auth import ApiToken, Scope, TokenNotFound
+from agentcron.errors import TokenNotFound
+from agentcron.models import ApiToken, Scope
 from agentcron.store import _codec
 from agentcron.store._ops import SqliteOps as _Ops
 

@@ -29,7 +29,7 @@ from agentcron.store._write_health import WriteFailure
 from agentcron.subjects import Subject
 
 if TYPE_CHECKING:
-    from agentcron.auth import ApiToken
+    from agentcron.models import ApiToken
 
 __all__ = [
     "FAN_OUT_RETURNED",

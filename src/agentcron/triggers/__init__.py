@@ -7,11 +7,12 @@ back its normalized object (`Trigger.to_dict`) and a description (`Trigger.descr
 from __future__ import annotations
 
 from agentcron.triggers._time import load_zone, parse_instant
-from agentcron.triggers.base import Trigger, to_stored, trigger_from_dict
+from agentcron.triggers.base import Trigger, to_stored
 from agentcron.triggers.cron import CronTrigger
 from agentcron.triggers.date import DateTrigger
 from agentcron.triggers.interval import IntervalTrigger
 from agentcron.triggers.manual import ManualTrigger
+from agentcron.triggers.objects import trigger_from_dict
 from agentcron.triggers.parse import parse_trigger
 from agentcron.triggers.slots import latest_slot_at_or_before, next_times, period
 from agentcron.triggers.subject import (

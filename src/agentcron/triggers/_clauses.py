@@ -118,12 +118,29 @@ def _every(words: Words) -> Phrase | None:
         return _every_nth(words, nth, "every " + words.said(words.pos - 1))
     if nth is not None and (words.peek() != "second" or _names_a_day(words.peek(1))):
         return _every_month_position(words)  # "every first monday", "every 15th"
+    return _every_period(words)
+
+
+def _every_period(words: Words) -> Phrase:
+    """What follows ``every`` when no ordinal does: days, a span, a unit, a date..."""
     days = read_days(words)
     if days is not None:
         return Phrase(weekdays=days[0], day_part=_day_part(words)[0])
     span = read_span(words)
     if span is not None:
         return Phrase(step=span)
+    phrase = _every_word(words)
+    if phrase is not None:
+        return phrase
+    raise NotUnderstood(
+        f"expected days ('every weekday', 'every monday and friday') or an interval "
+        f"('every 15 minutes', 'every hour') after 'every', got {words.next_said()}",
+        examples=EXAMPLES,
+    )
+
+
+def _every_word(words: Words) -> Phrase | None:
+    """``every morning``, ``every hour``, ``every month``, ``every march 3``..."""
     word = words.peek()
     if word in DAY_PARTS:  # "every morning": every day, in the morning
         words.take()
@@ -138,11 +155,7 @@ def _every(words: Words) -> Phrase | None:
         day = read_date(words)
         if day is not None:
             return Phrase(calendar_day=day, every_year=True)
-    raise NotUnderstood(
-        f"expected days ('every weekday', 'every monday and friday') or an interval "
-        f"('every 15 minutes', 'every hour') after 'every', got {words.next_said()}",
-        examples=EXAMPLES,
-    )
+    return None
 
 
 def _names_a_day(word: str) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from agentcron.clock import utcnow
 from agentcron.durations import parse_duration
 from agentcron.errors import InvalidDuration, InvalidTrigger
 from agentcron.triggers._time import load_zone
@@ -13,16 +14,12 @@ from agentcron.triggers._time import load_zone
 __all__ = ["ParseContext", "read_duration"]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class ParseContext:
     """``timezone``: applied to cron and to naive times; ``now``: for relative forms."""
 
     timezone: str = "UTC"
-    now: datetime = field(default_factory=_utcnow)
+    now: datetime = field(default_factory=utcnow)
 
     @property
     def zone(self) -> tzinfo:

@@ -3,19 +3,16 @@
 A trigger answers one question, "when do I fire next after this instant?", and describes
 itself: `to_dict` gives the normalized object (the same JSON the object form of
 `parse_trigger` accepts) and `describe` a sentence for people. What is persisted is
-`to_stored(trigger)`: the normalized object plus ``"version": 1``.
+`to_stored(trigger)`: the normalized object plus ``"version": 1``, read back by
+`agentcron.triggers.objects.trigger_from_dict`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from agentcron.triggers._context import ParseContext
-from agentcron.triggers.objects import parse_object
-
-__all__ = ["STORED_VERSION", "Trigger", "to_stored", "trigger_from_dict"]
+__all__ = ["STORED_VERSION", "Trigger", "to_stored"]
 
 STORED_VERSION = 1
 
@@ -55,11 +52,3 @@ class Trigger(Protocol):
 def to_stored(trigger: Trigger) -> dict[str, Any]:
     """The persisted form: ``{"version": 1, **trigger.to_dict()}``."""
     return {"version": STORED_VERSION, **trigger.to_dict()}
-
-
-def trigger_from_dict(data: Mapping[str, Any]) -> Trigger:
-    """A trigger from its normalized object, with or without ``"version": 1``.
-
-    Raises `InvalidTrigger` for another version or an object that is not a trigger.
-    """
-    return parse_object(data, ParseContext())

@@ -22,7 +22,7 @@ from agentcron.triggers.manual import ManualTrigger
 if TYPE_CHECKING:
     from agentcron.triggers.base import Trigger
 
-__all__ = ["OBJECT_FORMS", "ObjectReader", "parse_object"]
+__all__ = ["OBJECT_FORMS", "ObjectReader", "parse_object", "trigger_from_dict"]
 
 ObjectReader = Callable[[Mapping[str, Any], ParseContext], "Trigger"]
 
@@ -47,6 +47,13 @@ def parse_object(data: Mapping[str, Any], ctx: ParseContext) -> Trigger:
             f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
         )
     return reader(body, ctx)
+
+
+def trigger_from_dict(data: Mapping[str, Any]) -> Trigger:
+    """A trigger from its normalized object (`Trigger.to_dict`, or the stored form with
+    ``"version": 1``). Raises `InvalidTrigger` for another version or an object that is
+    not a trigger."""
+    return parse_object(data, ParseContext())
 
 
 def _check_version(version: Any) -> None:

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from agentcron.clock import utcnow
 from agentcron.errors import InvalidTrigger, TriggerNotUnderstood
 from agentcron.triggers._context import ParseContext, read_duration
 from agentcron.triggers._subject_forms import (
@@ -72,7 +73,7 @@ def parse_trigger(
         load_zone(timezone)
     ctx = ParseContext(
         timezone=timezone or "UTC",
-        now=datetime.now(UTC) if now is None else require_aware(now, "now"),
+        now=utcnow() if now is None else require_aware(now, "now"),
     )
     if isinstance(value, str):
         return parse_string(value, ctx)

@@ -9,16 +9,15 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel, Field, Strict
+from pydantic import Field, Strict
 from starlette.responses import Response, StreamingResponse
 
 from agentcron.api.deps import Agentcron, Reader, Writer
 from agentcron.api.respond import reply
-from agentcron.api.schemas import In, Name, Subject
+from agentcron.api.schemas import EventOut, In, Name, Subject
 from agentcron.auth import Principal
 from agentcron.errors import ValidationError
 from agentcron.events import Subscription
@@ -34,15 +33,6 @@ class EventIn(In):
     data: dict[str, Any] | None = None
     subject: Subject | None = None
     namespace: Name | None = None
-
-
-class EventOut(BaseModel):
-    id: int
-    type: str
-    namespace: str
-    subject: str | None
-    data: dict[str, Any]
-    created_at: datetime
 
 
 @router.post("", status_code=202, response_model=EventOut, summary="Publish an event")

@@ -43,10 +43,13 @@ async def parse(
         raise InvalidTrigger(str(exc), field="text") from None
     trigger = reading.trigger
     times = next_times(trigger, start, count)
-    return reply(
-        {"trigger": trigger.to_dict(), "description": trigger.describe(),
-         "next": [iso(t) for t in times], "source": reading.source}
-    )  # fmt: skip
+    answer: ParseOut = {
+        "trigger": trigger.to_dict(),
+        "description": trigger.describe(),
+        "next": [iso(t) for t in times],
+        "source": reading.source,
+    }
+    return reply(answer)
 
 
 def _after(text: str, zone: tzinfo) -> datetime:

@@ -11,7 +11,6 @@ from agentcron.api.deps import Agentcron, Reader, Writer, visible_run, visible_s
 from agentcron.api.respond import reply
 from agentcron.api.schemas import EnqueueIn, RunOut, RunPage
 from agentcron.models import RunStatus
-from agentcron.store import RunFilter
 from agentcron.subjects import check_subject
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
@@ -48,14 +47,13 @@ async def list_runs(
 ) -> Response:
     """Newest first; ``next_cursor`` fetches the next page."""
     ns = who.listing_namespace(namespace)
-    schedule_id = None
-    if schedule is not None:
-        schedule_id = (await visible_schedule(app, who, schedule, ns)).id
-    filters = RunFilter(
-        namespace=ns, task=task, status=status, schedule_id=schedule_id, subject=subject
-    )
-    runs, nxt = await app.store.list_runs(filters, limit=limit, cursor=cursor)
-    return reply({"items": [r.to_dict() for r in runs], "next_cursor": nxt})
+    owner = await visible_schedule(app, who, schedule, ns) if schedule is not None else None
+    runs, nxt = await app.list_runs(
+        task=task, status=status, schedule=owner, subject=subject, namespace=ns, limit=limit,
+        cursor=cursor,
+    )  # fmt: skip
+    page: RunPage = {"items": [r.to_dict() for r in runs], "next_cursor": nxt}
+    return reply(page)
 
 
 @router.get("/{run_id}", response_model=RunOut, summary="Get a run")

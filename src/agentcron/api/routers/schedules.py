@@ -27,8 +27,8 @@ from agentcron.api.schemas import (
     TriggerNowIn,
 )
 from agentcron.app import App
-from agentcron.models import RunStatus, Schedule, iso
-from agentcron.store import RunFilter
+from agentcron.models import Run, RunStatus, Schedule, iso
+from agentcron.store import FannedOut
 from agentcron.store._codec import encode_cursor
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
@@ -40,6 +40,7 @@ Namespace = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=1000, description="`next_cursor` of a page.")]
 MAX_SCAN = 10_000  # rows a filtered page reads at most; the cursor then resumes from there
+FANNED_OUT_SHOWN = 100  # runs of a fan-out in the answer (the counts are exact)
 
 
 @router.post("", status_code=201, response_model=ScheduleCreated, summary="Create a schedule")
@@ -54,7 +55,8 @@ async def create_schedule(body: ScheduleIn, app: Agentcron, who: Writer) -> Resp
     fields["namespace"] = who.writable_namespace(fields.get("namespace"))
     trigger, source = await app.resolve_trigger(fields.pop("trigger"), timezone=body.timezone)
     schedule = await app.add_schedule(fields.pop("task"), trigger, **fields)
-    return reply(schedule.to_dict() | {"trigger_source": source}, 201)
+    created: ScheduleCreated = {**schedule.to_dict(), "trigger_source": source}
+    return reply(created, 201)
 
 
 @router.get("", response_model=SchedulePage, summary="List schedules")
@@ -70,7 +72,8 @@ async def list_schedules(
     """Ordered by (namespace, name); ``next_cursor`` fetches the next page."""
     ns = who.listing_namespace(namespace)
     items, nxt = await _page(app, ns, task, enabled, limit, cursor)
-    return reply({"items": [s.to_dict() for s in items], "next_cursor": nxt})
+    page: SchedulePage = {"items": [s.to_dict() for s in items], "next_cursor": nxt}
+    return reply(page)
 
 
 async def _page(
@@ -124,7 +127,7 @@ async def delete_schedule(
 ) -> Response:
     """Its runs are kept (history)."""
     schedule = await visible_schedule(app, who, key, namespace)
-    await app.store.delete_schedule(schedule.id)
+    await app.delete_schedule(schedule.id)
     return Response(status_code=204)
 
 
@@ -155,7 +158,14 @@ async def trigger(
     matching subject, and answers ``{"queued": N, "skipped": K, "runs": [the first 100]}``."""
     schedule = await visible_schedule(app, who, key, namespace)
     args = body.args if body is not None else None
-    return reply((await app.trigger(schedule.id, args=args)).to_dict(), 202)
+    return reply(_triggered(await app.trigger(schedule.id, args=args)), 202)
+
+
+def _triggered(done: Run | FannedOut) -> RunOut | FanOutOut:
+    if isinstance(done, Run):
+        return done.to_dict()
+    return {"queued": done.queued, "skipped": done.skipped,
+            "runs": [r.to_dict() for r in done.runs[:FANNED_OUT_SHOWN]]}  # fmt: skip
 
 
 @router.get("/{key}/runs", response_model=RunPage, summary="List a schedule's runs")
@@ -170,9 +180,9 @@ async def schedule_runs(
 ) -> Response:
     """Newest first."""
     schedule = await visible_schedule(app, who, key, namespace)
-    filters = RunFilter(schedule_id=schedule.id, status=status)
-    runs, nxt = await app.store.list_runs(filters, limit=limit, cursor=cursor)
-    return reply({"items": [r.to_dict() for r in runs], "next_cursor": nxt})
+    runs, nxt = await app.list_runs(schedule=schedule, status=status, limit=limit, cursor=cursor)
+    page: RunPage = {"items": [r.to_dict() for r in runs], "next_cursor": nxt}
+    return reply(page)
 
 
 @router.post("/{key}/backfill", status_code=202, response_model=BackfillOut, summary="Backfill")
@@ -183,8 +193,9 @@ async def backfill(
     A slot that already has a run keeps it: repeating a backfill adds nothing."""
     schedule = await visible_schedule(app, who, key, namespace)
     done = await app.backfill(schedule.id, body.from_, body.to)
-    return reply(
-        {"slots": [iso(r.scheduled_for) for r in done.runs], "created": done.created,
-         "runs": [r.to_dict() for r in done.runs]},
-        202,
-    )  # fmt: skip
+    answer: BackfillOut = {
+        "slots": [iso(r.scheduled_for or r.available_at) for r in done.runs],
+        "created": done.created,
+        "runs": [r.to_dict() for r in done.runs],
+    }
+    return reply(answer, 202)

@@ -21,11 +21,16 @@ async def stats(
 ) -> Response:
     ns = who.listing_namespace(namespace)
     s = await app.stats(ns)
-    return reply(
-        {"namespace": ns, "runs_by_status": s.runs_by_status, "schedules": s.schedules,
-         "schedules_enabled": s.schedules_enabled, "schedules_parked": s.schedules_parked,
-         "oldest_queued_at": iso(s.oldest_queued_at), "workers": s.workers}
-    )  # fmt: skip
+    answer: StatsOut = {
+        "namespace": ns,
+        "runs_by_status": s.runs_by_status,
+        "schedules": s.schedules,
+        "schedules_enabled": s.schedules_enabled,
+        "schedules_parked": s.schedules_parked,
+        "oldest_queued_at": iso(s.oldest_queued_at),
+        "workers": s.workers,
+    }
+    return reply(answer)
 
 
 @router.get("/v1/workers", response_model=WorkerList, summary="List workers")
@@ -33,8 +38,10 @@ async def workers(request: Request, app: Agentcron, who: Reader) -> Response:
     """Every registered worker; ``alive`` is false when its heartbeats stopped."""
     stale_s = request.app.state.health.worker_stale_s(app)
     now = app.clock.now()
-    items = [
-        w.to_dict() | {"alive": (now - w.last_heartbeat_at).total_seconds() <= stale_s}
-        for w in await app.store.list_workers()
-    ]
-    return reply({"items": items})
+    answer: WorkerList = {
+        "items": [
+            {**w.to_dict(), "alive": (now - w.last_heartbeat_at).total_seconds() <= stale_s}
+            for w in await app.list_workers()
+        ]
+    }
+    return reply(answer)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -17,9 +15,5 @@ router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 @router.get("", response_model=TaskList, summary="List tasks")
 async def list_tasks(app: Agentcron, who: Reader) -> Response:
     """Tasks registered in this process and those other processes recorded in the store."""
-    tasks: dict[str, dict[str, Any]] = {
-        name: {**info, "name": name} for name, info in (await app.store.known_tasks()).items()
-    }
-    for task in app.registry:
-        tasks[task.name] = task.to_dict()
-    return reply({"items": [tasks[name] for name in sorted(tasks)]})
+    answer: TaskList = {"items": await app.list_tasks()}
+    return reply(answer)
