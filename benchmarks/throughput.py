@@ -215,7 +215,7 @@ def _check_alive(procs: list[Any]) -> None:
 def _sqlite_last_finish(url: str) -> float | None:
     if not url.startswith("sqlite:///"):
         return None
-    from agentcron.store.sqlite import sqlite_path
+    from agentcron.store.sqlite.store import sqlite_path
 
     conn = sqlite3.connect(sqlite_path(url))
     try:

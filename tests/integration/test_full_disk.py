@@ -22,7 +22,7 @@ import pytest
 from agentcron import App
 from agentcron.api import create_api
 from agentcron.errors import StoreError, StoreUnavailable
-from agentcron.store._sqlite_wal import wal_size
+from agentcron.store.sqlite.wal import wal_size
 from conftest import _wait_for as wait_for
 from conftest import running
 from small_disk import Disk, small_disk

@@ -15,7 +15,8 @@ from store_helpers import LEASE, MINUTE, T0, claim, enqueue_one, ids, make_run, 
 
 from agentcron.errors import SchemaError, StoreError
 from agentcron.store import migrate
-from agentcron.store.sqlite import PAGE_SIZE, SqliteStore
+from agentcron.store.sqlite import SqliteStore
+from agentcron.store.sqlite.store import PAGE_SIZE
 
 WAKE_DEADLINE_S = 10.0
 

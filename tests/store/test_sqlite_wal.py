@@ -11,8 +11,8 @@ from pathlib import Path
 
 from store_helpers import enqueue_one
 
-from agentcron.store._sqlite_wal import policy, wal_size
 from agentcron.store.sqlite import SqliteStore
+from agentcron.store.sqlite.wal import policy, wal_size
 
 LIMIT = 256 * 1024
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from agentcron.errors import StoreUnavailable
-from agentcron.store._pg_announce import Announcer
+from agentcron.store.postgres.announce import Announcer
 
 EVERY_S = 0.05
 DEADLINE_S = 10.0

@@ -13,14 +13,14 @@ from agentcron.app import App
 from agentcron.config import Config, Settings, load_settings, store_options
 from agentcron.errors import StoreError
 from agentcron.store import create_store
-from agentcron.store._pg_connect import (
+from agentcron.store.postgres import PostgresStore
+from agentcron.store.postgres.connect import (
     DEFAULT_CONNECT_TIMEOUT_S,
     DEFAULT_RECONNECT_MAX_DELAY_S,
     FIRST_DELAY_S,
     ConnectOptions,
     backoff,
 )
-from agentcron.store.postgres import PostgresStore
 
 URL = "postgresql://app@db.example:5432/jobs"
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from agentcron.store._event_rules import Emitted
-    from agentcron.store._pg_announce import Announcer
+    from agentcron.store.postgres.announce import Announcer
 
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ class UniqueConflict(StoreError):
 
 
 class PgOps:
-    _announcer: Announcer  # wakes event readers of other processes (`_pg_announce`)
+    _announcer: Announcer  # wakes event readers of other processes (`postgres/announce.py`)
 
     async def _tx(
         self,

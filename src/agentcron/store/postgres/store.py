@@ -3,10 +3,10 @@
 Any number of schedulers and workers on any number of machines share one database:
 firing and claiming lock rows with ``FOR UPDATE SKIP LOCKED``; wake-ups are ``LISTEN/NOTIFY``,
 sent by triggers at commit for runs and schedules and by the writing process after its commit
-for events (`_pg_announce`), so a wake-up never precedes the data. While the server is down,
+for events (`postgres/announce.py`), so a wake-up never precedes the data. While the server is down,
 store calls wait for it at most `connect_timeout`, and one task reconnects with a capped
-backoff (`_pg_connect`); a store
-that cannot write (a full disk) says so through `check_writes` (`_write_health`).
+backoff (`postgres/connect.py`); a store
+that cannot write (a full disk) says so through `check_writes` (`write_health`).
 """
 
 from __future__ import annotations
@@ -28,14 +28,16 @@ from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavail
 from agentcron.store import migrate
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
-from agentcron.store._pg_announce import Announcer
-from agentcron.store._pg_connect import ConnectOptions, Reconnector
-from agentcron.store._pg_listen import Listener
 from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
-from agentcron.store._write_health import PROBE_KEY, WriteFailure, WriteHealth
+from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.postgres.announce import Announcer
+from agentcron.store.postgres.connect import ConnectOptions, Reconnector
+from agentcron.store.postgres.listen import Listener
+from agentcron.store.postgres.tx import PgTx
+from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
 
 __all__ = ["PostgresStore"]
 
@@ -59,10 +61,12 @@ _PROBE = (
 )
 
 
-class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs):
+class PostgresStore(
+    PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
+):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same
-    options (the URL wins; see `_pg_connect`).
+    options (the URL wins; see `postgres/connect.py`).
 
     ``create=False``: open only a database that holds the agentcron schema; any other raises
     `SchemaError` and nothing is migrated.
@@ -102,7 +106,7 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
         self._events: dict[str, asyncio.Event] = {}
         self.applied_migrations: list[str] = []  # what open() applied
         self._grouped = EnqueueGroups(self._enqueue)
-        # Event readers of other processes are woken by the writer (`_pg_announce`).
+        # Event readers of other processes are woken by the writer (`postgres/announce.py`).
         self._announcer = Announcer(
             lambda: self._statement("SELECT pg_notify('agentcron_events', '')", ())
         )
@@ -245,6 +249,14 @@ class PostgresStore(PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, P
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise self._failed(exc) from None
         raise AssertionError("unreachable")
+
+    async def write(self, op: Op[T], *, durable: bool = True) -> T:
+        """See `CoreOps.write`."""
+        return await self._tx(lambda conn: op(PgTx(conn)), durable=durable)
+
+    async def read(self, op: Op[T], *, small: bool = False) -> T:
+        """See `CoreOps.read`."""
+        return await self._tx(lambda conn: op(PgTx(conn)))
 
     async def _statement(self, sql: str, params: Sequence[Any], *, all_rows: bool = False) -> Any:
         """Run one statement as its own transaction (autocommit: one round trip, no BEGIN /

@@ -1,10 +1,10 @@
 """The embedded store: one SQLite file in WAL mode, safe for several processes.
 
 Writes are short ``BEGIN IMMEDIATE`` transactions on one connection that never waits for a
-lock on the event loop (see ``_sqlite_writer.py`` for why it is not on a thread). Reads,
+lock on the event loop (see ``sqlite/writer.py`` for why it is not on a thread). Reads,
 checkpoints and ``VACUUM`` use a second connection on its own thread. Commits made by other
 processes are noticed through ``PRAGMA data_version``, polled every few milliseconds. The
-write-ahead log is kept small (`_sqlite_wal`); the outcome of the latest write is kept for
+write-ahead log is kept small (`sqlite/wal.py`); the outcome of the latest write is kept for
 `check_writes` (a full disk makes health critical).
 """
 
@@ -27,9 +27,12 @@ from agentcron.store._sqlite_activity import SubjectVerbs
 from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
-from agentcron.store._sqlite_thread import SqliteThread
 from agentcron.store._sqlite_tokens import TokenVerbs
-from agentcron.store._sqlite_wal import (
+from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.db import drive
+from agentcron.store.sqlite.thread import SqliteThread
+from agentcron.store.sqlite.tx import SqliteTx
+from agentcron.store.sqlite.wal import (
     IDLE_S,
     JOURNAL_SIZE_LIMIT,
     bound,
@@ -37,8 +40,8 @@ from agentcron.store._sqlite_wal import (
     policy,
     wal_size,
 )
-from agentcron.store._sqlite_writer import SqliteWriter, is_busy
-from agentcron.store._write_health import PROBE_KEY, WriteFailure, WriteHealth
+from agentcron.store.sqlite.writer import SqliteWriter, is_busy
+from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
 
 __all__ = ["SqliteStore"]
 
@@ -53,7 +56,7 @@ _WRITES_PER_YIELD = 16
 PAGE_SIZE = 2048
 
 
-class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs):
+class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
     ``create=False``: open only an existing agentcron database; a missing or empty file (or
@@ -155,6 +158,17 @@ class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerb
         return conn
 
     # -- running operations --------------------------------------------------------------------
+    async def write(self, op: Op[T], *, durable: bool = True) -> T:
+        """See `CoreOps.write` (every SQLite commit is as durable as ``synchronous`` says)."""
+        result: T = await self._write(lambda conn: drive(op(SqliteTx(conn))))
+        return result
+
+    async def read(self, op: Op[T], *, small: bool = False) -> T:
+        """See `CoreOps.read`."""
+        read = self._read_small if small else self._read
+        result: T = await read(lambda conn: drive(op(SqliteTx(conn))))
+        return result
+
     async def _write(self, op: Any) -> Any:
         writer = self._writer
         if writer is None:

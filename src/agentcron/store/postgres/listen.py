@@ -1,6 +1,6 @@
 """The PostgreSQL store's listening connection: ``LISTEN`` on the channels this process waits
 on, and only those, re-established when the connection is lost (attempts 50 ms apart at first,
-doubling up to ``max_delay_s``, as the store's own reconnects: `_pg_connect.backoff`).
+doubling up to ``max_delay_s``, as the store's own reconnects: `connect.backoff`).
 
 A channel is listened to when the process first waits on it (a worker waits on runs, a
 scheduler on schedules, a subscriber on events): a process that only enqueues (an API server,
@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from agentcron.store._pg_connect import backoff
+from agentcron.store.postgres.connect import backoff
 
 __all__ = ["Listener"]
 

@@ -1,0 +1,80 @@
+"""What the store's algorithms are written against: one transaction (`Tx`) and the few SQL
+fragments in which the dialects differ (`Dialect`).
+
+Every algorithm of the store (`agentcron.store.core`) is written once, as ``async def
+op(tx: Tx) -> T``, with ``?`` placeholders, and handed to ``store.write(op)`` or
+``store.read(op)``. PostgreSQL awaits it on a pooled connection (``?`` becomes ``%s``).
+SQLite runs it on its writer connection without a thread hop: its `Tx` never suspends, so
+`drive` runs the coroutine to its end in one step, inside the transaction, with no ``await``
+that could let another transaction in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Dialect", "Row", "Tx", "drive"]
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The SQL fragments in which SQLite and PostgreSQL differ; everything else is one text.
+
+    A fragment is added here only when both dialects need one; a statement that differs as a
+    whole stays in the dialect's own package (``store/sqlite/``, ``store/postgres/``)."""
+
+    name: str  # "sqlite" | "postgres"
+    skip_locked: str  # appended to a SELECT that claims rows: " FOR UPDATE SKIP LOCKED" or ""
+    lock_rows: str  # appended to a SELECT that will update its rows: " FOR UPDATE" or ""
+    greatest: str  # the two-argument maximum: "max" (SQLite) or "greatest"
+    least: str  # the two-argument minimum: "min" (SQLite) or "least"
+
+
+SQLITE = Dialect(name="sqlite", skip_locked="", lock_rows="", greatest="max", least="min")
+POSTGRES = Dialect(
+    name="postgres",
+    skip_locked=" FOR UPDATE SKIP LOCKED",
+    lock_rows=" FOR UPDATE",
+    greatest="greatest",
+    least="least",
+)
+
+
+class Tx(Protocol):
+    """One open transaction. SQL uses ``?`` placeholders in both dialects."""
+
+    dialect: Dialect
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a statement (``None`` when it has none)."""
+        ...
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a statement."""
+        ...
+
+    async def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run a statement once per parameter row."""
+        ...
+
+
+def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """The result of ``coro``, which must finish without suspending (an op over a SQLite
+    `Tx`, whose methods never wait). Anything that does suspend is a bug, reported loudly:
+    it would have let another transaction interleave with this one."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coro.close()
+    raise RuntimeError("a store operation awaited something other than its SQLite transaction")
