@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from procs import Cluster, duplicate_slots, query, slot_gaps, status_counts, wait_for
 
+from pg_server import PgServer, pg_server
 from pg_support import fresh_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(420)]
@@ -141,21 +141,14 @@ def test_killed_workers_run_is_back_in_queue_within_lease_plus_2s(
     cluster.stop_all()
 
 
-def _pg_cluster_name() -> tuple[str, str] | None:
-    if shutil.which("pg_lsclusters") is None:
-        return None
-    out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=False)
-    for line in out.stdout.splitlines():
-        version, name, port, *_ = line.split()
-        if port == "5432":
-            return version, name
-    return None
+def test_processes_recover_from_a_postgres_restart(tmp_path: Path) -> None:
+    # A server of the test's own (tests/pg_server.py): restarting the shared one would cut off
+    # every other test using it at the time.
+    with pg_server() as server:
+        _recover_from_restart(tmp_path, server, server.create_database("chaos"))
 
 
-def test_processes_recover_from_a_postgres_restart(tmp_path: Path, pg_url: str) -> None:
-    found = _pg_cluster_name()
-    if found is None:
-        pytest.skip("pg_ctlcluster is not available to restart the server")
+def _recover_from_restart(tmp_path: Path, server: PgServer, pg_url: str) -> None:
     cluster = Cluster(root=tmp_path, db=pg_url, settings={"concurrency": 16, "lease": "3s"})
     cluster.write_config(
         [{"name": "beat", "task": "tick", "trigger": "every 1s", "misfire": "all"}]
@@ -163,11 +156,8 @@ def test_processes_recover_from_a_postgres_restart(tmp_path: Path, pg_url: str) 
     procs = [cluster.start("serve"), cluster.start("worker")]
     _enqueue(cluster, 300)
     wait_for(lambda: status_counts(pg_url)["succeeded"] >= 50, 60, "work in progress")
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", "-m", "fast", *found, "restart"],
-        check=True,
-        timeout=120,
-    )
+    server.stop()
+    server.start()
     _enqueue(cluster, 300)  # after the restart, through a new connection
     wait_for(
         lambda: _ended(pg_url) == 600,

@@ -268,7 +268,7 @@ async def _fire(
 
 
 async def _insert(conn: Conn, schedule: Schedule, new: NewRun, now_s: float) -> list[Run]:
-    from agentcron.store._pg_schedules import INSERT_RUN
+    from agentcron.store._pg_helpers import INSERT_RUN
 
     if schedule.limit is not None:
         new = await _with_quota(conn, schedule, new)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agentcron.store._ops import PgOps as _PgOps
-from agentcron.store._pg_schedules import Conn, fetchall
+from agentcron.store._pg_helpers import Conn, fetchall
 from agentcron.store._sqlite_metrics import FINISHED_SQL, finished_from_row
 from agentcron.store.base import FinishedRun
 

@@ -19,7 +19,7 @@ from agentcron.store._futures import settle
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_events import PgEventVerbs, emit
-from agentcron.store._pg_schedules import (
+from agentcron.store._pg_helpers import (
     RUNS_FROM_JSON,
     Conn,
     fetchall,

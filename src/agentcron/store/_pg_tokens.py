@@ -7,7 +7,7 @@ from datetime import datetime
 from agentcron.errors import TokenNotFound
 from agentcron.models import ApiToken
 from agentcron.store._ops import PgOps as _PgOps
-from agentcron.store._pg_schedules import Conn, fetchall, fetchone
+from agentcron.store._pg_helpers import Conn, fetchall, fetchone
 from agentcron.store._sqlite_tokens import TOKEN_COLUMNS, token_from_row, token_params
 
 _INSERT = (
