@@ -23,7 +23,7 @@ import fnmatch
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from agentcron.durations import parse_duration
@@ -39,7 +39,6 @@ from agentcron.models import (
 )
 from agentcron.policies import RunDefaults, subject_run
 from agentcron.specs import check_name, storable_size
-from agentcron.store import _codec
 from agentcron.subjects import check_subject, glob_to_like
 from agentcron.triggers.subject import check_event_type, subject_glob
 
@@ -79,6 +78,7 @@ SHUTDOWN_ERROR_TYPE = "WorkerShutdown"
 
 _TYPES = {"running": "run.started"}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _quote = json.encoder.encode_basestring  # C-accelerated: a str as a JSON string
 
 
@@ -135,7 +135,7 @@ def checked(event: NewEvent) -> Pending:
 
 def event_from_row(row: tuple[Any, ...] | Any) -> Event:
     id_, namespace, type_, subject, data, created_at = row
-    return Event(id_, type_, namespace, subject, _codec.loads(data), _dt(created_at))
+    return Event(id_, type_, namespace, subject, json.loads(data), _dt(created_at))
 
 
 @dataclasses.dataclass(slots=True)
@@ -233,7 +233,7 @@ def lifecycle_parts(
         type_, tail = "run.failed", f',"final":false,"retry_at":{_json_iso(retry_at)}'
     err = "null"
     if error:
-        err = _codec.dumps({"type": error.get("type"), "message": error.get("message")})
+        err = _compact({"type": error.get("type"), "message": error.get("message")})
     return type_, err, tail
 
 
@@ -387,7 +387,7 @@ class DefaultsPlanner:
             str(info.get("queue") or "default"),
             int(info.get("priority") or 0),
             int(info.get("retries") or 0),
-            _codec.delta(float(timeout)) if timeout else None,
+            timedelta(seconds=float(timeout)) if timeout else None,
             int(info.get("max_recoveries", DEFAULT_MAX_RECOVERIES)),
         )
 
