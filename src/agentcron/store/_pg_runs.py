@@ -12,13 +12,13 @@ import psycopg
 
 from agentcron.errors import InvalidRunState, RunNotFound, StoreUnavailable
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
+from agentcron.rules.events import Emitted, finished_event, lifecycle_parts, run_event
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
-from agentcron.store._event_rules import Emitted, finished_event, lifecycle_parts, run_event
 from agentcron.store._futures import settle
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._ops import UniqueConflict
-from agentcron.store._pg_events import PgEventVerbs, emit
+from agentcron.store._pg_events import emit
 from agentcron.store._pg_helpers import (
     RUNS_FROM_JSON,
     Conn,
@@ -41,7 +41,7 @@ _RUN_RULES = (
 )
 # Runs enqueued in one statement, which is its own transaction (no BEGIN / COMMIT round
 # trips): the runs (ignoring taken dedup keys) and their ``run.queued`` events. The event's
-# data is `_event_rules.lifecycle`'s for a queued run (a contract test compares them).
+# data is `rules.events.lifecycle`'s for a queued run (a contract test compares them).
 # A one-statement write may wake event readers of other processes itself, at its commit (its
 # first parameter: `Announcer.carry`).
 _NOTE = "CASE WHEN %s THEN pg_notify('agentcron_events', '') END"
@@ -253,9 +253,9 @@ def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
     return f" AND {column} = ANY(%s)", [list(values)]
 
 
-class PgRunVerbs(PgEventVerbs, _PgOps):
+class PgRunVerbs(_PgOps):
     """Every state change also writes its lifecycle event (``run.queued``, ``run.started``...)
-    in the same transaction, one statement per batch (see `_pg_events.emit`)."""
+    in the same transaction, one statement per batch (see `postgres/events.py`)."""
 
     _grouped: EnqueueGroups  # made by the store
 

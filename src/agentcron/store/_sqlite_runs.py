@@ -10,9 +10,7 @@ from typing import Any
 
 from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus, WorkerInfo
-from agentcron.store import _codec
-from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, RUN_INSERT_MARKS
-from agentcron.store._event_rules import (
+from agentcron.rules.events import (
     Emitted,
     Pending,
     finished_event,
@@ -20,6 +18,8 @@ from agentcron.store._event_rules import (
     new_run_event,
     run_event,
 )
+from agentcron.store import _codec
+from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, RUN_INSERT_MARKS
 from agentcron.store._sqlite_events import EventVerbs, emit
 from agentcron.store.base import RunFilter, StoreStats
 
@@ -60,7 +60,7 @@ def _in(column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
 
 class RunVerbs(EventVerbs):
     """Every state change also writes its lifecycle event (``run.queued``, ``run.started``...)
-    in the same transaction, one ``executemany`` per batch (see `_sqlite_events.emit`)."""
+    in the same transaction, one ``executemany`` per batch (see `core.events.emit`)."""
 
     async def enqueue(self, runs: Sequence[NewRun], now: datetime) -> list[Run]:
         now_s = now.timestamp()

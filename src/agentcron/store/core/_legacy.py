@@ -1,17 +1,18 @@
 """A temporary bridge while the store's parts move into `agentcron.store.core`: a part
 already written once calls a part not yet moved through these functions, which hand the
 transaction's connection to that part's per-dialect module. Each function goes when its
-part has moved; the module goes with the last one."""
+part has moved; the module goes with the last one. Events and debounce have moved: their
+names here are the shared functions themselves (`core.events`, `core.debounce`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from agentcron.models import NewRun, Run, Schedule
-from agentcron.store import _pg_events, _pg_subjects, _sqlite_events, _sqlite_subjects
-from agentcron.store._event_rules import Emitted, Pending
+from agentcron.store import _pg_subjects, _sqlite_subjects
 from agentcron.store.base import FirePlan, Planner
+from agentcron.store.core.debounce import fire_debounced, forget_schedule, restore_due
+from agentcron.store.core.events import emit, fired_runs
 from agentcron.store.db import Tx
 
 __all__ = [
@@ -30,45 +31,6 @@ __all__ = [
 
 def _conn(tx: Tx) -> Any:
     return tx.conn  # type: ignore[attr-defined]  # SqliteTx and PgTx both hold one
-
-
-async def emit(
-    tx: Tx,
-    pending: Sequence[Pending],
-    now_s: float,
-    planner: Planner | None,
-    *,
-    with_events: bool = False,
-) -> Emitted:
-    if tx.dialect.name == "sqlite":
-        return _sqlite_events.emit(_conn(tx), pending, now_s, planner, with_events=with_events)
-    return await _pg_events.emit(_conn(tx), pending, now_s, planner, with_events=with_events)
-
-
-async def fired_runs(tx: Tx, runs: Sequence[Run], now_s: float, planner: Planner | None) -> Emitted:
-    if tx.dialect.name == "sqlite":
-        return _sqlite_events.fired_runs(_conn(tx), runs, now_s, planner)  # type: ignore[arg-type]
-    return await _pg_events.fired_runs(_conn(tx), runs, now_s, planner)
-
-
-async def restore_due(tx: Tx, schedule_id: str) -> None:
-    if tx.dialect.name == "sqlite":
-        _sqlite_events.restore_due(_conn(tx), schedule_id)
-    else:
-        await _pg_events.restore_due(_conn(tx), schedule_id)
-
-
-async def forget_schedule(tx: Tx, schedule_id: str) -> None:
-    if tx.dialect.name == "sqlite":
-        _sqlite_events.forget_schedule(_conn(tx), schedule_id)
-    else:
-        await _pg_events.forget_schedule(_conn(tx), schedule_id)
-
-
-async def fire_debounced(tx: Tx, schedule: Schedule, planner: Planner, now_s: float) -> list[Run]:
-    if tx.dialect.name == "sqlite":
-        return _sqlite_events.fire_debounced(_conn(tx), schedule, planner, now_s)
-    return await _pg_events.fire_debounced(_conn(tx), schedule, planner, now_s)
 
 
 # -- subjects ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from agentcron.store._pg_tokens import PgTokenVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
+from agentcron.store.postgres.events import PgEventVerbs
 from agentcron.store.postgres.listen import Listener
 from agentcron.store.postgres.tx import PgTx
 from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
@@ -62,7 +63,7 @@ _PROBE = (
 
 
 class PostgresStore(
-    PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
+    PgEventVerbs, PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same
