@@ -26,9 +26,10 @@ from agentcron.store import _codec, migrate
 from agentcron.store._sqlite_activity import SubjectVerbs
 from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
-from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_tokens import TokenVerbs
+from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.db import drive
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
@@ -56,7 +57,9 @@ _WRITES_PER_YIELD = 16
 PAGE_SIZE = 2048
 
 
-class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps):
+class SqliteStore(
+    ScheduleVerbs, FiringVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps
+):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
     ``create=False``: open only an existing agentcron database; a missing or empty file (or
