@@ -99,13 +99,15 @@ async def _fire(tx: Tx, planner: Planner, now_s: float, limit: int) -> list[Run]
     rows = await tx.all(DUE.format(d=tx.dialect), (now_s, limit))
     schedules = [_codec.schedule_from_row(row) for row in rows]
     fired: list[Run] = []
+    timed: list[Schedule] = []
     for schedule in schedules:
-        kind = _kind(schedule)
+        kind = _codec.trigger_columns(schedule.trigger)[0]
         if kind == "event":
             fired += await _legacy.fire_debounced(tx, schedule, planner, now_s)
         elif kind in _codec.PER_SUBJECT_KINDS:
             fired += await _legacy.fire_subject_schedule(tx, schedule, planner, now_s)
-    timed = [s for s in schedules if _kind(s) not in _codec.PER_SUBJECT_KINDS]
+        else:
+            timed.append(schedule)
     if timed:
         fired += await _fire_timed(tx, timed, planner, now_s)
     return fired
@@ -165,7 +167,3 @@ def _advance_sql(count: int) -> str:
 
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-
-
-def _kind(schedule: Schedule) -> str:
-    return _codec.trigger_columns(schedule.trigger)[0]
