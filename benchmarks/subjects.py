@@ -20,7 +20,7 @@
    every second, with no activity, then while ``--load`` activities/s are recorded (random
    subjects of the largest size, idle and messages schedules stored): activity must not
    slow the scheduler. Negative is early: time slots are fired up to a lead ahead of the
-   slot (``policies.lead``) so that the run is ready when the slot comes.
+   slot (``rules.firing.lead``) so that the run is ready when the slot comes.
 4. **Fan-out.** One ``for_each_subject`` slot over all subjects: time and runs inserted/s
    (one transaction; on SQLite it holds the writer, and the event loop, for that long).
 """

@@ -10,7 +10,7 @@ from typing import Any
 
 from agentcron.errors import TaskNotFound
 from agentcron.models import DEFAULT_MAX_RECOVERIES, TaskOut
-from agentcron.policies import RunDefaults
+from agentcron.rules.firing import RunDefaults
 from agentcron.store import Store
 from agentcron.tasks import Task, TaskRegistry
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from agentcron.errors import ValidationError
 from agentcron.models import NewRun, Overlap, Run, Schedule
-from agentcron.policies import RunDefaults, subject_run
+from agentcron.rules.firing import RunDefaults, subject_run
 from agentcron.triggers import Trigger
 
 __all__ = ["MAX_BACKFILL_SLOTS", "Backfill", "backfill_slots", "plan_backfill"]

@@ -2,7 +2,7 @@
 
 Exactly-once firing lives in the store (`Store.fire_due`); any number of schedulers may run
 against one store. This loop only decides when to ask, and plans each due schedule with the
-pure `agentcron.policies.plan_fire`.
+pure `agentcron.rules.firing.plan_fire`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 from agentcron.clock import Clock, SystemClock
 from agentcron.errors import StoreError
 from agentcron.models import NewRun, Run, Schedule
-from agentcron.policies import RunDefaults, plan_fire, skipped_run, subject_run
-from agentcron.store.base import FirePlan, Store
+from agentcron.rules.firing import FirePlan, RunDefaults, plan_fire, skipped_run, subject_run
+from agentcron.store.base import Store
 from agentcron.tasks import TaskRegistry
 from agentcron.triggers import Trigger, trigger_from_dict
 

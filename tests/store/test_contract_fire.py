@@ -18,7 +18,7 @@ from store_helpers import (
 )
 
 from agentcron.models import NewRun, Run, RunStatus, Schedule
-from agentcron.policies import RunDefaults, plan_fire
+from agentcron.rules.firing import RunDefaults, plan_fire
 from agentcron.store import FirePlan, RunFilter, Store
 from agentcron.triggers import trigger_from_dict
 

@@ -64,6 +64,13 @@ async def test_get_schedule_by_id_and_by_name(store: Store) -> None:
     assert await store.get_schedule(plain.id, "tenant-a") == plain  # an id is global
 
 
+async def test_get_schedule_an_id_wins_over_an_equal_name(store: Store) -> None:
+    first = await store.add_schedule(make_spec("first"), T0)
+    named_like_it = await store.add_schedule(make_spec(first.id), T0)
+    assert await store.get_schedule(first.id) == first
+    assert await store.get_schedule(named_like_it.id) == named_like_it
+
+
 async def test_get_schedule_missing_raises(store: Store) -> None:
     await store.add_schedule(FULL_SPEC, T0)
     with pytest.raises(ScheduleNotFound) as caught:
@@ -119,6 +126,9 @@ async def test_update_schedule_missing_or_taken_name(store: Store) -> None:
     await store.add_schedule(make_spec("second"), T0)
     with pytest.raises(ScheduleNotFound):
         await store.update_schedule("no-such-id", make_spec("third"), T0)
+    with pytest.raises(ScheduleNotFound):  # missing wins over a taken name
+        await store.update_schedule("no-such-id", make_spec("second"), T0)
+    assert (await store.update_schedule(first.id, make_spec("first"), T0)).name == "first"
     with pytest.raises(ScheduleExists):
         await store.update_schedule(first.id, make_spec("second"), T0)
     assert (await store.get_schedule(first.id)).name == "first"

@@ -14,7 +14,7 @@ from agentcron.clock import Clock, SystemClock
 from agentcron.durations import parse_duration
 from agentcron.errors import TaskNotFound, ValidationError
 from agentcron.models import ScheduleSpec
-from agentcron.policies import RunDefaults
+from agentcron.rules.firing import RunDefaults
 from agentcron.scheduler import Scheduler
 from agentcron.specs import Built, check_name
 from agentcron.store import Store, create_store

@@ -15,7 +15,7 @@ from agentcron.backfill import Backfill, backfill_slots, plan_backfill
 from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError
 from agentcron.models import DEFAULT_NAMESPACE, NewRun, Run, RunStatus, Schedule
-from agentcron.policies import RunDefaults, schedule_info
+from agentcron.rules.firing import RunDefaults, schedule_info
 from agentcron.scheduler import RunPlanner, trigger_of
 from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_args, check_name
 from agentcron.store import FannedOut, RunFilter

@@ -135,8 +135,8 @@ def trigger_columns(trigger: dict[str, Any]) -> tuple[str, str | None, float | N
 
 
 def lead_seconds(trigger: dict[str, Any], next_run_at: datetime | None) -> float:
-    """How long before ``next_run_at`` the slot may be fired (see `agentcron.policies.lead`)."""
-    from agentcron.policies import lead
+    """How long before ``next_run_at`` the slot may be fired (see `agentcron.rules.firing.lead`)."""
+    from agentcron.rules.firing import lead
     from agentcron.triggers import trigger_from_dict
 
     if next_run_at is None or trigger_columns(trigger)[0] not in ("cron", "interval", "date"):

@@ -12,7 +12,7 @@ from agentcron.errors import StoreError
 if TYPE_CHECKING:
     import psycopg
 
-    from agentcron.store._event_rules import Emitted
+    from agentcron.rules.events import Emitted
     from agentcron.store.postgres.announce import Announcer
 
 T = TypeVar("T")

@@ -25,6 +25,7 @@ from agentcron.models import (
     ScheduleSpec,
     WorkerInfo,
 )
+from agentcron.rules.firing import FirePlan, Planner
 from agentcron.store.write_health import WriteFailure
 from agentcron.subjects import Subject
 
@@ -46,39 +47,6 @@ __all__ = [
 FAN_OUT_RETURNED = 1000
 """At most this many runs of one fanned-out slot are returned by `Store.fire_due` (all are
 inserted): reading back 100,000 runs would cost more than inserting them."""
-
-
-@dataclass(frozen=True, slots=True)
-class FirePlan:
-    """What firing one due schedule does: the runs to insert and where the schedule moves next.
-
-    ``runs`` may hold queued runs and ``SKIPPED`` records; each carries its dedup key
-    ``(schedule, slot)`` so that inserting it twice is impossible. ``next_run_at`` None means the
-    trigger is exhausted (the schedule stays, disabled of further fires).
-    """
-
-    runs: list[NewRun]
-    next_run_at: datetime | None
-    last_run_at: datetime | None = None
-    lead_s: float = 0.0  # the next slot may be fired this long before it
-
-
-class Planner(Protocol):
-    """Plans runs inside a firing transaction (pure: no I/O). ``now`` is the firing time."""
-
-    now: datetime
-
-    def __call__(self, schedule: Schedule, busy: bool) -> FirePlan:
-        """A due time-triggered schedule: its runs and next fire time (``busy``: a run of
-        it is queued or running)."""
-        ...
-
-    def for_subject(
-        self, schedule: Schedule, subject: str | None, slot: datetime, info: dict[str, Any]
-    ) -> NewRun:
-        """One run of ``schedule`` for ``subject`` (idle, messages, event, fan-out), with
-        ``info`` merged into its trigger info and a dedup key per (schedule, slot, subject)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,15 +33,27 @@ class Dialect:
     lock_rows: str  # appended to a SELECT that will update its rows: " FOR UPDATE" or ""
     greatest: str  # the two-argument maximum: "max" (SQLite) or "greatest"
     least: str  # the two-argument minimum: "min" (SQLite) or "least"
+    true: str  # a boolean column's true and false as the partial indexes spell them: a
+    false: str  # predicate must repeat an index's own text for the index to be used
 
 
-SQLITE = Dialect(name="sqlite", skip_locked="", lock_rows="", greatest="max", least="min")
+SQLITE = Dialect(
+    name="sqlite",
+    skip_locked="",
+    lock_rows="",
+    greatest="max",
+    least="min",
+    true="1",
+    false="0",
+)
 POSTGRES = Dialect(
     name="postgres",
     skip_locked=" FOR UPDATE SKIP LOCKED",
     lock_rows=" FOR UPDATE",
     greatest="greatest",
     least="least",
+    true="true",
+    false="false",
 )
 
 

@@ -30,9 +30,10 @@ from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
 from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
-from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
+from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
 from agentcron.store.postgres.events import PgEventVerbs
@@ -63,7 +64,14 @@ _PROBE = (
 
 
 class PostgresStore(
-    PgEventVerbs, PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
+    PgEventVerbs,
+    ScheduleVerbs,
+    FiringVerbs,
+    PgRunVerbs,
+    PgSubjectVerbs,
+    PgTokenVerbs,
+    PgMetricsVerbs,
+    CoreOps,
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same

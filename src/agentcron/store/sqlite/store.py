@@ -26,10 +26,11 @@ from agentcron.store import _codec, migrate
 from agentcron.store._sqlite_activity import SubjectVerbs
 from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
-from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_tokens import TokenVerbs
 from agentcron.store.core.events import EventVerbs
+from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.db import drive
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
@@ -58,7 +59,14 @@ PAGE_SIZE = 2048
 
 
 class SqliteStore(
-    EventVerbs, ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps
+    EventVerbs,
+    ScheduleVerbs,
+    FiringVerbs,
+    RunVerbs,
+    SubjectVerbs,
+    TokenVerbs,
+    MetricsVerbs,
+    CoreOps,
 ):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 

@@ -1,4 +1,4 @@
-"""policies.plan_fire: misfire, grace, overlap, serial keys, jitter, dedup keys (no I/O)."""
+"""rules.firing: misfire, grace, overlap, serial keys, jitter, dedup keys, fan-out (no I/O)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agentcron.models import Misfire, NewRun, Overlap, RunStatus, Schedule, ScheduleSource
-from agentcron.policies import MAX_CATCHUP, SKIP_GRACE, RunDefaults, dedup_key, lead, plan_fire
-from agentcron.store import FirePlan
+from agentcron.rules.firing import (
+    MAX_CATCHUP,
+    SKIP_GRACE,
+    FirePlan,
+    RunDefaults,
+    dedup_key,
+    lead,
+    plan_fire,
+    split_fan_out,
+)
 from agentcron.triggers import CronTrigger, DateTrigger, IntervalTrigger, Trigger
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -420,3 +428,46 @@ def test_schedule_fields_win_over_task_defaults() -> None:
     )
     assert (run.queue, run.priority, run.max_attempts) == ("fast", -2, 1)
     assert run.timeout == timedelta(seconds=1)
+
+
+# -- fan-out: which runs are inserted as planned, which slots fan out ------------------------
+
+
+def test_fan_out_split_fans_out_queued_slots_and_keeps_skipped_records() -> None:
+    schedule = make_schedule(misfire=Misfire.ALL, misfire_grace=8 * MIN)
+    fire = plan_fire(schedule, EVERY_5M, T0 + 12 * MIN, False, RunDefaults(), no_rand)
+    records, fanned = split_fan_out(schedule, fire)
+    assert [r.scheduled_for for r in records] == [T0]  # 12 minutes late: past the grace
+    assert all(r.status is RunStatus.SKIPPED for r in records)
+    assert [r.scheduled_for for r in fanned] == [T0 + 5 * MIN, T0 + 10 * MIN]
+    assert all(r.status is RunStatus.QUEUED for r in fanned)
+
+
+def test_fan_out_split_leaves_out_slots_fanned_out_before() -> None:
+    schedule = make_schedule(misfire=Misfire.ALL, last_run_at=T0 + 5 * MIN)
+    fire = FirePlan(
+        [
+            plan_fire(make_schedule(next_run_at=at), EVERY_5M, at, False, RunDefaults()).runs[0]
+            for at in (T0, T0 + 5 * MIN, T0 + 10 * MIN)
+        ],
+        T0 + 15 * MIN,
+    )
+    records, fanned = split_fan_out(schedule, fire)
+    assert records == []
+    assert [r.scheduled_for for r in fanned] == [T0 + 10 * MIN]
+
+
+def test_fan_out_split_of_an_overlap_skip() -> None:
+    schedule = make_schedule()
+    fire = plan_fire(schedule, EVERY_5M, T0, True, RunDefaults(), no_rand)
+    records, fanned = split_fan_out(schedule, fire)
+    assert [r.status for r in records] == [RunStatus.SKIPPED]
+    assert fanned == []
+
+
+def test_the_store_protocol_speaks_of_the_same_plan() -> None:
+    from agentcron import store
+    from agentcron.rules import firing
+
+    assert store.FirePlan is firing.FirePlan
+    assert store.Planner is firing.Planner

@@ -1,6 +1,7 @@
-"""Pure firing policy: which runs a due schedule produces (misfire, overlap, jitter).
+"""Pure firing rules: which runs a due schedule produces (misfire, overlap, jitter, lead).
 
-No I/O here: the store calls `plan_fire` inside its firing transaction.
+No I/O here: the scheduler's `Planner` calls `plan_fire`, and the store asks the planner
+inside its firing transaction (`agentcron.store.core.firing`) and writes the `FirePlan`.
 
 Terms. A *slot* is a time the trigger fires. When the scheduler gets to a schedule, the
 *due* slots are its ``next_run_at`` and every later slot up to now. All but the latest were
@@ -26,7 +27,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from agentcron.models import (
     DEFAULT_MAX_RECOVERIES,
@@ -37,23 +38,77 @@ from agentcron.models import (
     Schedule,
     iso,
 )
-from agentcron.store.base import FirePlan
 from agentcron.triggers import Trigger, latest_slot_at_or_before
 
 __all__ = [
     "MAX_CATCHUP",
     "SKIP_GRACE",
+    "FirePlan",
+    "Planner",
     "RunDefaults",
     "dedup_key",
+    "lead",
     "plan_fire",
     "schedule_info",
     "skipped_run",
+    "split_fan_out",
     "subject_run",
 ]
 
 MAX_CATCHUP = 1000
 SKIP_GRACE = timedelta(seconds=60)
 MAX_LEAD_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class FirePlan:
+    """What firing one due schedule does: the runs to insert and where the schedule moves next.
+
+    ``runs`` may hold queued runs and ``SKIPPED`` records; each carries its dedup key
+    ``(schedule, slot)`` so that inserting it twice is impossible. ``next_run_at`` None means the
+    trigger is exhausted (the schedule stays, disabled of further fires).
+    """
+
+    runs: list[NewRun]
+    next_run_at: datetime | None
+    last_run_at: datetime | None = None
+    lead_s: float = 0.0  # the next slot may be fired this long before it
+
+
+class Planner(Protocol):
+    """Plans runs inside a firing transaction (pure: no I/O). ``now`` is the firing time."""
+
+    now: datetime
+
+    def __call__(self, schedule: Schedule, busy: bool) -> FirePlan:
+        """A due time-triggered schedule: its runs and next fire time (``busy``: a run of
+        it is queued or running)."""
+        ...
+
+    def for_subject(
+        self, schedule: Schedule, subject: str | None, slot: datetime, info: dict[str, Any]
+    ) -> NewRun:
+        """One run of ``schedule`` for ``subject`` (idle, messages, event, fan-out), with
+        ``info`` merged into its trigger info and a dedup key per (schedule, slot, subject)."""
+        ...
+
+
+def split_fan_out(schedule: Schedule, plan: FirePlan) -> tuple[list[NewRun], list[NewRun]]:
+    """A ``for_each_subject`` schedule's plan as ``(records, slots)``: the runs inserted as
+    planned (``skipped`` records of a slot that did not fire) and the queued slot runs, each
+    replaced by one run per matching subject. A slot at or before the schedule's last fired
+    one was fanned out already (its runs carry per-subject dedup keys, so nothing holds the
+    slot's own key): it is left out of both, so that it fires once only."""
+    done = schedule.last_run_at
+    records: list[NewRun] = []
+    slots: list[NewRun] = []
+    for run in plan.runs:
+        slot = run.scheduled_for
+        if done is not None and slot is not None and slot <= done:
+            continue
+        queued = run.status is RunStatus.QUEUED and slot is not None
+        (slots if queued else records).append(run)
+    return records, slots
 
 
 def lead(next_at: datetime, after_next: datetime | None, previous: datetime | None) -> float:
