@@ -37,7 +37,7 @@ from agentcron.models import (
     RunStatus,
     Schedule,
 )
-from agentcron.policies import RunDefaults, subject_run
+from agentcron.rules.firing import RunDefaults, subject_run
 from agentcron.specs import check_name, storable_size
 from agentcron.subjects import check_subject, glob_to_like
 from agentcron.triggers.subject import check_event_type, subject_glob

@@ -173,8 +173,9 @@ class EventVerbs(CoreOps):
             if deleted < PURGE_BATCH:
                 return total
 
-    def emitted(self, out: Emitted) -> None:
-        """After a commit that wrote events: wake whoever waits on what it changed."""
+    def emitted(self, out: Emitted, *, announced: bool = False) -> None:
+        """After a commit that wrote events: wake whoever waits on what it changed
+        (``announced``: the write told other processes itself; see the PostgreSQL store)."""
         wake(self.notify, out)
 
 

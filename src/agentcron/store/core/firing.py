@@ -58,11 +58,6 @@ CHUNK = 1000  # schedules per statement: far below either dialect's limit of par
 
 
 class FiringVerbs(CoreOps):
-    if TYPE_CHECKING:
-
-        def emitted(self, out: Emitted, *, announced: bool = False) -> None:
-            """After a commit that wrote events: wake their readers (the events part)."""
-
     async def fire_due(self, now: datetime, planner: Planner, limit: int = 500) -> list[Run]:
         now_s = now.timestamp()
 

@@ -4,9 +4,12 @@ name, and local wake-ups. `SqliteStore` and `PostgresStore` implement these."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentcron.store.db import Tx
+
+if TYPE_CHECKING:
+    from agentcron.rules.events import Emitted
 
 __all__ = ["CoreOps", "Op"]
 
@@ -26,6 +29,10 @@ class CoreOps:
     async def read(self, op: Op[T], *, small: bool = False) -> T:
         """``op`` in a read transaction. ``small``: a short, bounded read (a point lookup, one
         page of a listing), which SQLite serves on the loop's own idle connection."""
+        raise NotImplementedError
+
+    def emitted(self, out: Emitted, *, announced: bool = False) -> None:
+        """After a commit that wrote events: wake their readers (`EventVerbs.emitted`)."""
         raise NotImplementedError
 
     def notify(self, channel: str) -> None:
