@@ -21,7 +21,7 @@ from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_args, check_name
 from agentcron.store import FannedOut, RunFilter
 from agentcron.store.base import FinishedRun
 from agentcron.subjects import check_subject
-from agentcron.tasks import check_fit
+from agentcron.tasks import Task, check_fit
 
 __all__ = ["RunVerbs"]
 
@@ -129,7 +129,7 @@ class RunVerbs(ScheduleVerbs):
                  namespace: str) -> NewRun:  # fmt: skip
         checked = check_args(args)
         if name in self.registry:
-            check_fit(self.registry.get(name), checked)
+            _check_fit(self.registry.get(name), checked)
         now = self.clock.now()
         available = at if at is not None else now
         if delay is not None:
@@ -205,6 +205,25 @@ class RunVerbs(ScheduleVerbs):
         ``(finished_at, id)``, at most ``limit``: what ``/metrics`` counts, from where its
         last scrape stopped (see `Store.finished_runs`)."""
         return await self.store.finished_runs(after, after_id, until, limit)
+
+
+# Args that fit a task's function, by (task, their keys or their count): `check_fit` reads the
+# function's signature (most of what `enqueue` costs outside the store), and whether args
+# fit depends on nothing else. Entries keep their task: a new task object (another App,
+# a task registered again) never takes an old entry's word.
+_FITTING: dict[tuple[int, Any], Task] = {}
+_FITTING_MAX = 4096
+
+
+def _check_fit(task: Task, args: Mapping[str, Any] | list[Any]) -> None:
+    """`check_fit`, remembered for args of the same shape."""
+    key = (id(task), tuple(args) if isinstance(args, dict) else len(args))
+    if _FITTING.get(key) is task:
+        return
+    check_fit(task, args)
+    if len(_FITTING) >= _FITTING_MAX:
+        _FITTING.clear()
+    _FITTING[key] = task
 
 
 _ENQUEUE_KEYS = ("args", "delay", "at", "dedup_key", "queue", "priority", "retries", "timeout",
