@@ -5,8 +5,9 @@ SQLite every step is paid on the event loop and every microsecond inside the wri
 a microsecond another process waits:
 
 - one transaction: the run, its ``run.queued`` event, nothing else. Whether any event
-  schedule could fire is one indexed probe (no schedule rows decoded); only when one exists
-  do the events go through the shared `emit`, which matches and fires them;
+  schedule could fire is asked by the statement that inserts the first run (an indexed
+  probe, no schedule rows decoded); only when one exists do the events go through the
+  shared `emit`, which matches and fires them;
 - the statements are constant texts (the driver keeps them prepared);
 - the `Run` answered is built after the commit, from what was sent (no read-back), except
   for a taken dedup key, whose run is read back in the transaction.
@@ -33,16 +34,18 @@ __all__ = ["HotEnqueue"]
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
 )
+# The first run of a transaction also asks whether any event schedule could fire (almost
+# always not): the partial index schedules_kind answers without reading the table (its
+# condition is repeated so that SQLite picks it), in the statement that inserts the run.
+INSERT_RUN_PROBING = (
+    INSERT_RUN + " RETURNING id, (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind "
+    "IN ('idle', 'messages', 'event') AND trigger_kind = 'event' AND enabled = 1 "
+    "AND parked = 0))"
+)
 INSERT_EVENT = (
     "INSERT INTO events (namespace, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)"
 )
 RUN_BY_DEDUP = f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key = ?"
-# Could any event schedule fire? The partial index schedules_kind answers without reading
-# the table (its condition is repeated so that SQLite picks it); almost always no.
-ANY_EVENT_RULE = (
-    "SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind IN ('idle', 'messages', "
-    "'event') AND trigger_kind = 'event' AND enabled = 1 AND parked = 0)"
-)
 
 # What the op hands back: per run, its new id or the row of the run holding its dedup key;
 # and what firing event schedules did (None: no event schedule exists).
@@ -87,17 +90,23 @@ def _insert(
     out: list[int | tuple[Any, ...]] = []
     events: list[Pending] = []
     execute = conn.execute
+    fires: bool | None = None  # could an event schedule fire (asked with the first run)
     for run, values in zip(runs, params, strict=True):
-        cur = execute(INSERT_RUN, values)
-        if cur.rowcount == 1:
-            run_id = cur.lastrowid or 0
+        if fires is None:
+            row = execute(INSERT_RUN_PROBING, values).fetchone()
+            run_id = None if row is None else row[0]
+            fires = None if row is None else bool(row[1])
+        else:
+            cur = execute(INSERT_RUN, values)
+            run_id = cur.lastrowid if cur.rowcount == 1 else None
+        if run_id is None:  # dedup key taken: hand back the run that holds it
+            out.append(execute(RUN_BY_DEDUP, (run.dedup_key,)).fetchone())
+        else:
             out.append(run_id)
             events.append(new_run_event(run_id, run))
-        else:  # dedup key taken: hand back the run that holds it
-            out.append(execute(RUN_BY_DEDUP, (run.dedup_key,)).fetchone())
     if not events:
         return out, Emitted()
-    if execute(ANY_EVENT_RULE).fetchone()[0]:
+    if fires:
         return out, drive(_legacy.emit(SqliteTx(conn), events, now_s, None))
     if len(events) == 1:
         execute(INSERT_EVENT, events[0].params(now_s))
