@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from store_helpers import MINUTE, T0, enqueue_one, finish, make_run, start_one
+from store_helpers import MINUTE, T0, enqueue_one, finish, make_run, make_spec, start_one
 
 from agentcron.models import NewEvent, RunStatus
 from agentcron.scheduler import RunPlanner
-from agentcron.store import Store
+from agentcron.store import RunFilter, Store
 from agentcron.tasks import TaskRegistry
 
 
@@ -59,3 +59,26 @@ async def test_a_taken_dedup_key_after_a_purge_adds_nothing(store: Store) -> Non
     assert run.id > done.id
     page, _ = await store.list_runs(limit=10)
     assert sorted(r.id for r in page) == [first.id, run.id]
+
+
+async def test_a_batch_gets_its_ids_and_events_in_order_and_fires_per_run(store: Store) -> None:
+    """A batch (one statement on some stores) answers each run with its own id, writes one
+    ``run.queued`` event per run with that id, and fires a matching event schedule per run;
+    also when a purge took the newest ids first."""
+    gone = await finish(store, await start_one(store, task="gone"), RunStatus.SUCCEEDED)
+    assert await store.purge_runs(T0 + MINUTE) == 1
+    start = await store.last_event_id()
+    runs = await store.enqueue([make_run(task=f"t{i}") for i in range(5)], T0 + MINUTE)
+    assert runs[0].id > gone.id
+    for run in runs:
+        assert (await store.get_run(run.id)).task == run.task
+    events = await store.read_events(start, pattern="run.queued")
+    assert [e.data["run_id"] for e in events] == [r.id for r in runs]
+    watch = await store.add_schedule(
+        make_spec("watch", task="watch", trigger={"event": "run.queued"}), None
+    )
+    batch = await store.enqueue([make_run(task="a"), make_run(task="b")], T0 + MINUTE)
+    fired, _ = await store.list_runs(RunFilter(schedule_id=watch.id), limit=10)
+    assert sorted(r.trigger_info["event"]["data"]["run_id"] for r in fired if r.trigger_info) == [
+        r.id for r in batch
+    ]

@@ -34,14 +34,14 @@ __all__ = ["HotEnqueue"]
 INSERT_RUN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
 )
-# The first run of a transaction also asks whether any event schedule could fire (almost
-# always not): the partial index schedules_kind answers without reading the table (its
-# condition is repeated so that SQLite picks it), in the statement that inserts the run.
-INSERT_RUN_PROBING = (
-    INSERT_RUN + " RETURNING id, (SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind "
-    "IN ('idle', 'messages', 'event') AND trigger_kind = 'event' AND enabled = 1 "
-    "AND parked = 0))"
+# Could an event schedule fire? Almost always not: the partial index schedules_kind answers
+# without reading the table (its condition is repeated so that SQLite picks it). Asked by the
+# statement that inserts the first run of a transaction.
+ANY_EVENT_RULE = (
+    "(SELECT EXISTS (SELECT 1 FROM schedules WHERE trigger_kind IN ('idle', 'messages', "
+    "'event') AND trigger_kind = 'event' AND enabled = 1 AND parked = 0))"
 )
+INSERT_RUN_PROBING = f"{INSERT_RUN} RETURNING id, {ANY_EVENT_RULE}"
 INSERT_EVENT = (
     "INSERT INTO events (namespace, type, subject, data, created_at) VALUES (?, ?, ?, ?, ?)"
 )
@@ -87,6 +87,8 @@ def _insert(
     now_s: float,
 ) -> _Written:
     """The transaction of `HotEnqueue.enqueue`."""
+    if len(runs) > 1 and all(run.dedup_key is None for run in runs):
+        return _insert_many(conn, runs, params, now_s)
     out: list[int | tuple[Any, ...]] = []
     events: list[Pending] = []
     execute = conn.execute
@@ -106,10 +108,34 @@ def _insert(
             events.append(new_run_event(run_id, run))
     if not events:
         return out, Emitted()
+    return out, _events(conn, events, now_s, fires=bool(fires))
+
+
+def _insert_many(
+    conn: sqlite3.Connection,
+    runs: Sequence[NewRun],
+    params: list[tuple[Any, ...]],
+    now_s: float,
+) -> _Written:
+    """A batch without dedup keys: every run is written, one ``executemany``. The transaction
+    holds the database's one write lock, so the ids are consecutive (also when they start
+    above the floor of schema 6) and end at ``last_insert_rowid()``."""
+    conn.executemany(INSERT_RUN, params)
+    last, fires = conn.execute(f"SELECT last_insert_rowid(), {ANY_EVENT_RULE}").fetchone()
+    ids = list(range(last - len(runs) + 1, last + 1))
+    events = [new_run_event(run_id, run) for run_id, run in zip(ids, runs, strict=True)]
+    return list(ids), _events(conn, events, now_s, fires=bool(fires))
+
+
+def _events(
+    conn: sqlite3.Connection, events: list[Pending], now_s: float, *, fires: bool
+) -> Emitted | None:
+    """Write the ``run.queued`` events; through the shared `emit` when an event schedule could
+    fire (what it did is returned), else directly (None)."""
     if fires:
-        return out, drive(_legacy.emit(SqliteTx(conn), events, now_s, None))
+        return drive(_legacy.emit(SqliteTx(conn), events, now_s, None))
     if len(events) == 1:
-        execute(INSERT_EVENT, events[0].params(now_s))
+        conn.execute(INSERT_EVENT, events[0].params(now_s))
     else:
         conn.executemany(INSERT_EVENT, [p.params(now_s) for p in events])
-    return out, None
+    return None
