@@ -57,7 +57,9 @@ _WRITES_PER_YIELD = 16
 PAGE_SIZE = 2048
 
 
-class SqliteStore(HotEnqueue, ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps):
+class SqliteStore(
+    HotEnqueue, ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps
+):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
     ``create=False``: open only an existing agentcron database; a missing or empty file (or
