@@ -101,11 +101,12 @@ class RunVerbs(ScheduleVerbs):
         that has its code); else `TaskNotFound`."""
         name = self._task_name(task)
         defaults = await self._run_defaults([name])
+        now = self.clock.now()
         new = self._new_run(
-            name, defaults[name], args, delay, at, dedup_key, queue, priority, retries, timeout,
-            subject, namespace,
+            now, name, defaults[name], args, delay, at, dedup_key, queue, priority, retries,
+            timeout, subject, namespace,
         )  # fmt: skip
-        (run,) = await self.store.enqueue([new], self.clock.now())
+        (run,) = await self.store.enqueue([new], now)
         return run
 
     async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
@@ -120,17 +121,17 @@ class RunVerbs(ScheduleVerbs):
             if data:
                 raise ValidationError(f"unknown key {sorted(data)[0]!r}", field=sorted(data)[0])
         defaults = await self._run_defaults({f[0] for f in fields})
-        news = [self._new_run(f[0], defaults[f[0]], *f[1:]) for f in fields]
-        return await self.store.enqueue(news, self.clock.now())
+        now = self.clock.now()
+        news = [self._new_run(now, f[0], defaults[f[0]], *f[1:]) for f in fields]
+        return await self.store.enqueue(news, now)
 
-    def _new_run(self, name: str, d: RunDefaults, args: Any, delay: Any, at: datetime | None,
-                 dedup_key: str | None, queue: str | None, priority: int | None,
-                 retries: int | None, timeout: Any, subject: str | None,
+    def _new_run(self, now: datetime, name: str, d: RunDefaults, args: Any, delay: Any,
+                 at: datetime | None, dedup_key: str | None, queue: str | None,
+                 priority: int | None, retries: int | None, timeout: Any, subject: str | None,
                  namespace: str) -> NewRun:  # fmt: skip
         checked = check_args(args)
         if name in self.registry:
             _check_fit(self.registry.get(name), checked)
-        now = self.clock.now()
         available = at if at is not None else now
         if delay is not None:
             available = now + parse_duration(delay, field="delay")
