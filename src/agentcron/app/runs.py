@@ -21,7 +21,7 @@ from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_args, check_name
 from agentcron.store import FannedOut, RunFilter
 from agentcron.store.base import FinishedRun
 from agentcron.subjects import check_subject
-from agentcron.tasks import check_fit
+from agentcron.tasks import Task, check_fit
 
 __all__ = ["RunVerbs"]
 
@@ -101,11 +101,12 @@ class RunVerbs(ScheduleVerbs):
         that has its code); else `TaskNotFound`."""
         name = self._task_name(task)
         defaults = await self._run_defaults([name])
+        now = self.clock.now()
         new = self._new_run(
-            name, defaults[name], args, delay, at, dedup_key, queue, priority, retries, timeout,
-            subject, namespace,
+            now, name, defaults[name], args, delay, at, dedup_key, queue, priority, retries,
+            timeout, subject, namespace,
         )  # fmt: skip
-        (run,) = await self.store.enqueue([new], self.clock.now())
+        (run,) = await self.store.enqueue([new], now)
         return run
 
     async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
@@ -120,17 +121,17 @@ class RunVerbs(ScheduleVerbs):
             if data:
                 raise ValidationError(f"unknown key {sorted(data)[0]!r}", field=sorted(data)[0])
         defaults = await self._run_defaults({f[0] for f in fields})
-        news = [self._new_run(f[0], defaults[f[0]], *f[1:]) for f in fields]
-        return await self.store.enqueue(news, self.clock.now())
+        now = self.clock.now()
+        news = [self._new_run(now, f[0], defaults[f[0]], *f[1:]) for f in fields]
+        return await self.store.enqueue(news, now)
 
-    def _new_run(self, name: str, d: RunDefaults, args: Any, delay: Any, at: datetime | None,
-                 dedup_key: str | None, queue: str | None, priority: int | None,
-                 retries: int | None, timeout: Any, subject: str | None,
+    def _new_run(self, now: datetime, name: str, d: RunDefaults, args: Any, delay: Any,
+                 at: datetime | None, dedup_key: str | None, queue: str | None,
+                 priority: int | None, retries: int | None, timeout: Any, subject: str | None,
                  namespace: str) -> NewRun:  # fmt: skip
         checked = check_args(args)
         if name in self.registry:
-            check_fit(self.registry.get(name), checked)
-        now = self.clock.now()
+            _check_fit(self.registry.get(name), checked)
         available = at if at is not None else now
         if delay is not None:
             available = now + parse_duration(delay, field="delay")
@@ -205,6 +206,25 @@ class RunVerbs(ScheduleVerbs):
         ``(finished_at, id)``, at most ``limit``: what ``/metrics`` counts, from where its
         last scrape stopped (see `Store.finished_runs`)."""
         return await self.store.finished_runs(after, after_id, until, limit)
+
+
+# Args that fit a task's function, by (task, their keys or their count): `check_fit` reads the
+# function's signature (most of what `enqueue` costs outside the store), and whether args
+# fit depends on nothing else. Entries keep their task: a new task object (another App,
+# a task registered again) never takes an old entry's word.
+_FITTING: dict[tuple[int, Any], Task] = {}
+_FITTING_MAX = 4096
+
+
+def _check_fit(task: Task, args: Mapping[str, Any] | list[Any]) -> None:
+    """`check_fit`, remembered for args of the same shape."""
+    key = (id(task), tuple(args) if isinstance(args, dict) else len(args))
+    if _FITTING.get(key) is task:
+        return
+    check_fit(task, args)
+    if len(_FITTING) >= _FITTING_MAX:
+        _FITTING.clear()
+    _FITTING[key] = task
 
 
 _ENQUEUE_KEYS = ("args", "delay", "at", "dedup_key", "queue", "priority", "retries", "timeout",

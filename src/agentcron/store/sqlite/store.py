@@ -32,6 +32,7 @@ from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.db import drive
+from agentcron.store.sqlite.hot import HotEnqueue
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
 from agentcron.store.sqlite.wal import (
@@ -59,6 +60,7 @@ PAGE_SIZE = 2048
 
 
 class SqliteStore(
+    HotEnqueue,
     EventVerbs,
     ScheduleVerbs,
     FiringVerbs,
