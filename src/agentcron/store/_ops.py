@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentcron.errors import StoreError
+from agentcron.store.db import UniqueConflict
 
 if TYPE_CHECKING:
     import psycopg
@@ -35,11 +35,6 @@ class SqliteOps:
 
     def notify(self, channel: str) -> None:
         raise NotImplementedError
-
-
-class UniqueConflict(StoreError):
-    """A unique index refused the row of a lone statement (`PgOps._statement`): nothing was
-    written; the caller may take another path."""
 
 
 class PgOps:

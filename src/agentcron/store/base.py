@@ -25,7 +25,7 @@ from agentcron.models import (
     ScheduleSpec,
     WorkerInfo,
 )
-from agentcron.store.write_health import WriteFailure
+from agentcron.store.core.write_health import WriteFailure
 from agentcron.subjects import Subject
 
 if TYPE_CHECKING:
