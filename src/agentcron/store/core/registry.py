@@ -3,7 +3,7 @@ reports (contract: `agentcron.store.base.Store`, "workers, tasks, stats")."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agentcron.models import WorkerInfo
@@ -124,13 +124,7 @@ def _worker(row: Row) -> WorkerInfo:
         pid=pid,
         queues=_codec.loads(queues),
         concurrency=concurrency,
-        started_at=_time(started_at),
-        last_heartbeat_at=_time(heartbeat),
+        started_at=datetime.fromtimestamp(started_at, UTC),
+        last_heartbeat_at=datetime.fromtimestamp(heartbeat, UTC),
         running=running,
     )
-
-
-def _time(seconds: float) -> datetime:
-    at = _codec.dt(seconds)
-    assert at is not None
-    return at
