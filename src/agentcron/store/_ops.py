@@ -1,6 +1,7 @@
 """What a store provides to the verb mixins it is built from (the ``_sqlite_*`` and ``_pg_*``
 modules), declared once per dialect. `SqliteStore` and `PostgresStore` implement these; the
-mixins only call them. Imports nothing of the store, so every mixin module can use it."""
+mixins only call them. Imports nothing of the store but `db` (whose `UniqueConflict` it
+names again for the modules not yet moved), so every mixin module can use it."""
 
 from __future__ import annotations
 

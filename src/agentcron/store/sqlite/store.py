@@ -45,9 +45,8 @@ from agentcron.store.sqlite.writer import SqliteWriter, is_busy
 
 __all__ = ["SqliteStore"]
 
-_META_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agentcron_meta'"
-
 T = TypeVar("T")
+_META_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agentcron_meta'"
 _WRITES_PER_CHECKPOINT = 200
 _WRITES_PER_YIELD = 16
 # New files get 2 KiB pages, not SQLite's 4 KiB: runs and events are small rows, and each commit
