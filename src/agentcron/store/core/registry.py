@@ -67,15 +67,9 @@ class RegistryVerbs(CoreOps):
 
     async def register_worker(self, info: WorkerInfo) -> None:
         params = (
-            info.id,
-            info.host,
-            info.pid,
-            _codec.dumps(info.queues),
-            info.concurrency,
-            info.running,
-            info.started_at.timestamp(),
-            info.last_heartbeat_at.timestamp(),
-        )
+            info.id, info.host, info.pid, _codec.dumps(info.queues), info.concurrency,
+            info.running, info.started_at.timestamp(), info.last_heartbeat_at.timestamp(),
+        )  # fmt: skip
 
         async def op(tx: Tx) -> None:
             await tx.execute(_WORKER_UPSERT, params)
@@ -117,14 +111,14 @@ class RegistryVerbs(CoreOps):
 
 
 def _worker(row: Row) -> WorkerInfo:
-    id_, host, pid, queues, concurrency, running, started_at, heartbeat = row
+    worker_id, host, pid, queues, concurrency, running, started_s, heartbeat_s = row
     return WorkerInfo(
-        id=id_,
+        id=worker_id,
         host=host,
         pid=pid,
         queues=_codec.loads(queues),
         concurrency=concurrency,
-        started_at=datetime.fromtimestamp(started_at, UTC),
-        last_heartbeat_at=datetime.fromtimestamp(heartbeat, UTC),
+        started_at=datetime.fromtimestamp(started_s, UTC),
+        last_heartbeat_at=datetime.fromtimestamp(heartbeat_s, UTC),
         running=running,
     )
