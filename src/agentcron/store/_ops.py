@@ -1,13 +1,14 @@
 """What a store provides to the verb mixins it is built from (the ``_sqlite_*`` and ``_pg_*``
 modules), declared once per dialect. `SqliteStore` and `PostgresStore` implement these; the
-mixins only call them. Imports nothing of the store, so every mixin module can use it."""
+mixins only call them. Imports nothing of the store but `db` (whose `UniqueConflict` it
+names again for the modules not yet moved), so every mixin module can use it."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agentcron.errors import StoreError
+from agentcron.store.db import UniqueConflict
 
 if TYPE_CHECKING:
     import psycopg
@@ -35,11 +36,6 @@ class SqliteOps:
 
     def notify(self, channel: str) -> None:
         raise NotImplementedError
-
-
-class UniqueConflict(StoreError):
-    """A unique index refused the row of a lone statement (`PgOps._statement`): nothing was
-    written; the caller may take another path."""
 
 
 class PgOps:

@@ -26,7 +26,7 @@ from agentcron.models import (
     WorkerInfo,
 )
 from agentcron.rules.firing import FirePlan, Planner
-from agentcron.store.write_health import WriteFailure
+from agentcron.store.core.write_health import WriteFailure
 from agentcron.subjects import Subject
 
 if TYPE_CHECKING:

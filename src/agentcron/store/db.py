@@ -15,7 +15,9 @@ from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Dialect", "Row", "Tx", "drive"]
+from agentcron.errors import StoreError
+
+__all__ = ["Dialect", "Row", "Tx", "UniqueConflict", "drive"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -55,6 +57,11 @@ POSTGRES = Dialect(
     true="true",
     false="false",
 )
+
+
+class UniqueConflict(StoreError):
+    """A unique index refused the row of a lone statement (PostgreSQL's one-statement writes):
+    nothing was written; the caller may take another path."""
 
 
 class Tx(Protocol):

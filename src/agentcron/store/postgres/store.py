@@ -6,7 +6,7 @@ sent by triggers at commit for runs and schedules and by the writing process aft
 for events (`postgres/announce.py`), so a wake-up never precedes the data. While the server is down,
 store calls wait for it at most `connect_timeout`, and one task reconnects with a capped
 backoff (`postgres/connect.py`); a store
-that cannot write (a full disk) says so through `check_writes` (`write_health`).
+that cannot write (a full disk) says so through `check_writes` (`core/write_health.py`).
 """
 
 from __future__ import annotations
@@ -25,21 +25,21 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
-from agentcron.store import migrate
-from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
-from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
-from agentcron.store._pg_tokens import PgTokenVerbs
+from agentcron.store.core.base import StoreBase, woken
 from agentcron.store.core.firing import FiringVerbs
-from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.core.metrics import MetricsVerbs
+from agentcron.store.core.ops import Op
+from agentcron.store.core.registry import RegistryVerbs
 from agentcron.store.core.schedules import ScheduleVerbs
+from agentcron.store.core.tokens import TokenVerbs
+from agentcron.store.db import Tx, UniqueConflict
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
 from agentcron.store.postgres.events import PgEventVerbs
 from agentcron.store.postgres.listen import Listener
 from agentcron.store.postgres.tx import PgTx
-from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
 
 __all__ = ["PostgresStore"]
 
@@ -57,21 +57,23 @@ _MIGRATION_LOCK = 0x61676E74  # pg_advisory_xact_lock key: serializes concurrent
 # Errors that say the server cannot write now, while it still answers: a full disk, no memory,
 # an I/O error, a read-only server (a standby). Writes are retried by their callers.
 _CANNOT_WRITE = frozenset({"53000", "53100", "53200", "58030", "25006"})
-_PROBE = (
-    "INSERT INTO agentcron_meta (key, value) VALUES (%s, %s) "
-    "ON CONFLICT (key) DO UPDATE SET value = excluded.value RETURNING true"
+_META_TABLE = "SELECT to_regclass('agentcron_meta') IS NOT NULL"
+_FOREIGN_TABLES = (
+    "SELECT string_agg(tablename, ', ') FROM pg_tables WHERE schemaname = current_schema() "
+    "AND tablename IN ('schedules', 'runs', 'events', 'subjects', 'tasks', 'workers')"
 )
 
 
 class PostgresStore(
+    StoreBase,
     PgEventVerbs,
     ScheduleVerbs,
     FiringVerbs,
+    RegistryVerbs,
     PgRunVerbs,
     PgSubjectVerbs,
-    PgTokenVerbs,
-    PgMetricsVerbs,
-    CoreOps,
+    TokenVerbs,
+    MetricsVerbs,
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same
@@ -95,11 +97,10 @@ class PostgresStore(
         reconnect_max_delay_s: float | None = None,
     ) -> None:
         self.url = url
+        super().__init__(migrate=migrate, create=create, shown=_safe(url))
         self._options = ConnectOptions.parse(
             url, connect_timeout_s=connect_timeout_s, reconnect_max_delay_s=reconnect_max_delay_s
         )
-        self._auto_migrate = migrate
-        self._create = create
         self._min_size = min_size
         self._max_size = max_size
         self.connect_timeout_s = self._options.connect_timeout_s
@@ -108,12 +109,9 @@ class PostgresStore(
             self._reconnect_attempt, self._wake_all,
             max_delay_s=self.reconnect_max_delay_s, wait_s=self.connect_timeout_s,
         )  # fmt: skip
-        self._write_health = WriteHealth()
         self._pool: AsyncConnectionPool | None = None
         self._used: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self._listener: Listener | None = None
-        self._events: dict[str, asyncio.Event] = {}
-        self.applied_migrations: list[str] = []  # what open() applied
         self._grouped = EnqueueGroups(self._enqueue)
         # Event readers of other processes are woken by the writer (`postgres/announce.py`).
         self._announcer = Announcer(
@@ -143,16 +141,7 @@ class PostgresStore(
             await pool.close()
             raise StoreUnavailable(f"cannot connect to {_safe(self.url)}: {exc}") from None
         self._pool = pool
-        try:
-            if not self._create and await self.schema_version() == 0:
-                raise SchemaError(migrate.missing_message(_safe(self.url)))
-            if self._auto_migrate:
-                self.applied_migrations = await self.migrate()
-            else:
-                await self._check_schema()
-        except BaseException:
-            await self.close()
-            raise
+        await self._open_schema()
         self._listener = Listener(
             self._options.conninfo, self._deliver, self._wake_all,
             max_delay_s=self.reconnect_max_delay_s, back=self._reconnector.nudge,
@@ -171,13 +160,6 @@ class PostgresStore(
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-
-    async def __aenter__(self) -> PostgresStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def _check(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """The pool's check of a connection it hands out: a round trip, skipped when the
@@ -325,86 +307,40 @@ class PostgresStore(
         """See `Store.outage`."""
         return str(self._reconnector.unavailable()) if self._reconnector.down else None
 
-    async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
-        """See `Store.check_writes`. Raises `StoreUnavailable` when the server cannot be
-        reached at all."""
-        if self._write_health.probe_due(probe_after_s):
-            failures = self._write_health.failures
-            try:
-                await self._statement(_PROBE, (PROBE_KEY, str(time.time())))
-            except StoreUnavailable:
-                if self._write_health.failures == failures:  # not a write refused: unreachable
-                    raise
-            else:
-                self._write_health.succeeded()
-        return self._write_health.failure
-
     # -- schema --------------------------------------------------------------------------------
-    async def migrate(self) -> list[str]:
-        async def op(conn: psycopg.AsyncConnection[Any]) -> list[str]:
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            current = await _read_version(conn)
-            latest = migrate.latest_version("postgres")
-            if current > latest:
-                raise SchemaError(_newer_message(current, latest))
-            applied = []
-            for migration in migrate.pending("postgres", current):
-                await conn.execute(migration.sql.encode())
-                await conn.execute(
-                    "INSERT INTO agentcron_meta (key, value) VALUES ('schema_version', %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(migration.version),),
-                )
-                applied.append(migration.label)
-            return applied
-
-        return await self._tx(op)
-
-    async def schema_version(self) -> int:
-        return await self._tx(_read_version)
-
-    async def _check_schema(self) -> None:
-        current = await self.schema_version()
-        latest = migrate.latest_version("postgres")
-        if current > latest:
-            raise SchemaError(_newer_message(current, latest))
-        if current < latest:
+    async def _has_schema(self, tx: Tx) -> bool:
+        row = await tx.one(_META_TABLE)
+        if row and row[0]:
+            return True
+        row = await tx.one(_FOREIGN_TABLES)  # tables of ours made by something else?
+        if row and row[0]:
             raise SchemaError(
-                f"schema {current} is older than {latest}; run `agentcron db upgrade`"
+                f"the database already has tables named {row[0]} that agentcron did not "
+                "create; use another database or schema (search_path)"
             )
+        return False
+
+    async def _run_script(self, tx: Tx, sql: str) -> None:
+        assert isinstance(tx, PgTx)
+        await tx.conn.execute(sql.encode())  # as it is: no placeholders to convert
+
+    async def _lock_schema(self, tx: Tx) -> None:
+        await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
 
     async def vacuum(self) -> None:
         """``ANALYZE`` the tables (autovacuum reclaims space on PostgreSQL)."""
         await self._tx(lambda conn: conn.execute("ANALYZE runs, schedules, events"))
 
-    # -- wake-ups ---------------------------------------------------------------------------------
-    def notify(self, channel: str) -> None:
-        """Local wake-up; other processes are notified by the database triggers at commit (the
-        events channel by `_announcer`)."""
-        self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
-
+    # -- wake-ups (`StoreBase.notify`: other processes are woken by the database triggers at
+    # commit, and event readers by `_announcer`) -----------------------------------------------
     async def wait(self, channel: str, timeout: float) -> bool:
         """Until a wake-up on ``channel`` or ``timeout``. The first wait on a channel returns
-        (True) once this process listens to it (`_pg_listen`): look again, then wait."""
-        event = self._events.setdefault(channel, asyncio.Event())
+        (True) once this process listens to it (`postgres/listen.py`): look again, then wait."""
         pg_channel = _PG_CHANNELS[channel]
         if self._listener is not None and not self._listener.listens(pg_channel):
-            try:
-                await asyncio.wait_for(self._listener.listen(pg_channel), timeout)
-            except TimeoutError:
-                return False
-            event.clear()
-            return True
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            return False
-        event.clear()
-        return True
-
-    def _wake_all(self) -> None:
-        for event in self._events.values():
-            event.set()
+            event = self._event(channel)
+            return await woken(self._listener.listen(pg_channel), event, timeout)
+        return await super().wait(channel, timeout)
 
     def _deliver(self, channel: str) -> None:
         event = self._events.get(_CHANNELS.get(channel, ""))
@@ -440,38 +376,6 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     conn.adapters.register_loader("jsonb", TextLoader)
     # A lone statement is its own transaction (`_statement`); `_tx` opens one explicitly.
     await conn.set_autocommit(True)
-
-
-async def _read_version(conn: psycopg.AsyncConnection[Any]) -> int:
-    cur = await conn.execute("SELECT to_regclass('agentcron_meta') IS NOT NULL")
-    row = await cur.fetchone()
-    if not row or not row[0]:
-        await _check_foreign(conn)
-        return 0
-    cur = await conn.execute("SELECT value FROM agentcron_meta WHERE key = 'schema_version'")
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def _check_foreign(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Refuse a database whose tables would clash with ours (created by something else)."""
-    cur = await conn.execute(
-        "SELECT string_agg(tablename, ', ') FROM pg_tables WHERE schemaname = current_schema() "
-        "AND tablename IN ('schedules', 'runs', 'events', 'subjects', 'tasks', 'workers')"
-    )
-    row = await cur.fetchone()
-    if row and row[0]:
-        raise SchemaError(
-            f"the database already has tables named {row[0]} that agentcron did not create; "
-            "use another database or schema (search_path)"
-        )
-
-
-def _newer_message(current: int, latest: int) -> str:
-    return (
-        f"the database has schema version {current}, newer than this agentcron knows "
-        f"({latest}); upgrade agentcron before running it against this database"
-    )
 
 
 def _safe(url: str) -> str:

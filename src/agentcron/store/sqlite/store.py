@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -24,14 +23,16 @@ from typing import Any, TypeVar
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
 from agentcron.store._sqlite_activity import SubjectVerbs
-from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
-from agentcron.store._sqlite_tokens import TokenVerbs
+from agentcron.store.core.base import StoreBase
 from agentcron.store.core.events import EventVerbs
 from agentcron.store.core.firing import FiringVerbs
-from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.core.metrics import MetricsVerbs
+from agentcron.store.core.ops import Op
+from agentcron.store.core.registry import RegistryVerbs
 from agentcron.store.core.schedules import ScheduleVerbs
-from agentcron.store.db import drive
+from agentcron.store.core.tokens import TokenVerbs
+from agentcron.store.db import Tx, drive
 from agentcron.store.sqlite.hot import HotEnqueue
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
@@ -44,12 +45,11 @@ from agentcron.store.sqlite.wal import (
     wal_size,
 )
 from agentcron.store.sqlite.writer import SqliteWriter, is_busy
-from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
-_APP_ID = "agentcron"
+_META_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agentcron_meta'"
 _WRITES_PER_CHECKPOINT = 200
 _WRITES_PER_YIELD = 16
 # New files get 2 KiB pages, not SQLite's 4 KiB: runs and events are small rows, and each commit
@@ -61,14 +61,15 @@ PAGE_SIZE = 2048
 
 class SqliteStore(
     HotEnqueue,
+    StoreBase,
     EventVerbs,
     ScheduleVerbs,
     FiringVerbs,
+    RegistryVerbs,
     RunVerbs,
     SubjectVerbs,
     TokenVerbs,
     MetricsVerbs,
-    CoreOps,
 ):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
@@ -91,21 +92,21 @@ class SqliteStore(
     ) -> None:
         self.url = url
         self.path = sqlite_path(url)
+        memory = self.path == ":memory:"  # always a new database
+        super().__init__(
+            migrate=migrate, create=create or memory,
+            shown=self.path if memory else os.path.abspath(self.path),
+        )  # fmt: skip
         self._errors = _DriverErrors(self.path)
         self.synchronous = sqlite_synchronous(url)
-        self._auto_migrate = migrate
-        self._create = create
         self._busy_timeout_s = busy_timeout_s
         self._poll_interval_s = poll_interval_s
         self._idle_checkpoint_s = idle_checkpoint_s
         self._journal_size_limit = journal_size_limit
-        self._write_health = WriteHealth()
         self._writer: SqliteWriter | None = None
         self._reader: SqliteThread | None = None
-        self._events: dict[str, asyncio.Event] = {}
         self._poller: asyncio.Task[None] | None = None
         self._writes = 0
-        self.applied_migrations: list[str] = []  # what open() applied
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -117,13 +118,7 @@ class SqliteStore(
         self._writer = SqliteWriter(
             self._connect(), path=self.path, busy_timeout_s=self._busy_timeout_s
         )
-        if not self._create and not memory and await self.schema_version() == 0:
-            await self.close()
-            raise SchemaError(_missing(self.path))
-        if self._auto_migrate:
-            self.applied_migrations = await self.migrate()
-        else:
-            await self._check_schema()
+        await self._open_schema()
         if not memory:
             self._reader = SqliteThread(self._connect, name="agentcron-sqlite-reader")
             await asyncio.to_thread(self._reader.start)
@@ -144,13 +139,6 @@ class SqliteStore(
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None
-
-    async def __aenter__(self) -> SqliteStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -227,23 +215,14 @@ class SqliteStore(
         return await self._read(op)
 
     # -- schema --------------------------------------------------------------------------------
-    async def migrate(self) -> list[str]:
-        result: list[str] = await self._write(_apply_migrations)
-        return result
+    async def _has_schema(self, tx: Tx) -> bool:
+        """See `StoreBase._has_schema` (another application's file is refused on connecting:
+        `_check_foreign`)."""
+        return await tx.one(_META_TABLE) is not None
 
-    async def schema_version(self) -> int:
-        version: int = await self._write(_read_version)
-        return version
-
-    async def _check_schema(self) -> None:
-        current = await self.schema_version()
-        latest = migrate.latest_version("sqlite")
-        if current > latest:
-            raise SchemaError(_newer_message(self.path, current, latest))
-        if current < latest:
-            raise SchemaError(
-                f"{self.path}: schema {current} is older than {latest}; run `agentcron db upgrade`"
-            )
+    async def _run_script(self, tx: Tx, sql: str) -> None:
+        for statement in _statements(sql):
+            await tx.execute(statement)
 
     async def vacuum(self) -> None:
         """``VACUUM`` on the reader thread (it cannot run inside a transaction), then optimize."""
@@ -251,17 +230,6 @@ class SqliteStore(
 
     async def checkpoint(self) -> None:
         await self._read(_checkpoint)
-
-    def outage(self) -> str | None:
-        """See `Store.outage` (a file is never known to be unreachable in advance)."""
-        return None
-
-    async def check_writes(self, probe_after_s: float = 5.0) -> WriteFailure | None:
-        """See `Store.check_writes`."""
-        if self._write_health.probe_due(probe_after_s):
-            with contextlib.suppress(StoreUnavailable):  # recorded by `_write`
-                await self._write(_probe)
-        return self._write_health.failure
 
     async def _checkpoint_now(self, idle_s: float) -> None:
         """The checkpoint `_sqlite_wal.policy` asks for (on the reader thread)."""
@@ -273,19 +241,7 @@ class SqliteStore(
         if mode is not None:
             await self._reader.call(lambda conn: checkpoint(conn, mode))
 
-    # -- wake-ups ---------------------------------------------------------------------------------
-    def notify(self, channel: str) -> None:
-        self._events.setdefault(channel, asyncio.Event()).set()  # kept until someone waits
-
-    async def wait(self, channel: str, timeout: float) -> bool:
-        event = self._events.setdefault(channel, asyncio.Event())
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            return False
-        event.clear()
-        return True
-
+    # -- wake-ups (`StoreBase.notify`, `StoreBase.wait`) ---------------------------------------
     async def _poll_data_version(self) -> None:
         """Wake local waiters when any connection committed; checkpoint the WAL now and then."""
         assert self._reader is not None
@@ -305,8 +261,7 @@ class SqliteStore(
                 continue
             if current != last:
                 last, changed_at = current, loop.time()
-                for event in self._events.values():
-                    event.set()
+                self._wake_all()
 
 
 def sqlite_path(url: str) -> str:
@@ -357,14 +312,6 @@ class _DriverErrors:
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-
-def _probe(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "INSERT INTO agentcron_meta (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (PROBE_KEY, str(time.time())),
-    )
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
@@ -420,43 +367,6 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
     if "unable to open" in text:
         return StoreUnavailable(f"cannot open {path}: {text}")
     return StoreError(f"{path}: {type(exc).__name__}: {text}")
-
-
-def _read_version(conn: sqlite3.Connection) -> int:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "agentcron_meta" not in tables:
-        return 0
-    row = conn.execute("SELECT value FROM agentcron_meta WHERE key='schema_version'").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _apply_migrations(conn: sqlite3.Connection) -> list[str]:
-    current = _read_version(conn)
-    latest = migrate.latest_version("sqlite")
-    if current > latest:
-        raise SchemaError(_newer_message("this database", current, latest))
-    applied = []
-    for migration in migrate.pending("sqlite", current):
-        for statement in _statements(migration.sql):
-            conn.execute(statement)
-        conn.execute(
-            "INSERT INTO agentcron_meta (key, value) VALUES ('schema_version', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(migration.version),),
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO agentcron_meta (key, value) VALUES ('application', ?)",
-            (_APP_ID,),
-        )
-        applied.append(migration.label)
-    return applied
-
-
-def _newer_message(where: str, current: int, latest: int) -> str:
-    return (
-        f"{where} has schema version {current}, newer than this agentcron knows ({latest}); "
-        "upgrade agentcron before running it against this database"
-    )
 
 
 def _statements(sql: str) -> list[str]:
