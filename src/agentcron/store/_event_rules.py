@@ -38,9 +38,10 @@ from agentcron.models import (
     Schedule,
 )
 from agentcron.policies import RunDefaults, subject_run
+from agentcron.rules.subjects import glob_to_like
 from agentcron.specs import check_name, storable_size
 from agentcron.store import _codec
-from agentcron.subjects import check_subject, glob_to_like
+from agentcron.subjects import check_subject
 from agentcron.triggers.subject import check_event_type, subject_glob
 
 __all__ = [

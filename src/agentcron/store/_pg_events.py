@@ -279,8 +279,7 @@ async def _insert(conn: Conn, schedule: Schedule, new: NewRun, now_s: float) -> 
 
 async def _with_quota(conn: Conn, schedule: Schedule, new: NewRun) -> NewRun:
     """``new``, or ``new`` skipped with the reason when it is over the schedule's quota."""
-    from agentcron.store._subject_plans import skipped
-    from agentcron.subjects import quota_reason, quota_window
+    from agentcron.rules.quotas import quota_reason, quota_window, skipped
 
     if schedule.limit is None or new.subject is None or new.scheduled_for is None:
         return new

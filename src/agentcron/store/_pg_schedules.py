@@ -10,7 +10,7 @@ import psycopg
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
-from agentcron.store import _codec, _pg_events, _pg_subjects
+from agentcron.store import _codec, _pg_events
 from agentcron.store._codec import SCHEDULE_COLUMNS
 from agentcron.store._event_rules import Emitted
 from agentcron.store._ops import PgOps as _PgOps
@@ -22,6 +22,8 @@ from agentcron.store._pg_helpers import (
 )
 from agentcron.store._sqlite_schedules import new_schedule_id
 from agentcron.store.base import FannedOut, FirePlan, Planner
+from agentcron.store.core import fanout, subjects
+from agentcron.store.postgres.tx import PgTx
 
 
 class PgScheduleVerbs(_PgOps):
@@ -71,7 +73,7 @@ class PgScheduleVerbs(_PgOps):
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
             await _set_trigger_columns(conn, schedule_id, spec)
-            await _pg_subjects.resume(conn, schedule_id)
+            await subjects.resume(PgTx(conn), schedule_id)
             await _pg_events.restore_due(conn, schedule_id)
             return await _get(conn, schedule_id)
 
@@ -138,7 +140,7 @@ class PgScheduleVerbs(_PgOps):
             cur = await conn.execute("DELETE FROM schedules WHERE id=%s", (schedule_id,))
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
-            await _pg_subjects.forget_schedule(conn, schedule_id)
+            await subjects.forget_schedule(PgTx(conn), schedule_id)
             await _pg_events.forget_schedule(conn, schedule_id)
 
         await self._tx(op)
@@ -154,7 +156,7 @@ class PgScheduleVerbs(_PgOps):
             )
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
-            await _pg_subjects.resume(conn, schedule_id)
+            await subjects.resume(PgTx(conn), schedule_id)
             await _pg_events.restore_due(conn, schedule_id)
             return await _get(conn, schedule_id)
 
@@ -220,7 +222,7 @@ class PgScheduleVerbs(_PgOps):
             inserted += await insert_runs(conn, [r for _, p in plain for r in p.runs], now_s)
             for s, p in plans:
                 if s.for_each_subject is not None:
-                    inserted += await _pg_subjects.fan_out(conn, s, p, planner, now_s)
+                    inserted += await fanout.fan_out(PgTx(conn), s, p, planner, now_s)
             await _advance(conn, plans)
             return inserted
 
@@ -244,7 +246,8 @@ class PgScheduleVerbs(_PgOps):
             )
             if row is None:
                 raise ScheduleNotFound(schedule.id)
-            runs, counts = await _pg_subjects.fan_out_now(conn, schedule, slot_run, planner, now_s)
+            tx = PgTx(conn)
+            runs, counts = await fanout.fan_out_now(tx, schedule, slot_run, planner, now_s)
             return runs, counts, await _pg_events.fired_runs(conn, runs, now_s, planner)
 
         runs, counts, emitted = await self._tx(op)
@@ -268,7 +271,7 @@ async def _fire_special(
         if _codec.trigger_columns(schedule.trigger)[0] == "event":
             out += await _pg_events.fire_debounced(conn, schedule, planner, now_s)
         else:
-            out += await _pg_subjects.fire_subject_schedule(conn, schedule, planner, now_s)
+            out += await subjects.fire_subject_schedule(PgTx(conn), schedule, planner, now_s)
     return out
 
 

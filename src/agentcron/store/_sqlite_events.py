@@ -262,9 +262,11 @@ def _fire(
 
 def _insert(conn: sqlite3.Connection, schedule: Schedule, new: NewRun, now_s: float) -> list[Run]:
     if schedule.limit is not None:
-        from agentcron.store._sqlite_subjects import with_quota
+        from agentcron.store.core.quotas import with_quota
+        from agentcron.store.db import drive
+        from agentcron.store.sqlite.tx import SqliteTx
 
-        new = with_quota(conn, schedule, new)
+        new = drive(with_quota(SqliteTx(conn), schedule, new))
     row = conn.execute(_INSERT_RUN, _codec.run_insert_params(new, now_s)).fetchone()
     return [_codec.run_from_row(row)] if row is not None else []
 

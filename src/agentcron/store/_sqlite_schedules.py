@@ -10,10 +10,13 @@ from typing import Any
 
 from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import NewRun, Run, Schedule, ScheduleSource, ScheduleSpec
-from agentcron.store import _codec, _event_rules, _sqlite_events, _sqlite_subjects
+from agentcron.store import _codec, _event_rules, _sqlite_events
 from agentcron.store._codec import RUN_INSERT_COLUMNS, RUN_INSERT_MARKS, SCHEDULE_COLUMNS
 from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import FannedOut, Planner
+from agentcron.store.core import fanout, subjects
+from agentcron.store.db import drive
+from agentcron.store.sqlite.tx import SqliteTx
 
 _INSERT_PLAIN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
@@ -68,7 +71,7 @@ class ScheduleVerbs(_Ops):
                 raise ScheduleNotFound(schedule_id)
             _set_trigger_columns(conn, schedule_id, spec)
             _sqlite_events.restore_due(conn, schedule_id)
-            _sqlite_subjects.resume(conn, schedule_id)
+            drive(subjects.resume(SqliteTx(conn), schedule_id))
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -138,7 +141,7 @@ class ScheduleVerbs(_Ops):
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM schedules WHERE id=?", (schedule_id,)).rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
-            _sqlite_subjects.forget_schedule(conn, schedule_id)
+            drive(subjects.forget_schedule(SqliteTx(conn), schedule_id))
             _sqlite_events.forget_schedule(conn, schedule_id)
 
         await self._write(op)
@@ -155,7 +158,7 @@ class ScheduleVerbs(_Ops):
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
             _sqlite_events.restore_due(conn, schedule_id)
-            _sqlite_subjects.resume(conn, schedule_id)
+            drive(subjects.resume(SqliteTx(conn), schedule_id))
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -224,7 +227,8 @@ class ScheduleVerbs(_Ops):
 
         def op(conn: sqlite3.Connection) -> tuple[list[Run], dict[str, int], Any]:
             _get(conn, schedule.id)  # still there
-            runs, counts = _sqlite_subjects.fan_out_now(conn, schedule, slot_run, planner, now_s)
+            tx = SqliteTx(conn)
+            runs, counts = drive(fanout.fan_out_now(tx, schedule, slot_run, planner, now_s))
             return runs, counts, _sqlite_events.fired_runs(conn, runs, now_s, planner)
 
         runs, counts, emitted = await self._write(op)
@@ -240,11 +244,11 @@ def _per_subject(schedule: Schedule) -> bool:
 def _fire_per_subject(
     conn: sqlite3.Connection, schedule: Schedule, planner: Planner, now_s: float
 ) -> list[Run]:
-    from agentcron.store import _sqlite_events, _sqlite_subjects
+    from agentcron.store import _sqlite_events
 
     if _codec.trigger_columns(schedule.trigger)[0] == "event":
         return _sqlite_events.fire_debounced(conn, schedule, planner, now_s)
-    return _sqlite_subjects.fire_subject_schedule(conn, schedule, planner, now_s)
+    return drive(subjects.fire_subject_schedule(SqliteTx(conn), schedule, planner, now_s))
 
 
 def _fire_timed(
@@ -252,8 +256,6 @@ def _fire_timed(
 ) -> list[Run]:
     """Fire time-triggered schedules: one query for which are busy, plain inserts (a taken
     dedup key is ignored), one statement moving them all forward."""
-    from agentcron.store import _sqlite_subjects
-
     if not schedules:
         return []
     marks = ", ".join("?" * len(schedules))
@@ -270,7 +272,7 @@ def _fire_timed(
     for schedule in schedules:
         plan = planner(schedule, schedule.id in busy)
         if schedule.for_each_subject is not None:
-            inserted += _sqlite_subjects.fan_out(conn, schedule, plan, planner, now_s)
+            inserted += drive(fanout.fan_out(SqliteTx(conn), schedule, plan, planner, now_s))
         else:
             inserted += insert_new_runs(conn, plan.runs, now_s)
         moves.append((_codec.ts(plan.next_run_at), _codec.ts(plan.last_run_at), plan.lead_s,

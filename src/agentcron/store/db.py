@@ -33,15 +33,24 @@ class Dialect:
     lock_rows: str  # appended to a SELECT that will update its rows: " FOR UPDATE" or ""
     greatest: str  # the two-argument maximum: "max" (SQLite) or "greatest"
     least: str  # the two-argument minimum: "min" (SQLite) or "least"
+    texts: str  # a subquery of the texts in one JSON array parameter: `x IN ({texts})`
 
 
-SQLITE = Dialect(name="sqlite", skip_locked="", lock_rows="", greatest="max", least="min")
+SQLITE = Dialect(
+    name="sqlite",
+    skip_locked="",
+    lock_rows="",
+    greatest="max",
+    least="min",
+    texts="SELECT value FROM json_each(?)",
+)
 POSTGRES = Dialect(
     name="postgres",
     skip_locked=" FOR UPDATE SKIP LOCKED",
     lock_rows=" FOR UPDATE",
     greatest="greatest",
     least="least",
+    texts="SELECT jsonb_array_elements_text(?::jsonb)",
 )
 
 

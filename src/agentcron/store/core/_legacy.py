@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentcron.models import NewRun, Run, Schedule
-from agentcron.store import _pg_events, _pg_subjects, _sqlite_events, _sqlite_subjects
+from agentcron.store import _pg_events, _sqlite_events
 from agentcron.store._event_rules import Emitted, Pending
 from agentcron.store.base import FirePlan, Planner
+from agentcron.store.core import fanout, subjects
 from agentcron.store.db import Tx
 
 __all__ = [
@@ -71,42 +72,30 @@ async def fire_debounced(tx: Tx, schedule: Schedule, planner: Planner, now_s: fl
     return await _pg_events.fire_debounced(_conn(tx), schedule, planner, now_s)
 
 
-# -- subjects ----------------------------------------------------------------------------------
+# -- subjects (written once: `core.subjects`, `core.fanout`) -------------------------------------
 async def subjects_resume(tx: Tx, schedule_id: str) -> None:
-    if tx.dialect.name == "sqlite":
-        _sqlite_subjects.resume(_conn(tx), schedule_id)
-    else:
-        await _pg_subjects.resume(_conn(tx), schedule_id)
+    await subjects.resume(tx, schedule_id)
 
 
 async def subjects_forget_schedule(tx: Tx, schedule_id: str) -> None:
-    if tx.dialect.name == "sqlite":
-        _sqlite_subjects.forget_schedule(_conn(tx), schedule_id)
-    else:
-        await _pg_subjects.forget_schedule(_conn(tx), schedule_id)
+    await subjects.forget_schedule(tx, schedule_id)
 
 
 async def fire_subject_schedule(
     tx: Tx, schedule: Schedule, planner: Planner, now_s: float
 ) -> list[Run]:
-    if tx.dialect.name == "sqlite":
-        return _sqlite_subjects.fire_subject_schedule(_conn(tx), schedule, planner, now_s)
-    return await _pg_subjects.fire_subject_schedule(_conn(tx), schedule, planner, now_s)
+    return await subjects.fire_subject_schedule(tx, schedule, planner, now_s)
 
 
 async def fan_out(
     tx: Tx, schedule: Schedule, plan: FirePlan, planner: Planner, now_s: float
 ) -> list[Run]:
-    """Note: SQLite inserts the plan's skipped slot runs too; PostgreSQL leaves them to its
-    caller."""
-    if tx.dialect.name == "sqlite":
-        return _sqlite_subjects.fan_out(_conn(tx), schedule, plan, planner, now_s)
-    return await _pg_subjects.fan_out(_conn(tx), schedule, plan, planner, now_s)
+    """Inserts the plan's skipped slot runs too (`core.fanout.fan_out`): a caller inserts
+    only the runs of plans without ``for_each_subject``."""
+    return await fanout.fan_out(tx, schedule, plan, planner, now_s)
 
 
 async def fan_out_now(
     tx: Tx, schedule: Schedule, slot_run: NewRun, planner: Planner, now_s: float
 ) -> tuple[list[Run], dict[str, int]]:
-    if tx.dialect.name == "sqlite":
-        return _sqlite_subjects.fan_out_now(_conn(tx), schedule, slot_run, planner, now_s)
-    return await _pg_subjects.fan_out_now(_conn(tx), schedule, slot_run, planner, now_s)
+    return await fanout.fan_out_now(tx, schedule, slot_run, planner, now_s)

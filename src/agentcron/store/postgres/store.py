@@ -27,12 +27,12 @@ from psycopg_pool import AsyncConnectionPool
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import migrate
 from agentcron.store._ops import UniqueConflict
-from agentcron.store._pg_activity import PgSubjectVerbs
 from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
 from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.postgres.activity import PgActivityVerbs
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
 from agentcron.store.postgres.listen import Listener
@@ -62,7 +62,7 @@ _PROBE = (
 
 
 class PostgresStore(
-    PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
+    PgScheduleVerbs, PgRunVerbs, PgActivityVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same

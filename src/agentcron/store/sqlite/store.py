@@ -23,13 +23,13 @@ from typing import Any, TypeVar
 
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
-from agentcron.store._sqlite_activity import SubjectVerbs
 from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_tokens import TokenVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.db import drive
+from agentcron.store.sqlite.activity import SqliteActivityVerbs
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
 from agentcron.store.sqlite.wal import (
@@ -56,7 +56,7 @@ _WRITES_PER_YIELD = 16
 PAGE_SIZE = 2048
 
 
-class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps):
+class SqliteStore(ScheduleVerbs, RunVerbs, SqliteActivityVerbs, TokenVerbs, MetricsVerbs, CoreOps):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
     ``create=False``: open only an existing agentcron database; a missing or empty file (or
