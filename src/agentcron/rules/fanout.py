@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from agentcron.models import NewRun, RunStatus, Schedule
+from agentcron.models import NewRun, RunStatus
 
 __all__ = ["fan_out_info", "fans_out", "fired_before"]
 
@@ -17,10 +18,11 @@ def fan_out_info(slot_run: NewRun) -> dict[str, Any]:
     return info
 
 
-def fired_before(schedule: Schedule, slot_run: NewRun) -> bool:
-    """A slot at or before the schedule's last fired slot was fanned out already (its runs
-    carry per-subject dedup keys, so nothing holds the slot's own key): fire it once only."""
-    done, slot = schedule.last_run_at, slot_run.scheduled_for
+def fired_before(last_run_at: datetime | None, slot_run: NewRun) -> bool:
+    """A slot at or before the schedule's last fired slot (``last_run_at``) was fanned out
+    already (its runs carry per-subject dedup keys, so nothing holds the slot's own key):
+    fire it once only."""
+    done, slot = last_run_at, slot_run.scheduled_for
     return done is not None and slot is not None and slot <= done
 
 

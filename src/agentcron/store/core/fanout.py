@@ -66,7 +66,7 @@ async def fan_out(
     `FAN_OUT_RETURNED` of each slot)."""
     fired: list[Run] = []
     for slot_run in plan.runs:
-        if fired_before(schedule, slot_run):
+        if fired_before(schedule.last_run_at, slot_run):
             continue
         if fans_out(slot_run):
             fired += await _fan_out_slot(tx, schedule, SlotRuns(schedule, planner, slot_run, now_s))
