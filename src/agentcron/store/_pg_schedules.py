@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -23,7 +24,6 @@ from agentcron.store._pg_helpers import (
 from agentcron.store._sqlite_schedules import new_schedule_id
 from agentcron.store.base import FannedOut, FirePlan, Planner
 from agentcron.store.core import fanout, subjects
-from agentcron.store.postgres.tx import PgTx
 
 
 class PgScheduleVerbs(_PgOps):
@@ -73,7 +73,7 @@ class PgScheduleVerbs(_PgOps):
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
             await _set_trigger_columns(conn, schedule_id, spec)
-            await subjects.resume(PgTx(conn), schedule_id)
+            await subjects.resume(_tx(conn), schedule_id)
             await _pg_events.restore_due(conn, schedule_id)
             return await _get(conn, schedule_id)
 
@@ -140,7 +140,7 @@ class PgScheduleVerbs(_PgOps):
             cur = await conn.execute("DELETE FROM schedules WHERE id=%s", (schedule_id,))
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
-            await subjects.forget_schedule(PgTx(conn), schedule_id)
+            await subjects.forget_schedule(_tx(conn), schedule_id)
             await _pg_events.forget_schedule(conn, schedule_id)
 
         await self._tx(op)
@@ -156,7 +156,7 @@ class PgScheduleVerbs(_PgOps):
             )
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
-            await subjects.resume(PgTx(conn), schedule_id)
+            await subjects.resume(_tx(conn), schedule_id)
             await _pg_events.restore_due(conn, schedule_id)
             return await _get(conn, schedule_id)
 
@@ -222,7 +222,7 @@ class PgScheduleVerbs(_PgOps):
             inserted += await insert_runs(conn, [r for _, p in plain for r in p.runs], now_s)
             for s, p in plans:
                 if s.for_each_subject is not None:
-                    inserted += await fanout.fan_out(PgTx(conn), s, p, planner, now_s)
+                    inserted += await fanout.fan_out(_tx(conn), s, p, planner, now_s)
             await _advance(conn, plans)
             return inserted
 
@@ -246,7 +246,7 @@ class PgScheduleVerbs(_PgOps):
             )
             if row is None:
                 raise ScheduleNotFound(schedule.id)
-            tx = PgTx(conn)
+            tx = _tx(conn)
             runs, counts = await fanout.fan_out_now(tx, schedule, slot_run, planner, now_s)
             return runs, counts, await _pg_events.fired_runs(conn, runs, now_s, planner)
 
@@ -271,7 +271,7 @@ async def _fire_special(
         if _codec.trigger_columns(schedule.trigger)[0] == "event":
             out += await _pg_events.fire_debounced(conn, schedule, planner, now_s)
         else:
-            out += await subjects.fire_subject_schedule(PgTx(conn), schedule, planner, now_s)
+            out += await subjects.fire_subject_schedule(_tx(conn), schedule, planner, now_s)
     return out
 
 
@@ -316,3 +316,11 @@ async def _get(conn: Conn, schedule_id: str) -> Schedule:
     if row is None:
         raise ScheduleNotFound(schedule_id)
     return _codec.schedule_from_row(row)
+
+
+def _tx(conn: Conn) -> Any:
+    """``conn`` as the shared code's transaction (imported here: the postgres package
+    imports this module)."""
+    from agentcron.store.postgres.tx import PgTx
+
+    return PgTx(conn)

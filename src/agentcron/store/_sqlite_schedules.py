@@ -16,7 +16,6 @@ from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import FannedOut, Planner
 from agentcron.store.core import fanout, subjects
 from agentcron.store.db import drive
-from agentcron.store.sqlite.tx import SqliteTx
 
 _INSERT_PLAIN = (
     f"INSERT INTO runs ({RUN_INSERT_COLUMNS}) VALUES ({RUN_INSERT_MARKS}) ON CONFLICT DO NOTHING"
@@ -71,7 +70,7 @@ class ScheduleVerbs(_Ops):
                 raise ScheduleNotFound(schedule_id)
             _set_trigger_columns(conn, schedule_id, spec)
             _sqlite_events.restore_due(conn, schedule_id)
-            drive(subjects.resume(SqliteTx(conn), schedule_id))
+            drive(subjects.resume(_tx(conn), schedule_id))
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -141,7 +140,7 @@ class ScheduleVerbs(_Ops):
         def op(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM schedules WHERE id=?", (schedule_id,)).rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
-            drive(subjects.forget_schedule(SqliteTx(conn), schedule_id))
+            drive(subjects.forget_schedule(_tx(conn), schedule_id))
             _sqlite_events.forget_schedule(conn, schedule_id)
 
         await self._write(op)
@@ -158,7 +157,7 @@ class ScheduleVerbs(_Ops):
             if cur.rowcount == 0:
                 raise ScheduleNotFound(schedule_id)
             _sqlite_events.restore_due(conn, schedule_id)
-            drive(subjects.resume(SqliteTx(conn), schedule_id))
+            drive(subjects.resume(_tx(conn), schedule_id))
             return _get(conn, schedule_id)
 
         schedule: Schedule = await self._write(op)
@@ -227,7 +226,7 @@ class ScheduleVerbs(_Ops):
 
         def op(conn: sqlite3.Connection) -> tuple[list[Run], dict[str, int], Any]:
             _get(conn, schedule.id)  # still there
-            tx = SqliteTx(conn)
+            tx = _tx(conn)
             runs, counts = drive(fanout.fan_out_now(tx, schedule, slot_run, planner, now_s))
             return runs, counts, _sqlite_events.fired_runs(conn, runs, now_s, planner)
 
@@ -248,7 +247,7 @@ def _fire_per_subject(
 
     if _codec.trigger_columns(schedule.trigger)[0] == "event":
         return _sqlite_events.fire_debounced(conn, schedule, planner, now_s)
-    return drive(subjects.fire_subject_schedule(SqliteTx(conn), schedule, planner, now_s))
+    return drive(subjects.fire_subject_schedule(_tx(conn), schedule, planner, now_s))
 
 
 def _fire_timed(
@@ -272,7 +271,7 @@ def _fire_timed(
     for schedule in schedules:
         plan = planner(schedule, schedule.id in busy)
         if schedule.for_each_subject is not None:
-            inserted += drive(fanout.fan_out(SqliteTx(conn), schedule, plan, planner, now_s))
+            inserted += drive(fanout.fan_out(_tx(conn), schedule, plan, planner, now_s))
         else:
             inserted += insert_new_runs(conn, plan.runs, now_s)
         moves.append((_codec.ts(plan.next_run_at), _codec.ts(plan.last_run_at), plan.lead_s,
@@ -321,3 +320,11 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _tx(conn: sqlite3.Connection) -> Any:
+    """``conn`` as the shared code's transaction (imported here: the sqlite package imports
+    this module)."""
+    from agentcron.store.sqlite.tx import SqliteTx
+
+    return SqliteTx(conn)

@@ -44,8 +44,8 @@ MARKS_BATCH = 1000
 NEXT_SCAN = 256
 """Subjects read to find the next idle deadline of a filtered schedule (bounded: beyond,
 the schedule wakes early and looks again)."""
-MARK_ROWS = 500
-"""Marks written by one statement."""
+MARK_ROWS = 1000
+"""Marks written by one statement (5,000 parameters at most)."""
 
 TRIGGER = "SELECT trigger_kind, subject_glob, wait_s, every_n, state FROM schedules WHERE id = ?"
 MOVE = (
