@@ -13,7 +13,8 @@ from store_helpers import MINUTE, T0, all_runs, make_spec
 from agentcron.errors import ScheduleNotFound
 from agentcron.models import FanOut, NewRun, Quota, RunStatus, Schedule
 from agentcron.scheduler import RunPlanner
-from agentcron.store import FannedOut, RunFilter, Store, _pg_subjects, _sqlite_subjects
+from agentcron.store import FannedOut, RunFilter, Store
+from agentcron.store.core import fanout
 from agentcron.tasks import TaskRegistry
 
 HOUR = timedelta(hours=1)
@@ -85,8 +86,7 @@ async def test_runs_over_the_quota_are_counted_as_skipped(store: Store) -> None:
 async def test_counts_every_run_but_returns_the_first(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in (_sqlite_subjects, _pg_subjects):
-        monkeypatch.setattr(module, "FAN_OUT_RETURNED", 2)
+    monkeypatch.setattr(fanout, "FAN_OUT_RETURNED", 2)
     await subjects(store, *(f"user:{i}" for i in range(5)))
     schedule = await grader(store)
     done = await trigger(store, schedule, T0)

@@ -9,14 +9,10 @@ import pytest
 
 from agentcron.errors import ValidationError
 from agentcron.models import Quota
-from agentcron.subjects import (
-    check_kind,
-    check_subject,
-    crossed_multiples,
-    glob_to_like,
-    idle_action,
-    quota_window,
-)
+from agentcron.rules.idle import crossed_multiples, idle_action
+from agentcron.rules.quotas import quota_window
+from agentcron.rules.subjects import glob_to_like
+from agentcron.subjects import check_kind, check_subject
 
 
 def utc(text: str) -> datetime:

@@ -38,8 +38,9 @@ from agentcron.models import (
     Schedule,
 )
 from agentcron.rules.firing import RunDefaults, subject_run
+from agentcron.rules.subjects import glob_to_like
 from agentcron.specs import check_name, storable_size
-from agentcron.subjects import check_subject, glob_to_like
+from agentcron.subjects import check_subject
 from agentcron.triggers.subject import check_event_type, subject_glob
 
 __all__ = [

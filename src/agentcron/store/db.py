@@ -37,6 +37,7 @@ class Dialect:
     least: str  # the two-argument minimum: "min" (SQLite) or "least"
     true: str  # a boolean column's true and false as the partial indexes spell them: a
     false: str  # predicate must repeat an index's own text for the index to be used
+    texts: str  # a subquery of the texts in one JSON array parameter: `x IN ({texts})`
 
 
 SQLITE = Dialect(
@@ -47,6 +48,7 @@ SQLITE = Dialect(
     least="min",
     true="1",
     false="0",
+    texts="SELECT value FROM json_each(?)",
 )
 POSTGRES = Dialect(
     name="postgres",
@@ -56,6 +58,7 @@ POSTGRES = Dialect(
     least="least",
     true="true",
     false="false",
+    texts="SELECT jsonb_array_elements_text(?::jsonb)",
 )
 
 

@@ -8,12 +8,11 @@ differs between the dialects (`JOIN_SQL`; PostgreSQL's is registered by
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agentcron.models import Event, NewRun, Run, RunStatus, Schedule
+from agentcron.models import Event, NewRun, Run, Schedule
 from agentcron.rules.events import (
     EVENT_COLUMNS,
     MAX_GROUP_EVENTS,
@@ -24,8 +23,8 @@ from agentcron.rules.events import (
 from agentcron.store import _codec
 from agentcron.store.base import Planner
 from agentcron.store.core.insert import insert_runs
+from agentcron.store.core.quotas import with_quota
 from agentcron.store.db import Row, Tx
-from agentcron.subjects import quota_reason, quota_window
 
 __all__ = [
     "GROUPS_PER_FIRE",
@@ -86,10 +85,6 @@ _RESTORE_DUE = (
 )
 _EVENTS_WHERE = f"SELECT {EVENT_COLUMNS} FROM events WHERE"
 _FORGET = "DELETE FROM debounces WHERE schedule_id = ?"
-_QUOTA_COUNT = (
-    "SELECT count(*) FROM runs WHERE schedule_id = ? AND subject = ? "
-    "AND scheduled_for >= ? AND scheduled_for < ? AND status <> 'skipped'"
-)
 
 
 async def join(tx: Tx, rule: Rule, event: Event, now_s: float) -> None:
@@ -151,12 +146,4 @@ async def forget_schedule(tx: Tx, schedule_id: str) -> None:
 async def insert_fired(tx: Tx, schedule: Schedule, new: NewRun, now_s: float) -> list[Run]:
     """Insert a run an event schedule fired (for one event or one group): skipped, with the
     reason, when it is over the schedule's quota; none when its dedup key is taken."""
-    limit = schedule.limit
-    if limit is not None and new.subject is not None and new.scheduled_for is not None:
-        start, end = quota_window(limit, schedule.timezone, new.scheduled_for)
-        window = (start.timestamp(), end.timestamp())
-        row = await tx.one(_QUOTA_COUNT, (schedule.id, new.subject, *window))
-        if row is not None and row[0] >= limit.count:
-            error = {"type": "Skipped", "message": quota_reason(limit, new.subject)}
-            new = dataclasses.replace(new, status=RunStatus.SKIPPED, error=error)
-    return await insert_runs(tx, [new], now_s)
+    return await insert_runs(tx, [await with_quota(tx, schedule, new)], now_s)

@@ -25,7 +25,6 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
-from agentcron.store._pg_activity import PgSubjectVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store.core.base import StoreBase, woken
 from agentcron.store.core.firing import FiringVerbs
@@ -35,6 +34,7 @@ from agentcron.store.core.registry import RegistryVerbs
 from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.core.tokens import TokenVerbs
 from agentcron.store.db import Tx, UniqueConflict
+from agentcron.store.postgres.activity import PgActivityVerbs
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
 from agentcron.store.postgres.events import PgEventVerbs
@@ -71,7 +71,7 @@ class PostgresStore(
     FiringVerbs,
     RegistryVerbs,
     PgRunVerbs,
-    PgSubjectVerbs,
+    PgActivityVerbs,
     TokenVerbs,
     MetricsVerbs,
 ):

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
-from agentcron.store._sqlite_activity import SubjectVerbs
 from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store.core.base import StoreBase
 from agentcron.store.core.events import EventVerbs
@@ -33,6 +32,7 @@ from agentcron.store.core.registry import RegistryVerbs
 from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.core.tokens import TokenVerbs
 from agentcron.store.db import Tx, drive
+from agentcron.store.sqlite.activity import SqliteActivityVerbs
 from agentcron.store.sqlite.hot import HotEnqueue
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
@@ -67,7 +67,7 @@ class SqliteStore(
     FiringVerbs,
     RegistryVerbs,
     RunVerbs,
-    SubjectVerbs,
+    SqliteActivityVerbs,
     TokenVerbs,
     MetricsVerbs,
 ):
