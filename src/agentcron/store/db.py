@@ -33,15 +33,22 @@ class Dialect:
     lock_rows: str  # appended to a SELECT that will update its rows: " FOR UPDATE" or ""
     greatest: str  # the two-argument maximum: "max" (SQLite) or "greatest"
     least: str  # the two-argument minimum: "min" (SQLite) or "least"
+    json: str  # appended to a text parameter written to a JSON column: "" or "::jsonb"
+
+    def index(self, name: str) -> str:
+        """`` INDEXED BY name`` after a table on SQLite, whose planner would otherwise pick
+        another index (and sort every row it holds); nothing on PostgreSQL."""
+        return f" INDEXED BY {name}" if self.name == "sqlite" else ""
 
 
-SQLITE = Dialect(name="sqlite", skip_locked="", lock_rows="", greatest="max", least="min")
+SQLITE = Dialect(name="sqlite", skip_locked="", lock_rows="", greatest="max", least="min", json="")
 POSTGRES = Dialect(
     name="postgres",
     skip_locked=" FOR UPDATE SKIP LOCKED",
     lock_rows=" FOR UPDATE",
     greatest="greatest",
     least="least",
+    json="::jsonb",
 )
 
 

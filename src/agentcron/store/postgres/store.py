@@ -28,13 +28,16 @@ from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavail
 from agentcron.store import migrate
 from agentcron.store._ops import UniqueConflict
 from agentcron.store._pg_activity import PgSubjectVerbs
+from agentcron.store._pg_events import PgEventVerbs
 from agentcron.store._pg_metrics import PgMetricsVerbs
-from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
+from agentcron.store._pg_registry import PgRegistryVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
+from agentcron.store.postgres.groups import EnqueueGroups
+from agentcron.store.postgres.hot import PgHotRuns
 from agentcron.store.postgres.listen import Listener
 from agentcron.store.postgres.tx import PgTx
 from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
@@ -62,8 +65,9 @@ _PROBE = (
 
 
 class PostgresStore(
-    PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
-):
+    PgScheduleVerbs, PgEventVerbs, PgHotRuns, PgRegistryVerbs, PgSubjectVerbs, PgTokenVerbs,
+    PgMetricsVerbs, CoreOps,
+):  # fmt: skip
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same
     options (the URL wins; see `postgres/connect.py`).

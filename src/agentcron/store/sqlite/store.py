@@ -24,11 +24,13 @@ from typing import Any, TypeVar
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
 from agentcron.store._sqlite_activity import SubjectVerbs
+from agentcron.store._sqlite_events import EventVerbs
 from agentcron.store._sqlite_metrics import MetricsVerbs
-from agentcron.store._sqlite_runs import RunVerbs
+from agentcron.store._sqlite_registry import RegistryVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_tokens import TokenVerbs
 from agentcron.store.core.ops import CoreOps, Op
+from agentcron.store.core.runs import RunVerbs
 from agentcron.store.db import drive
 from agentcron.store.sqlite.thread import SqliteThread
 from agentcron.store.sqlite.tx import SqliteTx
@@ -56,7 +58,10 @@ _WRITES_PER_YIELD = 16
 PAGE_SIZE = 2048
 
 
-class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps):
+class SqliteStore(
+    ScheduleVerbs, EventVerbs, RunVerbs, RegistryVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs,
+    CoreOps,
+):  # fmt: skip
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
     ``create=False``: open only an existing agentcron database; a missing or empty file (or
