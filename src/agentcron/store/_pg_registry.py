@@ -10,7 +10,7 @@ from agentcron.models import WorkerInfo
 from agentcron.store import _codec
 from agentcron.store._ops import PgOps as _PgOps
 from agentcron.store._pg_helpers import Conn, fetchall, fetchone
-from agentcron.store._sqlite_registry import worker_info
+from agentcron.store._sqlite_registry import worker_info, worker_params
 from agentcron.store.base import StoreStats
 
 __all__ = ["PgRegistryVerbs"]
@@ -47,16 +47,7 @@ class PgRegistryVerbs(_PgOps):
                 "queues = excluded.queues, concurrency = excluded.concurrency, "
                 "running = excluded.running, started_at = excluded.started_at, "
                 "last_heartbeat_at = excluded.last_heartbeat_at",
-                (
-                    info.id,
-                    info.host,
-                    info.pid,
-                    _codec.dumps(info.queues),
-                    info.concurrency,
-                    info.running,
-                    info.started_at.timestamp(),
-                    info.last_heartbeat_at.timestamp(),
-                ),
+                worker_params(info),
             )
         )
 

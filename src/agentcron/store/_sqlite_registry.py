@@ -12,7 +12,7 @@ from agentcron.store import _codec
 from agentcron.store._ops import SqliteOps as _Ops
 from agentcron.store.base import StoreStats
 
-__all__ = ["RegistryVerbs", "worker_info"]
+__all__ = ["RegistryVerbs", "worker_info", "worker_params"]
 
 # The condition of the partial indexes runs_status and runs_task (schema 4).
 _FINISHED = "status NOT IN ('queued', 'running')"
@@ -45,16 +45,7 @@ class RegistryVerbs(_Ops):
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO workers (id, host, pid, queues, concurrency, running, "
                 "started_at, last_heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    info.id,
-                    info.host,
-                    info.pid,
-                    _codec.dumps(info.queues),
-                    info.concurrency,
-                    info.running,
-                    info.started_at.timestamp(),
-                    info.last_heartbeat_at.timestamp(),
-                ),
+                worker_params(info),
             )
         )
 
@@ -116,6 +107,14 @@ class RegistryVerbs(_Ops):
 
         stats: StoreStats = await self._read(op)
         return stats
+
+
+def worker_params(info: WorkerInfo) -> tuple[Any, ...]:
+    """The ``workers`` row of ``info``, in column order."""
+    return (
+        info.id, info.host, info.pid, _codec.dumps(info.queues), info.concurrency,
+        info.running, info.started_at.timestamp(), info.last_heartbeat_at.timestamp(),
+    )  # fmt: skip
 
 
 def worker_info(row: tuple[Any, ...]) -> WorkerInfo:

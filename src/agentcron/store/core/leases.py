@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentcron.models import Run, RunOutcome, RunStatus
 from agentcron.rules.runs import first_outcomes, one_per_serial_key, valid_id
@@ -23,7 +23,15 @@ from agentcron.store.core import _legacy
 from agentcron.store.core.ops import CoreOps
 from agentcron.store.db import Row, Tx
 
-__all__ = ["FINISH_CHUNK", "LeaseVerbs", "claim_op", "filters", "finish_op", "finish_values"]
+__all__ = [
+    "FINISH_CHUNK",
+    "Claim",
+    "LeaseVerbs",
+    "claim_op",
+    "filters",
+    "finish_op",
+    "finish_values",
+]
 
 FINISH_CHUNK = 500  # outcomes per statement (6 parameters each)
 
@@ -68,7 +76,7 @@ _REAP = (
     f"recoveries = recoveries + (CASE WHEN {_GIVE_UP} THEN 0 ELSE 1 END), "
     f"max_attempts = max_attempts + (CASE WHEN {_GIVE_UP} THEN 0 ELSE 1 END), "
     "available_at = ?, lease_owner = NULL, lease_expires_at = NULL "
-    "WHERE status = 'running' AND id IN (SELECT id FROM runs{index} WHERE status = 'running' "
+    "WHERE status = 'running' AND id IN (SELECT id FROM runs WHERE status = 'running' "
     f"AND lease_expires_at < ?{{skip_locked}}) RETURNING {RUN_COLUMNS}"
 )
 _LEASE_LOST = (_codec.LEASE_LOST, _codec.LEASE_LOST_DEAD, _codec.LEASE_LOST_REQUEUED)
@@ -103,32 +111,34 @@ def finish_values(outcome: RunOutcome, now_s: float) -> tuple[Any, ...]:
     )
 
 
-async def claim_op(
-    tx: Tx,
-    where: tuple[str, list[Any]],
-    due: tuple[float, int],
-    lease: tuple[str, float],
-    *,
-    serial: bool = True,
-) -> tuple[list[Row], Emitted]:
-    """Lease due runs (``where``: `filters`; ``due``: now and the limit; ``lease``: the
-    worker and when it ends). ``serial=False`` leaves runs with a serial key out (after a
-    unique index refused one: another worker started its key meanwhile). The leased rows
-    (``RUN_COLUMNS``), decoded by the caller after the commit, and their events."""
-    (filter_sql, filter_params), (now_s, limit), (worker_id, until_s) = where, due, lease
+class Claim(NamedTuple):
+    """What a claim asks for: due runs (``where``: `filters`) at ``now_s``, at most
+    ``limit``, leased to ``worker_id`` until ``until_s``. ``serial=False`` leaves runs with a
+    serial key out (after a unique index refused one: another worker started its key)."""
+
+    where: tuple[str, list[Any]]
+    now_s: float
+    limit: int
+    worker_id: str
+    until_s: float
+    serial: bool = True
+
+
+async def claim_op(tx: Tx, claim: Claim) -> tuple[list[Row], Emitted]:
+    """Lease the runs of ``claim``: the leased rows (``RUN_COLUMNS``), decoded by the caller
+    after the commit, and their events."""
     pick = PICK.format(
         index=tx.dialect.index("runs_claim"),
-        filters=filter_sql,
+        filters=claim.where[0],
         skip_locked=tx.dialect.skip_locked,
     )
-    picked = await tx.all(pick, (now_s, *filter_params, limit))
-    ids = one_per_serial_key((r[0], r[1]) for r in picked if serial or r[1] is None)
+    picked = await tx.all(pick, (claim.now_s, *claim.where[1], claim.limit))
+    ids = one_per_serial_key((r[0], r[1]) for r in picked if claim.serial or r[1] is None)
     if not ids:
         return [], Emitted()
-    rows = await tx.all(
-        _TAKE.format(marks=marks(len(ids))), (now_s, worker_id, worker_id, until_s, *ids)
-    )
-    return rows, await _legacy.emit(tx, [_claimed_event(r) for r in rows], now_s, None)
+    lease = (claim.now_s, claim.worker_id, claim.worker_id, claim.until_s)
+    rows = await tx.all(_TAKE.format(marks=marks(len(ids))), (*lease, *ids))
+    return rows, await _legacy.emit(tx, [_claimed_event(r) for r in rows], claim.now_s, None)
 
 
 async def finish_op(
@@ -153,10 +163,7 @@ async def finish_op(
 
 
 async def _reap_op(tx: Tx, now_s: float) -> tuple[list[Run], Emitted]:
-    sql = _REAP.format(
-        json=tx.dialect.json, index=tx.dialect.index("runs_lease"),
-        skip_locked=tx.dialect.skip_locked,
-    )  # fmt: skip
+    sql = _REAP.format(json=tx.dialect.json, skip_locked=tx.dialect.skip_locked)
     rows = await tx.all(sql, (*_LEASE_LOST, now_s, now_s, now_s))
     reaped = [_codec.run_from_row(r) for r in rows]
     return reaped, await _legacy.emit(tx, [run_event(r) for r in reaped], now_s, None)
@@ -197,13 +204,15 @@ class LeaseVerbs(CoreOps):
         if limit <= 0 or tasks == []:
             return []
         now_s = now.timestamp()
-        op = partial(
-            claim_op, where=filters(queues, tasks), due=(now_s, limit),
-            lease=(worker_id, now_s + lease.total_seconds()),
-        )  # fmt: skip
-        rows, emitted = await self.write(op, durable=False)
+        claim = Claim(
+            filters(queues, tasks), now_s, limit, worker_id, now_s + lease.total_seconds()
+        )
+        return sorted(await self._claim(claim), key=claim_order)
+
+    async def _claim(self, claim: Claim) -> list[Run]:
+        rows, emitted = await self.write(partial(claim_op, claim=claim), durable=False)
         self.emitted(emitted)
-        return sorted((_codec.run_from_row(r) for r in rows), key=claim_order)
+        return [_codec.run_from_row(r) for r in rows]
 
     async def extend_leases(
         self, worker_id: str, run_ids: Sequence[int], until: datetime
@@ -222,11 +231,19 @@ class LeaseVerbs(CoreOps):
         if not outcomes:
             return 0
         values = [finish_values(o, now_s) for o in outcomes]
+        written = await self._write_outcomes(worker_id, outcomes, values, now_s)
+        if any(o.status is RunStatus.QUEUED for o in outcomes):
+            self.notify("runs")
+        return written
+
+    async def _write_outcomes(
+        self, worker_id: str, outcomes: list[RunOutcome], values: list[tuple[Any, ...]],
+        now_s: float,
+    ) -> int:  # fmt: skip
+        """Write the ``values`` of ``outcomes`` (`finish_op`); how many were written."""
         op = partial(finish_op, worker_id=worker_id, outcomes=outcomes, values=values, now_s=now_s)
         written, emitted = await self.write(op, durable=False)
         self.emitted(emitted)
-        if any(o.status is RunStatus.QUEUED for o in outcomes):
-            self.notify("runs")
         return written
 
     async def reap_expired(self, now: datetime) -> list[Run]:

@@ -10,25 +10,17 @@ a run that is not queued, or two workers starting runs of one serial key at once
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agentcron.models import NewRun, Run, RunOutcome, RunStatus
-from agentcron.rules.runs import first_outcomes, in_input_order, missing_dedup_keys
+from agentcron.rules.runs import in_input_order, missing_dedup_keys
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, lifecycle_parts
 from agentcron.store._ops import UniqueConflict
 from agentcron.store.core.insert import RUNS_FROM_JSON, inserted_runs
-from agentcron.store.core.leases import (
-    LEASE,
-    claim_op,
-    claim_order,
-    filters,
-    finish_values,
-    marks,
-)
+from agentcron.store.core.leases import LEASE, Claim, filters, marks
 from agentcron.store.core.runs import NEXT_AVAILABLE, RunVerbs
 from agentcron.store.postgres.tx import pg_sql
 
@@ -138,7 +130,8 @@ def _number(value: float | None) -> str:
 
 
 class PgHotRuns(RunVerbs):
-    """`RunVerbs` with PostgreSQL's one-statement enqueue, claim and finish."""
+    """`RunVerbs` with PostgreSQL's one-statement enqueue, claim and finish (`_enqueue`,
+    `_claim`, `_write_outcomes`)."""
 
     _grouped: EnqueueGroups  # made by the store, sends with `_enqueue`
     if TYPE_CHECKING:
@@ -196,66 +189,39 @@ class PgHotRuns(RunVerbs):
             raise
         return result, carried
 
-    async def claim_runs(
-        self,
-        worker_id: str,
-        *,
-        now: datetime,
-        lease: timedelta,
-        limit: int,
-        queues: Sequence[str] | None = None,
-        tasks: Sequence[str] | None = None,
-    ) -> list[Run]:
-        if limit <= 0 or tasks == []:
-            return []
-        now_s = now.timestamp()
-        where = filters(queues, tasks)
-        until_s = now_s + lease.total_seconds()
+    async def _claim(self, claim: Claim) -> list[Run]:
+        """`_CLAIM`; the shared claim after a serial-key race or with an event schedule to
+        fire (and without serial keys when a unique index refuses one again)."""
         try:
             rows, carried = await self._carrying(
-                pg_sql(_CLAIM.format(filters=where[0])),
-                [now_s, *where[1], limit, now_s, worker_id, worker_id, until_s, now_s],
+                pg_sql(_CLAIM.format(filters=claim.where[0])),
+                [claim.now_s, *claim.where[1], claim.limit, claim.now_s, claim.worker_id,
+                 claim.worker_id, claim.until_s, claim.now_s],
                 all_rows=True,
-            )
+            )  # fmt: skip
         except UniqueConflict:  # another worker started a run of one of these serial keys
             rows = None
-        if rows is None or rows[0][0]:  # a serial-key race, or an event schedule to fire
-            return await self._claim_shared(where, (now_s, limit), (worker_id, until_s))
-        claimed = [_codec.run_from_row(r[1:]) for r in rows if r[1] is not None]
-        if claimed:
-            self.emitted(Emitted(wrote=True), announced=carried)
-        claimed.sort(key=claim_order)
-        return claimed
-
-    async def _claim_shared(
-        self, where: tuple[str, list[Any]], due: tuple[float, int], lease: tuple[str, float]
-    ) -> list[Run]:
-        op = partial(claim_op, where=where, due=due, lease=lease)
+        if rows is not None and not rows[0][0]:
+            claimed = [_codec.run_from_row(r[1:]) for r in rows if r[1] is not None]
+            if claimed:
+                self.emitted(Emitted(wrote=True), announced=carried)
+            return claimed
         try:
-            rows, emitted = await self.write(op, durable=False)
-        except UniqueConflict:  # a serial key started meanwhile: the runs without one
-            rows, emitted = await self.write(partial(op, serial=False), durable=False)
-        self.emitted(emitted)
-        claimed = [_codec.run_from_row(r) for r in rows]
-        claimed.sort(key=claim_order)
-        return claimed
+            return await super()._claim(claim)
+        except UniqueConflict:
+            return await super()._claim(claim._replace(serial=False))
 
-    async def finish_runs(
-        self, worker_id: str, outcomes: Sequence[RunOutcome], now: datetime
-    ) -> int:
-        now_s = now.timestamp()
-        outcomes = first_outcomes(outcomes)
-        if not outcomes:
-            return 0
-        values = [finish_values(o, now_s) for o in outcomes]
+    async def _write_outcomes(
+        self, worker_id: str, outcomes: list[RunOutcome], values: list[tuple[Any, ...]],
+        now_s: float,
+    ) -> int:  # fmt: skip
+        """`_FINISH`; the shared write with an event schedule to fire."""
         rows = _outcome_rows(outcomes, values)
         (blocked, written), carried = await self._carrying(_FINISH, (rows, worker_id, now_s))
-        if blocked:  # an event schedule to fire
-            return await super().finish_runs(worker_id, outcomes, now)
+        if blocked:
+            return await super()._write_outcomes(worker_id, outcomes, values, now_s)
         if written:
             self.emitted(Emitted(wrote=True), announced=carried)
-        if any(o.status is RunStatus.QUEUED for o in outcomes):
-            self.notify("runs")
         return int(written)
 
     async def next_available_at(
