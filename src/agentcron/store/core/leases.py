@@ -25,12 +25,16 @@ from agentcron.store.db import Row, Tx
 
 __all__ = [
     "FINISH_CHUNK",
+    "LEASE",
+    "PICK",
     "Claim",
     "LeaseVerbs",
     "claim_op",
+    "claim_order",
     "filters",
     "finish_op",
     "finish_values",
+    "marks",
 ]
 
 FINISH_CHUNK = 500  # outcomes per statement (6 parameters each)

@@ -23,7 +23,7 @@ from agentcron.store.core.insert import insert_runs
 from agentcron.store.core.leases import LeaseVerbs, filters, marks
 from agentcron.store.db import Row, Tx
 
-__all__ = ["NEXT_AVAILABLE", "RunVerbs", "enqueue_op"]
+__all__ = ["GET", "NEXT_AVAILABLE", "RunVerbs", "enqueue_op", "get_op"]
 
 GET = f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?"
 _BY_DEDUP = f"SELECT {RUN_COLUMNS} FROM runs WHERE dedup_key IN ({{marks}})"
