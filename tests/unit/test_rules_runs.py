@@ -13,7 +13,6 @@ from agentcron.rules.runs import (
     in_input_order,
     listing_parts,
     missing_dedup_keys,
-    one_per_serial_key,
     valid_id,
 )
 
@@ -49,15 +48,6 @@ def _run(run_id: int, dedup_key: str | None = None) -> Run:
 )
 def test_valid_id(value: object, valid: bool) -> None:
     assert valid_id(value) is valid
-
-
-def test_one_per_serial_key_keeps_plain_runs_and_the_first_of_each_key() -> None:
-    picked = [(1, None), (2, "a"), (3, "a"), (4, None), (5, "b"), (6, "a"), (7, "b")]
-    assert one_per_serial_key(picked) == [1, 2, 4, 5]
-
-
-def test_one_per_serial_key_of_nothing() -> None:
-    assert one_per_serial_key([]) == []
 
 
 def test_first_outcomes_keeps_the_first_per_run_and_drops_impossible_ids() -> None:

@@ -1,6 +1,6 @@
-"""Pure decisions of the run verbs (`agentcron.store.core.runs`): which picked runs a claim
-takes, which outcomes a finish writes, which partial indexes a listing
-reads. No I/O: rows and values in, a plan out."""
+"""Pure decisions of the run verbs (`agentcron.store.core.runs`): which outcomes a finish
+writes, which partial indexes a listing reads, what an enqueue returns in place of a run
+whose dedup key was taken. No I/O: rows and values in, a plan out."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ __all__ = [
     "in_input_order",
     "listing_parts",
     "missing_dedup_keys",
-    "one_per_serial_key",
     "valid_id",
 ]
 
@@ -33,21 +32,6 @@ OPEN = {
 def valid_id(run_id: object) -> bool:
     """Run ids are positive 64-bit integers; anything else cannot exist."""
     return isinstance(run_id, int) and not isinstance(run_id, bool) and 0 < run_id < 2**63
-
-
-def one_per_serial_key(picked: Iterable[tuple[int, str | None]]) -> list[int]:
-    """The ids a claim takes of the ``(id, serial_key)`` rows it picked, in claim order: every
-    run without a serial key, and the first of each serial key (runs of one key run one at a
-    time)."""
-    seen: set[str] = set()
-    ids = []
-    for run_id, serial in picked:
-        if serial is not None:
-            if serial in seen:
-                continue
-            seen.add(serial)
-        ids.append(run_id)
-    return ids
 
 
 def first_outcomes(outcomes: Sequence[RunOutcome]) -> list[RunOutcome]:

@@ -4,7 +4,7 @@ finish them, and reap the runs whose worker died (contract: `agentcron.store.bas
 Every state change writes its lifecycle event (``run.started``, ``run.succeeded``...) in the
 same transaction, one statement per batch (`_legacy.emit`). A claim picks its runs
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, which concurrent claimers skip), keeps one per
-serial key (`rules.runs.one_per_serial_key`), then leases them in one statement.
+serial key and leases them, in one statement.
 PostgreSQL's one-statement claims and finishes override these (`postgres/hot.py`)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentcron.models import Run, RunOutcome, RunStatus
-from agentcron.rules.runs import first_outcomes, one_per_serial_key, valid_id
+from agentcron.rules.runs import first_outcomes, valid_id
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, Pending, finished_event, lifecycle, run_event
@@ -24,9 +24,10 @@ from agentcron.store.core.ops import CoreOps
 from agentcron.store.db import Row, Tx
 
 __all__ = [
+    "CLAIM",
+    "CLAIM_ORDER",
     "FINISH_CHUNK",
     "LEASE",
-    "PICK",
     "Claim",
     "LeaseVerbs",
     "claim_op",
@@ -39,18 +40,23 @@ __all__ = [
 
 FINISH_CHUNK = 500  # outcomes per statement (6 parameters each)
 
-# Due runs in claim order ({filters}: queues, tasks), none whose serial key is running.
-PICK = (
-    "SELECT id, serial_key FROM runs{index} WHERE status = 'queued' AND available_at <= ?"
-    "{filters} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs AS r2 "
-    "WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
-    "ORDER BY priority DESC, available_at, id LIMIT ?{skip_locked}"
-)
 LEASE = (
     "UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, "
     "lease_owner = ?, worker = ?, lease_expires_at = ?"
 )
-_TAKE = LEASE + " WHERE id IN ({marks}) RETURNING " + RUN_COLUMNS
+CLAIM_ORDER = "ORDER BY priority DESC, available_at, id"
+# Up to N due runs in claim order ({filters}: queues, tasks; {serial}: "" or the runs
+# without a serial key), none whose serial key is running; of those, every run without a
+# serial key and the first of each key (runs of one key run one at a time), leased.
+CLAIM = (
+    LEASE + " WHERE id IN (SELECT id FROM (SELECT id, serial_key, row_number() OVER "
+    f"(PARTITION BY serial_key {CLAIM_ORDER}) AS n FROM (SELECT id, serial_key, priority, "
+    "available_at FROM runs{index} WHERE status = 'queued' AND available_at <= ?{filters}"
+    "{serial} AND (serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs AS r2 "
+    "WHERE r2.serial_key = runs.serial_key AND r2.status = 'running')) "
+    f"{CLAIM_ORDER} LIMIT ?{{skip_locked}}) AS cand) AS c WHERE serial_key IS NULL OR n = 1) "
+    f"RETURNING {RUN_COLUMNS}"
+)
 _EXTEND = (
     "UPDATE runs SET lease_expires_at = ? WHERE status = 'running' AND lease_owner = ? "
     "AND id IN ({marks}) RETURNING id, cancel_requested"
@@ -129,19 +135,16 @@ class Claim(NamedTuple):
 
 
 async def claim_op(tx: Tx, claim: Claim) -> tuple[list[Row], Emitted]:
-    """Lease the runs of ``claim``: the leased rows (``RUN_COLUMNS``), decoded by the caller
-    after the commit, and their events."""
-    pick = PICK.format(
+    """Lease the runs of ``claim`` in one statement: the leased rows (``RUN_COLUMNS``),
+    decoded by the caller after the commit, and their events."""
+    sql = CLAIM.format(
         index=tx.dialect.index("runs_claim"),
         filters=claim.where[0],
+        serial="" if claim.serial else " AND serial_key IS NULL",
         skip_locked=tx.dialect.skip_locked,
     )
-    picked = await tx.all(pick, (claim.now_s, *claim.where[1], claim.limit))
-    ids = one_per_serial_key((r[0], r[1]) for r in picked if claim.serial or r[1] is None)
-    if not ids:
-        return [], Emitted()
     lease = (claim.now_s, claim.worker_id, claim.worker_id, claim.until_s)
-    rows = await tx.all(_TAKE.format(marks=marks(len(ids))), (*lease, *ids))
+    rows = await tx.all(sql, (*lease, claim.now_s, *claim.where[1], claim.limit))
     return rows, await _legacy.emit(tx, [_claimed_event(r) for r in rows], claim.now_s, None)
 
 
