@@ -17,6 +17,7 @@ from store_helpers import (
     finish,
     ids,
     make_run,
+    make_spec,
     start_one,
 )
 
@@ -146,6 +147,25 @@ async def test_serial_key_under_concurrent_claimers(
         *(claim(target, f"w{i}", limit=5) for i, target in enumerate([store, other_store] * 3))
     )
     assert sum(len(batch) for batch in results) == 1
+
+
+async def test_serial_key_with_an_event_schedule_on_run_events(store: Store) -> None:
+    """A claim that also fires event schedules (on ``run.*``) keeps one run per serial key."""
+    await store.add_schedule(make_spec("audit", trigger={"event": "run.started"}), None)
+    first, _ = await store.enqueue([make_run("s", serial_key="k") for _ in range(2)], T0)
+    free = await enqueue_one(store, task="free")
+    claimed = await claim(store, limit=10, tasks=["s", "free"])
+    assert sorted(ids(claimed)) == sorted([first.id, free.id])
+    assert await claim(store, limit=10, tasks=["s"]) == []
+
+
+async def test_finish_writes_the_first_outcome_of_a_run(store: Store) -> None:
+    run = await start_one(store)
+    failed = RunOutcome(run.id, RunStatus.FAILED, error={"type": "E", "message": "m"})
+    outcomes = [RunOutcome(run.id, RunStatus.SUCCEEDED, result=1), failed]
+    assert await store.finish_runs("w1", outcomes, T0) == 1
+    done = await store.get_run(run.id)
+    assert (done.status, done.result, done.error) == (RunStatus.SUCCEEDED, 1, None)
 
 
 # -- extend_leases ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from agentcron.errors import StoreError, StoreUnavailable
 from agentcron.models import NewRun, Run, RunStatus
-from agentcron.store._pg_runs import EnqueueGroups
+from agentcron.store.postgres.groups import EnqueueGroups
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

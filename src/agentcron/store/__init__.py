@@ -5,27 +5,29 @@ from __future__ import annotations
 import os
 
 from agentcron.errors import StoreError
+from agentcron.store.base import (  # the contract, re-exported
+    FannedOut as FannedOut,
+)
 from agentcron.store.base import (
-    FannedOut,
-    FirePlan,
-    Planner,
-    RunFilter,
-    Store,
-    StoreStats,
-    WriteFailure,
+    FirePlan as FirePlan,
+)
+from agentcron.store.base import (
+    Planner as Planner,
+)
+from agentcron.store.base import (
+    RunFilter as RunFilter,
+)
+from agentcron.store.base import (
+    Store as Store,
+)
+from agentcron.store.base import (
+    StoreStats as StoreStats,
+)
+from agentcron.store.base import (
+    WriteFailure as WriteFailure,
 )
 
-__all__ = [
-    "FannedOut",
-    "FirePlan",
-    "Planner",
-    "RunFilter",
-    "Store",
-    "StoreStats",
-    "WriteFailure",
-    "create_store",
-    "shown_url",
-]
+__all__ = ["create_store", "shown_url"]  # and the names of the contract above
 
 
 def create_store(

@@ -38,6 +38,12 @@ class Dialect:
     true: str  # a boolean column's true and false as the partial indexes spell them: a
     false: str  # predicate must repeat an index's own text for the index to be used
     texts: str  # a subquery of the texts in one JSON array parameter: `x IN ({texts})`
+    json: str  # appended to a text parameter written to a JSON column: "" or "::jsonb"
+
+    def index(self, name: str) -> str:
+        """`` INDEXED BY name`` after a table on SQLite, whose planner would otherwise pick
+        another index (and sort every row it holds); nothing on PostgreSQL."""
+        return f" INDEXED BY {name}" if self.name == "sqlite" else ""
 
 
 SQLITE = Dialect(
@@ -49,6 +55,7 @@ SQLITE = Dialect(
     true="1",
     false="0",
     texts="SELECT value FROM json_each(?)",
+    json="",
 )
 POSTGRES = Dialect(
     name="postgres",
@@ -59,6 +66,7 @@ POSTGRES = Dialect(
     true="true",
     false="false",
     texts="SELECT jsonb_array_elements_text(?::jsonb)",
+    json="::jsonb",
 )
 
 

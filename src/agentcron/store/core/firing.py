@@ -5,9 +5,9 @@ One transaction takes the due schedules (on PostgreSQL ``FOR UPDATE SKIP LOCKED`
 number of schedulers fire each slot exactly once; SQLite has one writer), asks the planner
 (`agentcron.rules.firing`) what each one fires, inserts the runs in one batch (a taken
 dedup key is skipped), and moves every schedule to its next time in one statement. Idle,
-messages and event schedules fire per subject (`_legacy.fire_subject_schedule`,
-`_legacy.fire_debounced`); a ``for_each_subject`` schedule's queued slots become one run per
-matching subject (`_legacy.fan_out`)."""
+messages and event schedules fire per subject (`subjects.fire_subject_schedule`,
+`debounce.fire_debounced`); a ``for_each_subject`` schedule's queued slots become one run per
+matching subject (`fanout.fan_out`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from agentcron.rules.firing import FirePlan, Planner, split_fan_out
 from agentcron.store import _codec
 from agentcron.store._codec import SCHEDULE_COLUMNS
 from agentcron.store.base import FannedOut
-from agentcron.store.core import _legacy
+from agentcron.store.core import debounce, events, fanout, subjects
 from agentcron.store.core.insert import insert_runs
 from agentcron.store.core.ops import CoreOps
 from agentcron.store.db import Tx
@@ -63,7 +63,7 @@ class FiringVerbs(CoreOps):
 
         async def op(tx: Tx) -> tuple[list[Run], Emitted]:
             fired = await _fire(tx, planner, now_s, limit)
-            return fired, await _legacy.fired_runs(tx, fired, now_s, planner)
+            return fired, await events.fired_runs(tx, fired, now_s, planner)
 
         runs, emitted = await self.write(op)
         self.emitted(emitted)
@@ -80,8 +80,8 @@ class FiringVerbs(CoreOps):
         async def op(tx: Tx) -> tuple[list[Run], dict[str, int], Emitted]:
             if await tx.one(LOCK.format(d=tx.dialect), (schedule.id,)) is None:
                 raise ScheduleNotFound(schedule.id)
-            runs, counts = await _legacy.fan_out_now(tx, schedule, slot_run, planner, now_s)
-            return runs, counts, await _legacy.fired_runs(tx, runs, now_s, planner)
+            runs, counts = await fanout.fan_out_now(tx, schedule, slot_run, planner, now_s)
+            return runs, counts, await events.fired_runs(tx, runs, now_s, planner)
 
         runs, counts, emitted = await self.write(op)
         self.emitted(emitted)
@@ -98,9 +98,9 @@ async def _fire(tx: Tx, planner: Planner, now_s: float, limit: int) -> list[Run]
     for schedule in schedules:
         kind = _codec.trigger_columns(schedule.trigger)[0]
         if kind == "event":
-            fired += await _legacy.fire_debounced(tx, schedule, planner, now_s)
+            fired += await debounce.fire_debounced(tx, schedule, planner, now_s)
         elif kind in _codec.PER_SUBJECT_KINDS:
-            fired += await _legacy.fire_subject_schedule(tx, schedule, planner, now_s)
+            fired += await subjects.fire_subject_schedule(tx, schedule, planner, now_s)
         else:
             timed.append(schedule)
     if timed:
@@ -127,7 +127,7 @@ async def _fire_timed(
             fan_outs.append((schedule, FirePlan(slots, plan.next_run_at, plan.last_run_at)))
     fired = await insert_runs(tx, planned, now_s)
     for schedule, plan in fan_outs:
-        fired += await _legacy.fan_out(tx, schedule, plan, planner, now_s)
+        fired += await fanout.fan_out(tx, schedule, plan, planner, now_s)
     await _advance(tx, plans)
     return fired
 

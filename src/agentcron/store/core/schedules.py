@@ -3,7 +3,7 @@
 A schedule's trigger columns (``trigger_kind``, ``subject_glob``, ``wait_s``, ``every_n``,
 ``lead_s``) are derived from its spec and written by the same statement as the schedule.
 Saving or resuming a schedule lets its per-subject and debounce state catch up
-(`_legacy.subjects_resume`, `_legacy.restore_due`); deleting it drops that state."""
+(`subjects.resume`, `debounce.restore_due`); deleting it drops that state."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from agentcron.errors import ScheduleExists, ScheduleNotFound
 from agentcron.models import Schedule, ScheduleSource, ScheduleSpec
 from agentcron.store import _codec
 from agentcron.store._codec import SCHEDULE_COLUMNS
-from agentcron.store._ops import UniqueConflict
-from agentcron.store.core import _legacy
+from agentcron.store.core import debounce, subjects
 from agentcron.store.core.ops import CoreOps
-from agentcron.store.db import Tx
+from agentcron.store.db import Tx, UniqueConflict
 
 __all__ = ["ScheduleVerbs", "new_schedule_id"]
 
@@ -147,8 +146,8 @@ class ScheduleVerbs(CoreOps):
         async def op(tx: Tx) -> None:
             if await tx.execute(DELETE, (schedule_id,)) == 0:
                 raise ScheduleNotFound(schedule_id)
-            await _legacy.subjects_forget_schedule(tx, schedule_id)
-            await _legacy.forget_schedule(tx, schedule_id)
+            await subjects.forget_schedule(tx, schedule_id)
+            await debounce.forget_schedule(tx, schedule_id)
 
         await self.write(op)
         self.notify("schedules")
@@ -206,8 +205,8 @@ def _values(spec: ScheduleSpec, next_run_at: datetime | None, now_s: float) -> t
 async def _caught_up(tx: Tx, schedule_id: str) -> Schedule:
     """A saved or resumed schedule, once its per-subject and debounce state gave it the
     earliest next time they ask for."""
-    await _legacy.subjects_resume(tx, schedule_id)
-    await _legacy.restore_due(tx, schedule_id)
+    await subjects.resume(tx, schedule_id)
+    await debounce.restore_due(tx, schedule_id)
     row = await tx.one(BY_ID, (schedule_id,))
     if row is None:
         raise ScheduleNotFound(schedule_id)

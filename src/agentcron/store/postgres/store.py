@@ -25,7 +25,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
-from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
+from agentcron.store import shown_url
 from agentcron.store.core.base import StoreBase, woken
 from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.metrics import MetricsVerbs
@@ -38,6 +38,8 @@ from agentcron.store.postgres.activity import PgActivityVerbs
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
 from agentcron.store.postgres.events import PgEventVerbs
+from agentcron.store.postgres.groups import EnqueueGroups
+from agentcron.store.postgres.hot import PgHotRuns
 from agentcron.store.postgres.listen import Listener
 from agentcron.store.postgres.tx import PgTx
 
@@ -70,7 +72,7 @@ class PostgresStore(
     ScheduleVerbs,
     FiringVerbs,
     RegistryVerbs,
-    PgRunVerbs,
+    PgHotRuns,
     PgActivityVerbs,
     TokenVerbs,
     MetricsVerbs,
@@ -97,7 +99,7 @@ class PostgresStore(
         reconnect_max_delay_s: float | None = None,
     ) -> None:
         self.url = url
-        super().__init__(migrate=migrate, create=create, shown=_safe(url))
+        super().__init__(migrate=migrate, create=create, shown=shown_url(url))
         self._options = ConnectOptions.parse(
             url, connect_timeout_s=connect_timeout_s, reconnect_max_delay_s=reconnect_max_delay_s
         )
@@ -139,7 +141,7 @@ class PostgresStore(
             await pool.open(wait=True, timeout=self.connect_timeout_s)
         except Exception as exc:
             await pool.close()
-            raise StoreUnavailable(f"cannot connect to {_safe(self.url)}: {exc}") from None
+            raise StoreUnavailable(f"cannot connect to {shown_url(self.url)}: {exc}") from None
         self._pool = pool
         await self._open_schema()
         self._listener = Listener(
@@ -376,12 +378,3 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     conn.adapters.register_loader("jsonb", TextLoader)
     # A lone statement is its own transaction (`_statement`); `_tx` opens one explicitly.
     await conn.set_autocommit(True)
-
-
-def _safe(url: str) -> str:
-    """The URL without its password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
-    return url

@@ -24,7 +24,7 @@ from agentcron.models import NewRun, Run
 from agentcron.rules.events import Emitted, Pending, new_run_event
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS, RUN_INSERT_COLUMNS, RUN_INSERT_MARKS
-from agentcron.store.core import _legacy
+from agentcron.store.core.events import emit
 from agentcron.store.core.ops import CoreOps
 from agentcron.store.db import drive
 from agentcron.store.sqlite.tx import SqliteTx
@@ -130,7 +130,7 @@ def _events(
     """Write the ``run.queued`` events; through the shared `emit` when an event schedule could
     fire (what it did is returned), else directly (None)."""
     if fires:
-        return drive(_legacy.emit(SqliteTx(conn), events, now_s, None))
+        return drive(emit(SqliteTx(conn), events, now_s, None))
     if len(events) == 1:
         conn.execute(INSERT_EVENT, events[0].params(now_s))
     else:

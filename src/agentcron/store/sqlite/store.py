@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
-from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store.core.base import StoreBase
 from agentcron.store.core.events import EventVerbs
 from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.metrics import MetricsVerbs
 from agentcron.store.core.ops import Op
 from agentcron.store.core.registry import RegistryVerbs
+from agentcron.store.core.runs import RunVerbs
 from agentcron.store.core.schedules import ScheduleVerbs
 from agentcron.store.core.tokens import TokenVerbs
 from agentcron.store.db import Tx, drive
@@ -348,6 +348,14 @@ def _check_foreign(conn: sqlite3.Connection, path: str) -> None:
         )
 
 
+# What a driver message says, and what it becomes: (words in the message, message, retry after).
+_UNAVAILABLE = (
+    (("locked", "busy"), "{path}: database is locked by another process ({text})", 1.0),
+    (("disk is full",), "cannot write {path}: the disk is full ({text})", 5.0),  # SQLITE_FULL
+    (("disk I/O error", "readonly"), "cannot write {path}: {text}", 5.0),  # IOERR, READONLY
+)
+
+
 def _translate(exc: sqlite3.Error, path: str) -> StoreError:
     text = str(exc)
     if isinstance(exc, sqlite3.DatabaseError) and (
@@ -356,12 +364,11 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
         return SchemaError(
             f"{path} is not a usable SQLite database ({text}); agentcron left it unchanged"
         )
-    if "locked" in text or "busy" in text:
-        return StoreUnavailable(f"{path}: database is locked by another process ({text})")
-    if "disk is full" in text:  # SQLITE_FULL
-        return StoreUnavailable(f"cannot write {path}: the disk is full ({text})", retry_after_s=5)
-    if "disk I/O error" in text or "readonly" in text:  # SQLITE_IOERR, SQLITE_READONLY
-        return StoreUnavailable(f"cannot write {path}: {text}", retry_after_s=5)
+    for words, message, retry_after_s in _UNAVAILABLE:
+        if any(word in text for word in words):
+            return StoreUnavailable(
+                message.format(path=path, text=text), retry_after_s=retry_after_s
+            )
     if isinstance(exc, sqlite3.DataError):  # too big, say
         return StoreRefused(f"{path}: {type(exc).__name__}: {text}")
     if "unable to open" in text:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from agentcron.store._futures import settle
+from agentcron.store.futures import settle
 
 __all__ = ["SqliteThread"]
 

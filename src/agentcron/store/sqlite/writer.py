@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from agentcron.errors import StoreUnavailable
-from agentcron.store._futures import settle
+from agentcron.store.futures import settle
 
 __all__ = ["SqliteWriter", "is_busy"]
 
