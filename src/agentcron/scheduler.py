@@ -99,13 +99,20 @@ class Scheduler:
                 await self.store.wait("schedules", min(wait or self.max_sleep_s, self.max_sleep_s))
 
     async def _step(self) -> float | None:
-        """Fire what is due; return how long to sleep (0: go again, None: nothing due now)."""
+        """Fire what is due, wake waiting runs whose wait ended; return how long to sleep
+        (0: go again, None: nothing due now)."""
+        woken, next_wake = await self.store.wake_due(self.clock.now())
+        if woken:
+            log.debug("woke %d waiting runs", woken)
         until = await self.seconds_until_due()
         if until is not None and until <= 0:
             runs = await self.tick()
             if runs:
                 log.debug("fired %d runs", len(runs))
             return 0.0
+        if next_wake is not None:  # the next waiting run to wake (a sleep, a timeout)
+            wake_in = max((next_wake - self.clock.now()).total_seconds(), 0.001)
+            until = wake_in if until is None else min(until, wake_in)
         return until
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from agentcron.models.events import Event, NewEvent
 from agentcron.models.registry import ApiToken, WorkerInfo
-from agentcron.models.runs import NewRun, Run, RunOutcome
+from agentcron.models.runs import NewRun, Run, RunOutcome, Step
 from agentcron.models.schedules import FanOut, Quota, Schedule, ScheduleSpec
 from agentcron.models.shapes import (
     Doc,
@@ -17,6 +17,7 @@ from agentcron.models.shapes import (
     ForEachSubjectOut,
     RunOut,
     ScheduleOut,
+    StepOut,
     SubjectOut,
     TaskOut,
     Time,
@@ -61,6 +62,8 @@ __all__ = [
     "ScheduleSource",
     "ScheduleSpec",
     "Scope",
+    "Step",
+    "StepOut",
     "SubjectOut",
     "TaskOut",
     "Time",

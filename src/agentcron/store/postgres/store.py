@@ -32,6 +32,7 @@ from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
+from agentcron.store.core.durable import DurableVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
@@ -62,7 +63,13 @@ _PROBE = (
 
 
 class PostgresStore(
-    PgScheduleVerbs, PgRunVerbs, PgSubjectVerbs, PgTokenVerbs, PgMetricsVerbs, CoreOps
+    PgScheduleVerbs,
+    PgRunVerbs,
+    PgSubjectVerbs,
+    PgTokenVerbs,
+    PgMetricsVerbs,
+    DurableVerbs,
+    CoreOps,
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same

@@ -28,6 +28,7 @@ from agentcron.store._sqlite_metrics import MetricsVerbs
 from agentcron.store._sqlite_runs import RunVerbs
 from agentcron.store._sqlite_schedules import ScheduleVerbs
 from agentcron.store._sqlite_tokens import TokenVerbs
+from agentcron.store.core.durable import DurableVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.db import drive
 from agentcron.store.sqlite.thread import SqliteThread
@@ -56,7 +57,9 @@ _WRITES_PER_YIELD = 16
 PAGE_SIZE = 2048
 
 
-class SqliteStore(ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, CoreOps):
+class SqliteStore(
+    ScheduleVerbs, RunVerbs, SubjectVerbs, TokenVerbs, MetricsVerbs, DurableVerbs, CoreOps
+):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
     ``create=False``: open only an existing agentcron database; a missing or empty file (or
