@@ -41,7 +41,7 @@ _WAIT_PREFIXES = ("sleep:", "signal:", "event:")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
-class Suspend(BaseException):  # noqa: N818  (control flow like CancelledError, not an error)
+class Suspend(BaseException):  # control flow (like CancelledError), not an error
     """A wait that cannot end now: the run leaves its worker. Caught by the runner; task code
     that catches ``Exception`` does not catch it."""
 
