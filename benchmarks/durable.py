@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
+from _common import table
 
-from agentcron import App, RunContext  # noqa: E402
+from agentcron import App, RunContext
 
 TASKS = """
 import agentcron
@@ -81,10 +81,23 @@ def _processes(url: str, root: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "agentcron", role, "--config", str(config), "--db", url,
-             "--log-level", "WARNING"],
-            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "agentcron",
+                role,
+                "--config",
+                str(config),
+                "--db",
+                url,
+                "--log-level",
+                "WARNING",
+            ],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for role in ("worker", "scheduler")
     ]
     try:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from agentcron.clock import Clock
 from agentcron.durations import parse_duration
 from agentcron.errors import ValidationError, WaitTimeout
-from agentcron.store.base import DurableState
+from agentcron.store.durable_contract import DurableState
 
 if TYPE_CHECKING:
     from agentcron.store.base import Store
@@ -223,7 +223,7 @@ class Journal:
     ) -> float | None:
         begun = _begun(state.steps.get(step), "until")
         if begun is not None or timeout is None:
-            return begun
+            return float(begun) if begun is not None else None
         return now.timestamp() + seconds_of(timeout, "timeout")
 
     async def _timed_out(self, step: str, until: float | None, now: datetime, what: str) -> None:

@@ -185,7 +185,7 @@ async def _runs(c: Checker, h: dict[str, str]) -> None:
     signal = one + "/signals/{name}"
     sent = await c.call("POST", signal, 202, path=path + "/signals/approve",
                         json={"approved": True}, headers=h)  # fmt: skip
-    assert sent["status"] == "queued" and sent["steps"] == [], sent
+    assert (sent["status"], sent["steps"]) == ("queued", []), sent
     await c.call("POST", signal, 404, path="/v1/runs/999999/signals/approve", headers=h)
     await c.call("POST", one + "/cancel", 200, path=path + "/cancel", headers=h)
     await c.call("POST", one + "/cancel", 409, path=path + "/cancel", headers=h)

@@ -17,7 +17,6 @@ from agentcron.api import ApiServer, create_api
 from agentcron.auth import Principal
 from agentcron.mcp.tools import Toolbox
 from agentcron.models import Scope
-
 from conftest import WaitFor, final
 
 pytestmark = pytest.mark.timeout(60)
@@ -83,7 +82,8 @@ async def test_sleep_signal_and_event_waits_leave_the_worker(
     async with run_app(app):
         run = await app.enqueue("flow", subject="user:1")
         await _waiting(app, run.id, wait_for, "sleep")
-        assert app.worker is not None and not app.worker._active  # no slot held
+        assert app.worker is not None
+        assert not app.worker._active
         await _waiting(app, run.id, wait_for, "signal")
         await app.signal(run.id, "approve", {"approved": True})
         await _waiting(app, run.id, wait_for, "event")
@@ -127,7 +127,8 @@ async def test_a_signal_sent_early_is_kept_and_a_waiting_run_can_be_cancelled(
         cancelled = await app.cancel_run(other.id)
         assert cancelled.status is RunStatus.CANCELLED
     stats = await _stats(app)
-    assert stats.get("waiting", 0) == 0 and stats["cancelled"] == 1
+    assert stats.get("waiting", 0) == 0
+    assert stats["cancelled"] == 1
 
 
 async def _stats(app: App) -> dict[str, int]:
@@ -150,9 +151,11 @@ async def test_bad_steps_are_clear_errors(db_url: str, run_app: Callable[..., An
     async with run_app(app):
         bad = await final(app, (await app.enqueue("not_json")).id)
         dup = await final(app, (await app.enqueue("twice")).id)
-    assert bad.error is not None and bad.error["type"] == "TypeError"
+    assert bad.error is not None
+    assert bad.error["type"] == "TypeError"
     assert "step 'make' returned object" in bad.error["message"]
-    assert dup.error is not None and dup.error["type"] == "ValueError"
+    assert dup.error is not None
+    assert dup.error["type"] == "ValueError"
     assert "step 'same' ran already" in dup.error["message"]
 
 

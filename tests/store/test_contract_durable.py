@@ -134,7 +134,8 @@ async def test_a_timed_out_wait_fails_its_step_and_queues_the_run(store: Store) 
     assert await store.wake_due(T0 + 5 * SECOND) == (1, None)
     step = (await store.load_steps(run.id)).steps["signal:approve:1"]
     assert step.status == "failed"
-    assert step.error is not None and step.error["type"] == "WaitTimeout"
+    assert step.error is not None
+    assert step.error["type"] == "WaitTimeout"
     assert (await store.get_run(run.id)).status is RunStatus.QUEUED
 
 
@@ -146,10 +147,13 @@ async def test_an_event_after_the_wait_began_wakes_the_run(store: Store) -> None
                "until": None, "after": before[0].id}  # fmt: skip
     await _suspend(store, run.id, waiting, None)
     woken, nxt = await store.wake_due(T0)
-    assert woken == 0 and nxt is not None and nxt <= T0 + 2 * SECOND  # polled while it waits
-    await store.publish([NewEvent("user.reply", {"n": 1}, subject="u:2"),
-                         NewEvent("order.placed", {"n": 2}, subject="u:1"),
-                         NewEvent("user.reply", {"n": 3}, subject="u:1")], T0, _planner())  # fmt: skip
+    assert woken == 0
+    assert nxt is not None
+    assert nxt <= T0 + 2 * SECOND
+    later = [NewEvent("user.reply", {"n": 1}, subject="u:2"),
+             NewEvent("order.placed", {"n": 2}, subject="u:1"),
+             NewEvent("user.reply", {"n": 3}, subject="u:1")]  # fmt: skip
+    await store.publish(later, T0, _planner())
     assert (await store.wake_due(T0))[0] == 1
     step = (await store.load_steps(run.id)).steps["event:user.*:1"]
     assert step.status == "succeeded"
@@ -169,7 +173,8 @@ async def test_a_waiting_run_is_listed_counted_cancelled_and_not_purged(store: S
     assert await store.purge_runs(T0 + 3600 * SECOND) == 0
     assert await store.cancel_waiting(MISSING_ID, T0) is None
     cancelled = await store.cancel_waiting(run.id, T0 + SECOND)
-    assert cancelled is not None and cancelled.status is RunStatus.CANCELLED
+    assert cancelled is not None
+    assert cancelled.status is RunStatus.CANCELLED
     assert cancelled.finished_at == T0 + SECOND
     assert await store.cancel_waiting(run.id, T0) is None
     assert await store.purge_runs(T0 + 3600 * SECOND) == 1  # its steps go with it

@@ -29,6 +29,7 @@ __all__ = [
     "TaskOut",
     "Time",
     "TokenOut",
+    "WaitingForOut",
     "WorkerInfoOut",
     "shape",
 ]

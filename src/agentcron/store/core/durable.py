@@ -20,10 +20,10 @@ from agentcron.models import Run, RunStatus, Step, iso
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, Pending, lifecycle, run_event
-from agentcron.store.base import DurableState
 from agentcron.store.core import _legacy
 from agentcron.store.core.ops import CoreOps
 from agentcron.store.db import Row, Tx
+from agentcron.store.durable_contract import DurableState
 
 __all__ = ["EVENT_POLL_S", "DurableVerbs"]
 
