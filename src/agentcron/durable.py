@@ -184,9 +184,10 @@ class Journal:
         if done is not None:
             return done.result
         now = self.clock.now()
-        found, data = await self.store.take_signal(self.run_id, name, step, now)
-        if found:
-            return data
+        if state.signals:  # else none to take (one sent from now on: suspend_run takes it)
+            found, data = await self.store.take_signal(self.run_id, name, step, now)
+            if found:
+                return data
         until = self._until(state, step, timeout, now)
         waiting = {"kind": "signal", "name": name, "step": step, "until": until}
         await self._timed_out(step, until, now, f"no signal {name!r}")

@@ -107,6 +107,7 @@ async def test_a_signal_sent_before_the_wait_is_kept_and_taken_oldest_first(stor
     run = await enqueue_one(store)
     assert await store.signal_run(run.id, "go", 1, T0) is False
     assert await store.signal_run(run.id, "go", 2, T0) is False
+    assert (await store.load_steps(run.id)).signals  # signals wait to be taken
     assert await store.take_signal(run.id, "go", "signal:go:1", T0) == (True, 1)
     (running,) = await claim(store)
     waiting = {"kind": "signal", "name": "go", "step": "signal:go:2", "until": None}
@@ -114,7 +115,8 @@ async def test_a_signal_sent_before_the_wait_is_kept_and_taken_oldest_first(stor
     assert await _suspend(store, running.id, waiting, None) is RunStatus.QUEUED
     back = await store.get_run(running.id)
     assert (back.status, back.lease_expires_at) == (RunStatus.QUEUED, None)
-    assert (await store.load_steps(run.id)).steps["signal:go:2"].result == 2
+    state = await store.load_steps(run.id)
+    assert (state.steps["signal:go:2"].result, state.signals) == (2, False)
 
 
 async def test_signals_to_missing_or_finished_runs_are_refused(store: Store) -> None:

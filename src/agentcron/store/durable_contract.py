@@ -25,19 +25,22 @@ __all__ = ["DurableState", "DurableStore"]
 class DurableState:
     """What a run's execution replays (`Store.load_steps`): its steps by name (in the order
     they started), the time it spent running in earlier executions (its timeout counts it),
-    and while it waits, what for (the stored form: ``until`` in Unix seconds)."""
+    while it waits, what for (the stored form: ``until`` in Unix seconds), and whether
+    signals sent to it wait to be taken (``signals``; when not, a wait for a signal need not
+    look: `Store.suspend_run` takes one sent meanwhile)."""
 
     steps: dict[str, Step] = field(default_factory=dict)
     active_s: float = 0.0
     waiting_for: dict[str, Any] | None = None
+    signals: bool = False
 
 
 class DurableStore(Protocol):
     """Steps, waits and signals of durable runs."""
 
     async def load_steps(self, run_id: int) -> DurableState:
-        """The run's steps, the seconds it ran before and what it waits for (an empty state
-        for a run that does not exist). One small read."""
+        """The run's steps, the seconds it ran before, what it waits for and whether signals
+        wait to be taken (an empty state for a run that does not exist). One statement."""
         ...
 
     async def save_step(

@@ -25,7 +25,7 @@ from agentcron.store.core.ops import CoreOps
 from agentcron.store.db import Row, Tx
 from agentcron.store.durable_contract import DurableState
 
-__all__ = ["EVENT_POLL_S", "DurableVerbs"]
+__all__ = ["EVENT_POLL_S", "SAVE_STEP", "DurableVerbs", "step_values"]
 
 EVENT_POLL_S = 1.0
 """How often runs waiting for an event are checked against new events (at most)."""
@@ -34,12 +34,15 @@ EVENT_WAITERS = 100  # runs waiting for an event checked per transaction
 EVENT_SCAN = 1000  # events read per waiting run and pass
 SETTLED_S = 10.0  # events older than this are taken as all committed (PostgreSQL ids)
 
-_STEPS = (
-    "SELECT name, status, started_at, finished_at, result, error FROM run_steps "
-    "WHERE run_id = ? ORDER BY started_at, name"
+# The run's state and its steps in one statement (one row per step; one row without a step
+# when it has none): what an execution replays, and whether signals wait to be taken.
+_STATE = (
+    "SELECT r.waiting_for, r.active_s, EXISTS (SELECT 1 FROM run_signals AS g "
+    "WHERE g.run_id = r.id AND g.taken_at IS NULL), s.name, s.status, s.started_at, "
+    "s.finished_at, s.result, s.error FROM runs AS r LEFT JOIN run_steps AS s "
+    "ON s.run_id = r.id WHERE r.id = ? ORDER BY s.started_at, s.name"
 )
-_STATE = "SELECT waiting_for, active_s FROM runs WHERE id = ?"
-_SAVE_STEP = (
+SAVE_STEP = (
     "INSERT INTO run_steps (run_id, name, status, started_at, finished_at, result, error) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, name) DO UPDATE SET "
     "status = excluded.status, finished_at = excluded.finished_at, result = excluded.result, "
@@ -110,15 +113,20 @@ class DurableVerbs(CoreOps):
         def emitted(self, out: Emitted) -> None: ...
 
     async def load_steps(self, run_id: int) -> DurableState:
-        async def op(tx: Tx) -> DurableState:
-            row = await tx.one(_STATE, (run_id,))
-            if row is None:
-                return DurableState()
-            steps = [_step(r) for r in await tx.all(_STEPS, (run_id,))]
-            waiting = _codec.loads(row[0]) if row[0] is not None else None
-            return DurableState({s.name: s for s in steps}, float(row[1] or 0.0), waiting)
+        async def op(tx: Tx) -> list[Row]:
+            return await tx.all(_STATE, (run_id,))
 
-        return await self.read(op, small=True)
+        rows = await self.read(op, small=True)
+        if not rows:
+            return DurableState()
+        waiting, active_s, signals = rows[0][:3]
+        steps = [_step(r[3:]) for r in rows if r[3] is not None]
+        return DurableState(
+            {s.name: s for s in steps},
+            float(active_s or 0.0),
+            _codec.loads(waiting) if waiting is not None else None,
+            bool(signals),
+        )
 
     async def save_step(
         self,
@@ -131,12 +139,10 @@ class DurableVerbs(CoreOps):
         result_json: str | None = None,
         error: dict[str, Any] | None = None,
     ) -> None:
-        finished = None if status == "running" else now.timestamp()
-        err = _codec.dumps(error) if error is not None else None
-        values = (run_id, name, status, started_at.timestamp(), finished, result_json, err)
+        values = step_values(run_id, name, status, started_at, now, result_json, error)
 
         async def op(tx: Tx) -> None:
-            await tx.execute(_SAVE_STEP, values)
+            await tx.execute(SAVE_STEP, values)
 
         await self.write(op)
 
@@ -269,12 +275,27 @@ class DurableVerbs(CoreOps):
         return await self.read(op, small=True)
 
 
+def step_values(
+    run_id: int,
+    name: str,
+    status: str,
+    started_at: datetime,
+    now: datetime,
+    result_json: str | None,
+    error: dict[str, Any] | None,
+) -> tuple[Any, ...]:
+    """The parameters of `SAVE_STEP`."""
+    finished = None if status == "running" else now.timestamp()
+    err = _codec.dumps(error) if error is not None else None
+    return (run_id, name, status, started_at.timestamp(), finished, result_json, err)
+
+
 # -- inside transactions -----------------------------------------------------------------------
 async def _deliver(tx: Tx, run_id: int, step: str, signal: Row, now_s: float) -> None:
     """Signal ``signal`` (``(id, data)``) taken by the wait ``step``: its data is the step's
     result."""
     await tx.execute(_TAKE_SIGNAL, (now_s, signal[0]))
-    await tx.execute(_SAVE_STEP, (run_id, step, "succeeded", now_s, now_s, signal[1], None))
+    await tx.execute(SAVE_STEP, (run_id, step, "succeeded", now_s, now_s, signal[1], None))
 
 
 async def _emit(tx: Tx, cols: Sequence[Any], run_id: int, status: str, now_s: float) -> Emitted:
@@ -291,7 +312,7 @@ async def _wake(tx: Tx, now_s: float) -> tuple[int, Emitted]:
     rows = await tx.all(_DUE + tx.dialect.skip_locked, (now_s, WAKE_BATCH))
     for row in rows:
         waiting = _codec.loads(row[1])
-        await tx.execute(_SAVE_STEP, _ended_wait(row[0], waiting, now_s))
+        await tx.execute(SAVE_STEP, _ended_wait(row[0], waiting, now_s))
         await tx.execute(_WAKE, (now_s, row[0]))
         events.append(_queued(row))
     for row in await tx.all(_EVENT_WAITERS + tx.dialect.skip_locked, (EVENT_WAITERS,)):
@@ -333,7 +354,7 @@ async def _match_event(tx: Tx, row: Row, now_s: float) -> bool:
         event = {"id": id_, "type": type_, "namespace": namespace, "subject": subject,
                  "data": _codec.loads(data), "created_at": iso(_codec.dt(created_at))}  # fmt: skip
         result = _codec.dumps(event)
-        await tx.execute(_SAVE_STEP, (run_id, waiting["step"], "succeeded", now_s, now_s, result,
+        await tx.execute(SAVE_STEP, (run_id, waiting["step"], "succeeded", now_s, now_s, result,
                                       None))  # fmt: skip
         await tx.execute(_WAKE, (now_s, run_id))
         return True

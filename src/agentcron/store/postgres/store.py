@@ -32,10 +32,10 @@ from agentcron.store._pg_metrics import PgMetricsVerbs
 from agentcron.store._pg_runs import EnqueueGroups, PgRunVerbs
 from agentcron.store._pg_schedules import PgScheduleVerbs
 from agentcron.store._pg_tokens import PgTokenVerbs
-from agentcron.store.core.durable import DurableVerbs
 from agentcron.store.core.ops import CoreOps, Op
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
+from agentcron.store.postgres.durable import PgDurableVerbs
 from agentcron.store.postgres.listen import Listener
 from agentcron.store.postgres.tx import PgTx
 from agentcron.store.write_health import PROBE_KEY, WriteFailure, WriteHealth
@@ -68,7 +68,7 @@ class PostgresStore(
     PgSubjectVerbs,
     PgTokenVerbs,
     PgMetricsVerbs,
-    DurableVerbs,
+    PgDurableVerbs,
     CoreOps,
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
