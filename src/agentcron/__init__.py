@@ -24,6 +24,7 @@ from agentcron.errors import (
     TaskNotFound,
     TaskTimeout,
     ValidationError,
+    WaitTimeout,
 )
 from agentcron.models import Misfire, Overlap, Run, RunStatus, Schedule
 from agentcron.tasks import task
@@ -49,6 +50,7 @@ __all__ = [
     "TaskNotFound",
     "TaskTimeout",
     "ValidationError",
+    "WaitTimeout",
     "__version__",
     "task",
     "tool",

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from agentcron.context import RunContext
+from agentcron.durable import Journal, Suspend
 from agentcron.errors import PermanentError, ResultTooLarge, TaskTimeout
 from agentcron.models import Run, RunOutcome, RunStatus
 from agentcron.specs import storable_size
@@ -36,7 +37,9 @@ class RunCancelled(Exception):
     """The run was cancelled on request."""
 
 
-def make_context(run: Run, worker_id: str) -> RunContext:
+def make_context(run: Run, worker_id: str, journal: Journal | None = None) -> RunContext:
+    """The context of an execution of ``run``; with ``journal``, its durable steps and waits
+    are stored (`agentcron.durable`)."""
     info = run.trigger_info or {}
     return RunContext(
         run_id=run.id,
@@ -55,6 +58,7 @@ def make_context(run: Run, worker_id: str) -> RunContext:
         logger=logging.LoggerAdapter(
             logging.getLogger(f"agentcron.task.{run.task}"), {"run_id": run.id}
         ),
+        _journal=journal,
     )
 
 
@@ -67,15 +71,20 @@ async def execute(
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
 ) -> RunOutcome:
     """Run ``task`` for ``run``; never raises except `asyncio.CancelledError` on shutdown.
-    Args that are a list are passed as positional arguments, an object as keyword ones."""
+    Args that are a list are passed as positional arguments, an object as keyword ones.
+    A run that reached a wait it must suspend at answers ``WAITING`` with the `Suspend` as
+    its result (the worker suspends it: not a failure, no retry used)."""
     listed = isinstance(run.args, list)
     call = Call(list(run.args), {}) if listed else Call([], dict(run.args))
     if task.takes_ctx:
         call.kwargs["ctx"] = ctx
     timeout = run.timeout or task.timeout
+    journal = ctx._journal if ctx is not None else None
     try:
-        result = await _call(task, call, timeout, executor)
+        result = await _call(task, call, timeout, executor, journal)
         _check_result(result, max_result_bytes)
+    except Suspend as wait:
+        return RunOutcome(run.id, RunStatus.WAITING, result=wait)
     except RunCancelled:
         return RunOutcome(run.id, RunStatus.CANCELLED, error=_error(RunCancelled("cancelled")))
     except asyncio.CancelledError as exc:
@@ -96,15 +105,23 @@ class Call:
     kwargs: dict[str, Any]
 
 
-async def _call(task: Task, call: Call, timeout: timedelta | None, executor: Executor) -> Any:
+async def _call(
+    task: Task, call: Call, timeout: timedelta | None, executor: Executor, journal: Journal | None
+) -> Any:
     seconds = timeout.total_seconds() if timeout else None
     if task.is_async:
         coro = task.fn(*call.args, **call.kwargs)
         if seconds is None:
             return await coro
+        scope = asyncio.timeout(seconds)
         try:
-            return await asyncio.wait_for(coro, seconds)
+            async with scope:
+                if journal is not None:  # a resumed run's deadline counts its earlier runs
+                    journal.deadline = scope
+                return await coro
         except TimeoutError:
+            if not scope.expired():
+                raise  # raised by the task's own code
             raise TaskTimeout(f"task {task.name!r} timed out after {seconds:g}s") from None
     if task.hard_timeout is not None:
         return await run_in_process(task.fn, call, task.hard_timeout.total_seconds())

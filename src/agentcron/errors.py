@@ -26,7 +26,8 @@ AgentcronError
 │   └── SchemaError            not an agentcron database, or a newer schema than this code
 └── TaskError                  raised inside task code paths
     ├── PermanentError         raise it from a task: the run is not retried
-    │   └── ResultTooLarge     the result is over the size cap, or not JSON
+    │   ├── ResultTooLarge     the result is over the size cap, or not JSON
+    │   └── WaitTimeout        a durable wait (signal, event) reached its timeout
     └── TaskTimeout
 ```
 
@@ -64,6 +65,7 @@ __all__ = [
     "TriggerNotUnderstood",
     "Unauthorized",
     "ValidationError",
+    "WaitTimeout",
 ]
 
 
@@ -243,6 +245,12 @@ class PermanentError(TaskError):
 
 class ResultTooLarge(PermanentError):
     """The task result is too large to store."""
+
+
+class WaitTimeout(PermanentError):
+    """A durable wait (`RunContext.wait_for_signal`, `RunContext.wait_for_event`) reached its
+    timeout. It is the wait's recorded outcome: every later execution of the run sees it
+    again at that wait, so a run that lets it escape is not retried."""
 
 
 class TaskTimeout(TaskError):

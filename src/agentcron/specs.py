@@ -34,6 +34,7 @@ __all__ = [
     "Built",
     "build_schedule",
     "check_args",
+    "check_json",
     "check_name",
     "check_object",
     "storable_size",
@@ -82,6 +83,19 @@ def check_object(value: Any, field: str, limit: int) -> dict[str, Any]:
     result = _check_json(value, field, limit, array=False)
     assert isinstance(result, dict)
     return result
+
+
+def check_json(value: Any, field: str, limit: int = MAX_ARGS_BYTES) -> Any:
+    """Any JSON value (a signal's data...) of at most ``limit`` bytes, as JSON reads it back
+    (a tuple becomes a list); a string is a string, not JSON text."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        size = storable_size(text)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"not storable JSON: {exc}", field=field) from None
+    if size > limit:
+        raise ValidationError(f"larger than {limit} bytes", field=field)
+    return json.loads(text)
 
 
 def _check_json(value: Any, field: str, limit: int, *, array: bool) -> Args:

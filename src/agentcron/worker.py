@@ -11,7 +11,11 @@
   back to the queue;
 - a task with ``max_concurrency`` is claimed in a statement limited to its free room;
 - after a run succeeded, the result callbacks of its task and of its schedule are called
-  before the success is recorded (`agentcron.callbacks`).
+  before the success is recorded (`agentcron.callbacks`);
+- a run that reached a durable wait is suspended (`Store.suspend_run`) before its slot is
+  freed: it leaves the worker until the wait ends; the reaper pass also wakes waiting runs
+  whose wait ended (`Store.wake_due`), so that a deployment of workers alone needs no
+  scheduler for them.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ import uuid
 from collections import Counter
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentcron._runner import DEFAULT_MAX_RESULT_BYTES, RunCancelled, execute, make_context
 from agentcron.callbacks import ResultCallback, deliver
 from agentcron.clock import Clock, SystemClock
 from agentcron.context import RunContext
+from agentcron.durable import Journal, Suspend
 from agentcron.errors import StoreError, StoreRefused
 from agentcron.logs import plural
 from agentcron.models import Run, RunOutcome, RunStatus, WorkerInfo
@@ -242,7 +247,10 @@ class Worker:
     # -- one run -------------------------------------------------------------------------------
     def _start(self, run: Run) -> None:
         task = self.registry.get(run.task)  # claims name only registered tasks
-        ctx = make_context(run, self.id) if task.takes_ctx else None
+        ctx = None
+        if task.takes_ctx:
+            journal = Journal(self.store, run.id, run.subject, self.id, self.clock)
+            ctx = make_context(run, self.id, journal)
         self._per_task[run.task] += 1
         job = asyncio.create_task(self._execute(task, run, ctx), name=f"agentcron-run-{run.id}")
         self._active[run.id] = (job, ctx)
@@ -255,6 +263,10 @@ class Worker:
                     outcome = await execute(
                         task, run, ctx, self._executor, self.clock.now, self.max_result_bytes
                     )
+                    if outcome.status is RunStatus.WAITING and ctx is not None:
+                        await self._suspend(run, ctx, outcome.result)
+                        outcome = None  # recorded: nothing to report
+                        return
                     wanted = task.result_callback is not None or self.result_callbacks
                     if wanted and outcome.status is RunStatus.SUCCEEDED:
                         await self._call_back(task, run, ctx, outcome.result)
@@ -270,6 +282,23 @@ class Worker:
             self._slot_freed.set()
         if outcome is not None:
             self._report(outcome)
+
+    async def _suspend(self, run: Run, ctx: RunContext, wait: Suspend) -> None:
+        """Record that ``run`` waits (its lease, still extended by heartbeats, is released
+        by the write); retried while the store is down, until the worker stops."""
+        journal = ctx._journal
+        active_s = journal.active_s() if journal is not None else 0.0
+        wake_at = datetime.fromtimestamp(wait.wake_at, UTC) if wait.wake_at else None
+        while True:
+            try:
+                status = await self.store.suspend_run(
+                    run.id, self.id, wait.waiting_for, wake_at, active_s, self.clock.now()
+                )
+                break
+            except StoreError as exc:
+                log.warning("run %s: could not record its wait, retrying: %s", run.id, exc)
+                await asyncio.sleep(1)
+        log.debug("run %s of %s: %s at %s", run.id, run.task, status, wait.waiting_for["step"])
 
     async def _call_back(self, task: Task, run: Run, ctx: RunContext | None, result: Any) -> None:
         schedule = (run.trigger_info or {}).get("schedule")
@@ -346,6 +375,7 @@ class Worker:
         reaped = await self.store.reap_expired(now)
         for run in reaped:
             log.warning("run %s of %s: lease expired, now %s", run.id, run.task, run.status.value)
+        await self.store.wake_due(now)
 
     def _cancel(self, run_id: int) -> None:
         entry = self._active.get(run_id)

@@ -182,8 +182,14 @@ async def _runs(c: Checker, h: dict[str, str]) -> None:
     one, path = "/v1/runs/{run_id}", f"/v1/runs/{run['id']}"
     await c.call("GET", one, 200, path=path, headers=h)
     await c.call("GET", one, 404, path="/v1/runs/999999", headers=h)
+    signal = one + "/signals/{name}"
+    sent = await c.call("POST", signal, 202, path=path + "/signals/approve",
+                        json={"approved": True}, headers=h)  # fmt: skip
+    assert (sent["status"], sent["steps"]) == ("queued", []), sent
+    await c.call("POST", signal, 404, path="/v1/runs/999999/signals/approve", headers=h)
     await c.call("POST", one + "/cancel", 200, path=path + "/cancel", headers=h)
     await c.call("POST", one + "/cancel", 409, path=path + "/cancel", headers=h)
+    await c.call("POST", signal, 409, path=path + "/signals/approve", headers=h)
     await c.call("POST", one + "/retry", 202, path=path + "/retry", headers=h)
     await c.call("POST", one + "/retry", 409, path=path + "/retry", headers=h)
 

@@ -13,7 +13,7 @@ from agentcron import App
 TOOLS = {
     "preview_trigger", "create_schedule", "list_schedules", "pause_schedule",
     "resume_schedule", "delete_schedule", "trigger_schedule", "enqueue_run", "get_run",
-    "list_runs", "record_activity",
+    "list_runs", "record_activity", "signal_run",
 }  # fmt: skip
 
 

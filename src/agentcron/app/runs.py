@@ -13,11 +13,11 @@ from agentcron.app.base import Duration, bounded
 from agentcron.app.schedules import ScheduleVerbs
 from agentcron.backfill import Backfill, backfill_slots, plan_backfill
 from agentcron.durations import parse_duration
-from agentcron.errors import ValidationError
+from agentcron.errors import InvalidRunState, ValidationError
 from agentcron.models import DEFAULT_NAMESPACE, NewRun, Run, RunStatus, Schedule
 from agentcron.rules.firing import RunDefaults, schedule_info
 from agentcron.scheduler import RunPlanner, trigger_of
-from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_args, check_name
+from agentcron.specs import MAX_PRIORITY, MAX_RETRIES, check_args, check_json, check_name
 from agentcron.store import FannedOut, RunFilter
 from agentcron.store.base import FinishedRun
 from agentcron.subjects import check_subject
@@ -63,7 +63,7 @@ class RunVerbs(ScheduleVerbs):
             planner = RunPlanner(self.registry, now, {s.task: d})
             return await self.store.fan_out_now(s, run, planner)
         (created,) = await self.store.enqueue([run], now)
-        return created
+        return _unstarted(created)
 
     async def backfill(
         self, key: str, start: datetime, end: datetime, *, namespace: str | None = None
@@ -107,7 +107,7 @@ class RunVerbs(ScheduleVerbs):
             timeout, subject, namespace,
         )  # fmt: skip
         (run,) = await self.store.enqueue([new], now)
-        return run
+        return _unstarted(run)
 
     async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
         """Queue many runs in one transaction; each item takes `enqueue`'s arguments as keys."""
@@ -155,8 +155,23 @@ class RunVerbs(ScheduleVerbs):
         )
 
     async def get_run(self, run_id: int) -> Run:
-        """The run with this id. Raises `RunNotFound`."""
-        return await self.store.get_run(run_id)
+        """The run with this id, with its durable steps and what it waits for. Raises
+        `RunNotFound`."""
+        run = await self.store.get_run(run_id)
+        state = await self.store.load_steps(run_id)
+        waiting = state.waiting_for if run.status is RunStatus.WAITING else None
+        return dataclasses.replace(run, steps=tuple(state.steps.values()), waiting_for=waiting)
+
+    async def signal(self, run_id: int, name: str, data: Any = None) -> Run:
+        """Send signal ``name`` with JSON ``data`` to a run: a run waiting for it
+        (`RunContext.wait_for_signal`) takes it and is queued again at once; otherwise it is
+        kept for the run's next wait of that name. Answers the run as it is now. Raises
+        `RunNotFound`, `InvalidRunState` (a finished run), `ValidationError` (``name``,
+        ``data``: JSON of at most 64 KiB)."""
+        check_name(name, "name")
+        checked = check_json(data, "data")
+        await self.store.signal_run(run_id, name, checked, self.clock.now())
+        return await self.get_run(run_id)
 
     async def list_runs(
         self,
@@ -182,12 +197,25 @@ class RunVerbs(ScheduleVerbs):
             schedule_id=schedule.id if schedule is not None else None,
             subject=subject,
         )
-        return await self.store.list_runs(filters, limit=limit, cursor=cursor)
+        runs, nxt = await self.store.list_runs(filters, limit=limit, cursor=cursor)
+        waiting = [r.id for r in runs if r.status is RunStatus.WAITING]
+        if waiting:  # what they wait for (read only when a page holds waiting runs)
+            found = await self.store.waiting_for_runs(waiting)
+            runs = [dataclasses.replace(r, waiting_for=found.get(r.id)) if r.id in found else r
+                    for r in runs]  # fmt: skip
+        return runs, nxt
 
     async def cancel_run(self, run_id: int) -> Run:
-        """Cancel a queued run at once, a running one by its worker at its next heartbeat.
-        Raises `RunNotFound`, `InvalidRunState` (a finished run)."""
-        return await self.store.cancel_run(run_id, self.clock.now())
+        """Cancel a queued or waiting run at once, a running one by its worker at its next
+        heartbeat. Raises `RunNotFound`, `InvalidRunState` (a finished run)."""
+        now = self.clock.now()
+        try:
+            return await self.store.cancel_run(run_id, now)
+        except InvalidRunState:
+            cancelled = await self.store.cancel_waiting(run_id, now)
+            if cancelled is None:
+                raise
+            return cancelled
 
     async def retry_run(self, run_id: int) -> Run:
         """Queue a dead, failed or cancelled run again for one more attempt. Raises
@@ -229,6 +257,11 @@ def _check_fit(task: Task, args: Mapping[str, Any] | list[Any]) -> None:
 
 _ENQUEUE_KEYS = ("args", "delay", "at", "dedup_key", "queue", "priority", "retries", "timeout",
                  "subject")  # fmt: skip
+
+
+def _unstarted(run: Run) -> Run:
+    """A run never started has no steps: answered as such, like `App.get_run` would."""
+    return dataclasses.replace(run, steps=()) if run.attempts == 0 else run
 
 
 def _merged(current: Any, given: Any) -> Any:

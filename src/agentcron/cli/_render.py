@@ -31,6 +31,7 @@ __all__ = [
 _STATUS_STYLE = {
     RunStatus.QUEUED: "blue",
     RunStatus.RUNNING: "cyan",
+    RunStatus.WAITING: "bright_blue",
     RunStatus.SUCCEEDED: "green",
     RunStatus.FAILED: "yellow",
     RunStatus.DEAD: "bold red",

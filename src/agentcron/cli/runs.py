@@ -1,4 +1,4 @@
-"""``agentcron runs list|enqueue|show|cancel|retry``."""
+"""``agentcron runs list|enqueue|show|cancel|retry|signal``."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ from agentcron.models import Run
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Queue, inspect, cancel and retry runs.", no_args_is_help=True, rich_markup_mode=None
+    help="Queue, inspect, cancel, retry and signal runs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Run id.")]
@@ -164,15 +166,26 @@ def _details(item: Run, names: dict[str, str]) -> Table:
         ("duration", r.duration(item.duration)), ("lag", r.duration(item.lag)),
         ("worker", item.worker or "-"),
     ]  # fmt: skip
+    if item.waiting_for:
+        rows.append(("waiting for", _waiting(item)))
     if item.result is not None:
         rows.append(("result", json.dumps(item.result)))
     if item.error:
         rows.append(("error", f"{item.error.get('type')}: {item.error.get('message')}"))
         if item.error.get("traceback"):
             rows.append(("traceback", str(item.error["traceback"]).rstrip()))
+    for step in item.steps or ():
+        rows.append((f"step {step.name}", f"{step.status} {r.when(step.finished_at)}"))
     for label, value in rows:
         grid.add_row(label, value)
     return grid
+
+
+def _waiting(item: Run) -> str:
+    shown = item.to_dict()["waiting_for"] or {}
+    what = shown.get("name") or shown.get("pattern") or ""
+    until = f" until {shown['until']}" if shown.get("until") else ""
+    return f"{shown.get('kind')} {what}".rstrip() + until
 
 
 @app.command(cls=Command)
@@ -180,7 +193,8 @@ def cancel(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
            json_out: JsonOpt = False) -> None:  # fmt: skip
     """Cancel a run.
 
-    A queued run is cancelled at once, a running one at its worker's next heartbeat.
+    A queued or waiting run is cancelled at once, a running one at its worker's next
+    heartbeat.
     """
     run(_change(key, "cancel", db, config, json_out))
 
@@ -193,6 +207,41 @@ def retry(key: IdArg, db: DbOpt = None, config: ConfigOpt = None,
     It gets one more attempt.
     """
     run(_change(key, "retry", db, config, json_out))
+
+
+@app.command(cls=Command)
+def signal(
+    key: IdArg,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The signal's name, e.g. approve.")],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", metavar="JSON", show_default=False,
+            help='The signal\'s data as JSON, e.g. \'{"approved": true}\' (default: null).',
+        ),
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Send a signal to a run.
+
+    A run waiting for it (ctx.wait_for_signal) takes its data and is queued again at once;
+    otherwise it is kept for the run's next wait of that name.
+    """
+    run(_signal(key, name, data, db, config, json_out))
+
+
+async def _signal(key: str, name: str, data: str | None, db: str | None, config: Path | None,
+                  json_out: bool) -> None:  # fmt: skip
+    run_id = _run_id(key)
+    value = json_arg(data, "data") if data is not None else None
+    async with admin_app(db, config) as a:
+        item = await a.signal(run_id, name, value)
+    if json_out:
+        echo_json(item.to_dict())
+        return
+    typer.echo(f"signal {name!r} sent to run {item.id} ({item.task}): {item.status.value}")
 
 
 async def _change(key: str, verb: str, db: str | None, config: Path | None,

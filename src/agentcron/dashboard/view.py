@@ -17,6 +17,7 @@ __all__ = ["Panels", "ScheduleRow", "WorkerRow", "gather"]
 MAX_SCHEDULES = 200
 MAX_RUNS = 50
 MAX_FAILURES = 20
+MAX_WAITING = 20
 MAX_LOOKUPS = 50  # schedules whose last run is not among the recent runs: looked up one by one
 _FAILURES = (RunStatus.DEAD, RunStatus.FAILED)
 
@@ -50,6 +51,7 @@ class Panels:
     runs: list[Run]
     failures: list[Run]
     workers: list[WorkerRow]
+    waiting: list[Run]  # durably suspended runs (a sleep, a signal, an event), newest first
 
 
 async def gather(app: App, who: Principal, policy: HealthPolicy) -> Panels:
@@ -60,6 +62,7 @@ async def gather(app: App, who: Principal, policy: HealthPolicy) -> Panels:
     schedules = [s for ns in spaces for s in await _schedules(app, ns)]
     runs = await _runs(app, spaces, None, MAX_RUNS)
     failures = await _runs(app, spaces, _FAILURES, MAX_FAILURES)
+    waiting = await _runs(app, spaces, (RunStatus.WAITING,), MAX_WAITING)
     last = await _last_statuses(app, schedules, runs)
     return Panels(
         now=app.clock.now(),
@@ -70,6 +73,7 @@ async def gather(app: App, who: Principal, policy: HealthPolicy) -> Panels:
         runs=runs,
         failures=failures,
         workers=await _workers(app, policy),
+        waiting=waiting,
     )
 
 

@@ -205,6 +205,14 @@ async def _list_runs(box: Toolbox, caller: Caller, args: Args) -> Any:
     return {"items": [r.to_dict() for r in runs]}
 
 
+async def _signal_run(box: Toolbox, caller: Caller, args: Args) -> Any:
+    run_id = args.required_whole("id", 1, MAX_RUN_ID)
+    name = check_name(args.text("name", max_length=200), "name")
+    if (await box.app.get_run(run_id)).namespace != caller.namespace:
+        raise RunNotFound(run_id)
+    return (await box.app.signal(run_id, name, args.raw("data"))).to_dict()
+
+
 async def _record_activity(box: Toolbox, caller: Caller, args: Args) -> Any:
     subject = check_subject(args.text("subject", max_length=256))
     kind = check_kind(args.optional_text("kind", max_length=32) or "message")
@@ -311,8 +319,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         "get_run", "Get a run",
-        "One run: its status (queued, running, succeeded, failed, dead, cancelled, skipped), "
-        "attempts, times, result and error.",
+        "One run: its status (queued, running, waiting, succeeded, failed, dead, cancelled, "
+        "skipped), attempts, times, result and error; its steps, and while waiting, what "
+        "it waits for ('waiting_for').",
         Scope.READ, _get_run,
         {"id": {"type": "integer", "minimum": 1, "description": "The run id."}}, ("id",),
     ),
@@ -323,6 +332,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         {"status": {"type": "string", "enum": [s.value for s in RunStatus]},
          "task": _NAME | {"description": "Only runs of this task."},
          "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    ),
+    ToolSpec(
+        "signal_run", "Signal a run",
+        "Send a signal to a run: a run waiting for it (its waiting_for is {'kind': 'signal', "
+        "'name': ...}) takes the data and goes on at once; otherwise the signal is kept for "
+        "the run's next wait of that name. A finished run takes no signals. Returns the run.",
+        Scope.WRITE, _signal_run,
+        {"id": {"type": "integer", "minimum": 1, "description": "The run id."},
+         "name": _NAME | {"description": "The signal's name, e.g. 'approve'."},
+         "data": {"description": "The signal's data: any JSON value (default: null), e.g. "
+                  "{'approved': true}."}},
+        ("id", "name"),
     ),
     ToolSpec(
         "record_activity", "Record activity",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from agentcron.models.events import Event, NewEvent
 from agentcron.models.registry import ApiToken, WorkerInfo
-from agentcron.models.runs import NewRun, Run, RunOutcome
+from agentcron.models.runs import NewRun, Run, RunOutcome, Step
 from agentcron.models.schedules import FanOut, Quota, Schedule, ScheduleSpec
 from agentcron.models.shapes import (
     Doc,
@@ -61,6 +61,7 @@ __all__ = [
     "ScheduleSource",
     "ScheduleSpec",
     "Scope",
+    "Step",
     "SubjectOut",
     "TaskOut",
     "Time",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentcron.models.shapes import RunOut
+from agentcron.models.shapes import RunOut, StepOut, WaitingForOut
 from agentcron.models.values import DEFAULT_MAX_RECOVERIES, DEFAULT_NAMESPACE, Args, RunStatus, iso
 
-__all__ = ["NewRun", "Run", "RunOutcome"]
+__all__ = ["NewRun", "Run", "RunOutcome", "Step"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,44 @@ class RunOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A durable step of a run: a `RunContext.step` call, or a wait (``sleep:1``,
+    ``signal:approve:1``, ``event:user.*:1``). ``status``: running, succeeded or failed."""
+
+    name: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> StepOut:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+def waiting_for_out(waiting: dict[str, Any] | None) -> WaitingForOut | None:
+    """The public shape of a stored ``waiting_for`` (``until`` in Unix seconds there)."""
+    if waiting is None:
+        return None
+    out: dict[str, Any] = {k: waiting[k] for k in _WAITING_KEYS if k in waiting}
+    if "until" in out:
+        until = out["until"]
+        out["until"] = iso(datetime.fromtimestamp(until, UTC)) if until is not None else None
+    shaped: WaitingForOut = out  # type: ignore[assignment]
+    return shaped
+
+
+_WAITING_KEYS = ("kind", "name", "pattern", "subject", "until", "step")
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     id: int
     namespace: str
@@ -75,6 +113,8 @@ class Run:
     recoveries: int = 0  # times it was queued again because its worker died (lease expired)
     max_recoveries: int = DEFAULT_MAX_RECOVERIES
     extra: dict[str, Any] = field(default_factory=dict)
+    waiting_for: dict[str, Any] | None = None  # while waiting (stored form: `until` in seconds)
+    steps: tuple[Step, ...] | None = None  # read with the run alone (`App.get_run`), not listed
 
     @property
     def lag(self) -> timedelta | None:
@@ -119,4 +159,6 @@ class Run:
             "worker": self.worker,
             "dedup_key": self.dedup_key,
             "trigger": self.trigger_info,
+            "waiting_for": waiting_for_out(self.waiting_for),
+            "steps": [s.to_dict() for s in self.steps] if self.steps is not None else None,
         }

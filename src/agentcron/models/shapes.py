@@ -24,10 +24,12 @@ __all__ = [
     "ForEachSubjectOut",
     "RunOut",
     "ScheduleOut",
+    "StepOut",
     "SubjectOut",
     "TaskOut",
     "Time",
     "TokenOut",
+    "WaitingForOut",
     "WorkerInfoOut",
     "shape",
 ]
@@ -118,6 +120,30 @@ class ScheduleOut(TypedDict):
 
 
 @shape
+class StepOut(TypedDict):
+    """A durable step of a run (`ctx.step`, or a finished wait), in the order it started."""
+
+    name: Annotated[str, Doc("Unique within the run; waits are `sleep:1`, `signal:NAME:1`...")]
+    status: Annotated[str, Doc("`running`, `succeeded` or `failed`.")]
+    started_at: Time
+    finished_at: Time | None
+    result: Annotated[Any, Doc("Its stored JSON result (succeeded), returned on replay.")]
+    error: Annotated[dict[str, Any] | None, Doc("Why it failed: type, message.")]
+
+
+@shape
+class WaitingForOut(TypedDict, total=False):
+    """What a waiting run waits for."""
+
+    kind: Annotated[str, Doc("`sleep`, `signal` or `event`.")]
+    name: Annotated[str, Doc("The signal's name.")]
+    pattern: Annotated[str, Doc("The event type's glob.")]
+    subject: Annotated[str | None, Doc("The event's subject (null: any).")]
+    until: Annotated[Time | None, Doc("When the sleep ends, or the wait times out.")]
+    step: Annotated[str, Doc("The step the wait completes.")]
+
+
+@shape
 class RunOut(TypedDict):
     """A run."""
 
@@ -146,6 +172,14 @@ class RunOut(TypedDict):
     worker: str | None
     dedup_key: str | None
     trigger: Annotated[dict[str, Any] | None, Doc("What fired it (trigger kind, slot, event).")]
+    waiting_for: Annotated[WaitingForOut | None, Doc("While waiting: for what, until when.")]
+    steps: Annotated[
+        list[StepOut] | None,
+        Doc(
+            "Its durable steps (`ctx.step`, finished waits); in a run's own answer, null in "
+            "listings."
+        ),
+    ]
 
 
 @shape

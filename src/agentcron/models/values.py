@@ -30,6 +30,7 @@ Args = dict[str, Any] | list[Any]
 class RunStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    WAITING = "waiting"  # durably suspended (a sleep, a signal, an event): holds no worker
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DEAD = "dead"

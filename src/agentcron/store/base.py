@@ -27,6 +27,7 @@ from agentcron.models import (
 )
 from agentcron.rules.firing import FirePlan, Planner
 from agentcron.store.core.write_health import WriteFailure
+from agentcron.store.durable_contract import DurableState, DurableStore
 from agentcron.subjects import Subject
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAN_OUT_RETURNED",
+    "DurableState",
     "FannedOut",
     "FinishedRun",
     "FirePlan",
@@ -101,7 +103,7 @@ class StoreStats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Store(Protocol):
+class Store(DurableStore, Protocol):
     """A durable store for schedules and runs.
 
     Lifecycle: ``await store.open()`` (connects, applies pending migrations unless

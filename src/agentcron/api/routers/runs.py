@@ -1,10 +1,10 @@
-"""``/v1/runs``: enqueue, list (filters, cursor), get, cancel, retry."""
+"""``/v1/runs``: enqueue, list (filters, cursor), get, cancel, retry, signal."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from agentcron.api.deps import Agentcron, Reader, Writer, visible_run, visible_schedule
@@ -61,10 +61,27 @@ async def get_run(run_id: RunId, app: Agentcron, who: Reader) -> Response:
     return reply((await visible_run(app, who, run_id)).to_dict())
 
 
+@router.post(
+    "/{run_id}/signals/{name}", status_code=202, response_model=RunOut, summary="Signal a run"
+)
+async def signal_run(
+    run_id: RunId,
+    name: Annotated[str, Path(max_length=200, description="The signal's name: `approve`.")],
+    app: Agentcron,
+    who: Writer,
+    data: Annotated[Any, Body(description="The signal's data: any JSON value.")] = None,
+) -> Response:
+    """Send signal ``name`` to a run; the JSON body is its data (none: null). A run waiting
+    for it (``waiting_for.kind`` is ``signal``) takes it and is queued again at once;
+    otherwise it is kept for the run's next wait of that name. A finished run is a 409."""
+    await visible_run(app, who, run_id)
+    return reply((await app.signal(run_id, name, data)).to_dict(), 202)
+
+
 @router.post("/{run_id}/cancel", response_model=RunOut, summary="Cancel a run")
 async def cancel_run(run_id: RunId, app: Agentcron, who: Writer) -> Response:
-    """A queued run is cancelled at once; a running one by its worker at its next heartbeat
-    (``cancel`` is then requested). A finished run is a 409."""
+    """A queued or waiting run is cancelled at once; a running one by its worker at its next
+    heartbeat (``cancel`` is then requested). A finished run is a 409."""
     await visible_run(app, who, run_id)
     return reply((await app.cancel_run(run_id)).to_dict())
 

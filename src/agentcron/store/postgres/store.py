@@ -37,6 +37,7 @@ from agentcron.store.db import Tx, UniqueConflict
 from agentcron.store.postgres.activity import PgActivityVerbs
 from agentcron.store.postgres.announce import Announcer
 from agentcron.store.postgres.connect import ConnectOptions, Reconnector
+from agentcron.store.postgres.durable import PgDurableVerbs
 from agentcron.store.postgres.events import PgEventVerbs
 from agentcron.store.postgres.groups import EnqueueGroups
 from agentcron.store.postgres.hot import PgHotRuns
@@ -76,6 +77,7 @@ class PostgresStore(
     PgActivityVerbs,
     TokenVerbs,
     MetricsVerbs,
+    PgDurableVerbs,
 ):
     """``postgresql://user@host:5432/db``, with ``?connect_timeout=5&reconnect_max_delay=1``
     (seconds) if wanted; ``connect_timeout_s`` and ``reconnect_max_delay_s`` are the same

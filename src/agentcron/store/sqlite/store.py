@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from agentcron.errors import SchemaError, StoreError, StoreRefused, StoreUnavailable
 from agentcron.store import _codec, migrate
 from agentcron.store.core.base import StoreBase
+from agentcron.store.core.durable import DurableVerbs
 from agentcron.store.core.events import EventVerbs
 from agentcron.store.core.firing import FiringVerbs
 from agentcron.store.core.metrics import MetricsVerbs
@@ -70,6 +71,7 @@ class SqliteStore(
     SqliteActivityVerbs,
     TokenVerbs,
     MetricsVerbs,
+    DurableVerbs,
 ):
     """``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite:///:memory:``.
 
