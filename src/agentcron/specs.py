@@ -127,8 +127,22 @@ def _check_json(value: Any, field: str, limit: int, *, array: bool) -> Args:
         raise ValidationError(str(exc), field=field) from None
     if size > limit:
         raise ValidationError(f"larger than {limit} bytes", field=field)
-    result: Args = json.loads(text)
+    # Plain values read back as they are: no need to decode what was just encoded.
+    result: Args = value if _flat(value) else json.loads(text)
     return result
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _flat(value: dict[str, Any] | list[Any]) -> bool:
+    """Whether JSON would read ``value`` back unchanged: string keys, plain scalar values (the
+    usual arguments of a run)."""
+    if isinstance(value, dict):
+        return all(type(k) is str for k in value) and all(
+            type(v) in _SCALARS for v in value.values()
+        )
+    return all(type(v) in _SCALARS for v in value)
 
 
 def storable_size(text: str) -> int:
