@@ -93,7 +93,11 @@ from _common import (
 )
 
 TARGET_JOBS_S = 5000
-TARGET_VS_HUEY = 3.0
+# Against Huey at agentcron's durability (SQLite, synchronous=NORMAL), end to end: one by one
+# at least even (aiming for 1.5x), the batch API at least twice.
+TARGET_VS_HUEY = 1.0
+AIM_VS_HUEY = 1.5
+TARGET_BATCH_VS_HUEY = 2.0
 BATCH = 1000
 # PostgreSQL
 TARGET_PG_JOBS_S = 4000
@@ -1027,15 +1031,28 @@ def render(rows: list[Row], args: argparse.Namespace, ac: Row | None) -> str:
         verdict = "met" if ac.jobs_s >= TARGET_JOBS_S else "NOT met"
         out.append(f"target: agentcron >= {TARGET_JOBS_S:,} jobs/s end to end -> "
                    f"{ac.jobs_s:,.0f} jobs/s ({verdict})")  # fmt: skip
-        for h in (r for r in rows if r.system == "huey" and r.total_s):
-            ratio = ac.jobs_s / h.jobs_s
-            verdict = "met" if ratio >= TARGET_VS_HUEY else "NOT met"
-            out.append(f"target: agentcron >= {TARGET_VS_HUEY:g}x Huey on SQLite, vs huey "
-                       f"{h.store} -> {ratio:.2f}x ({verdict})")  # fmt: skip
+        out += _vs_huey_normal(ac, rows)
     errors = [(r, e) for r in rows for e in r.errors]
     for r, e in errors:
         out.append(f"error: {r.system} [{r.store}]: {e.splitlines()[0]}")
     return "\n".join(out)
+
+
+def _vs_huey_normal(ac: Row, rows: list[Row]) -> list[str]:
+    huey = next((r for r in rows if r.system == "huey" and "NORMAL" in r.store and r.total_s), None)
+    if huey is None:
+        return []
+    batch = next((r for r in rows if r.system.startswith("agentcron (batch") and r.total_s), None)
+    out = []
+    for row, target in ((ac, TARGET_VS_HUEY), (batch, TARGET_BATCH_VS_HUEY)):
+        if row is None:
+            continue
+        ratio = row.jobs_s / huey.jobs_s
+        verdict = "met" if ratio >= target else "NOT met"
+        aim = f", aiming for {AIM_VS_HUEY:g}x" if row is ac else ""
+        out.append(f"target: {row.system} >= {target:g}x Huey sync=NORMAL{aim} -> "
+                   f"{ratio:.2f}x ({verdict})")  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":
