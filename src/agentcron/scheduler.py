@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -27,6 +27,8 @@ from agentcron.triggers import Trigger, trigger_from_dict
 __all__ = ["RunPlanner", "Scheduler"]
 
 log = logging.getLogger("agentcron.scheduler")
+
+WAKE_GAP_S = 0.05  # the least time between two looks for waiting runs to wake (see _step)
 
 
 @lru_cache(maxsize=4096)
@@ -55,6 +57,8 @@ class Scheduler:
         self.max_sleep_s = max_sleep_s
         self.fired = 0
         self.last_loop_at: datetime | None = None
+        self._wake_looked = float("-inf")  # loop time of the last look for runs to wake
+        self._next_wake: datetime | None = None
 
     def planner(self, now: datetime) -> RunPlanner:
         return RunPlanner(self.registry, now)
@@ -101,9 +105,7 @@ class Scheduler:
     async def _step(self) -> float | None:
         """Fire what is due, wake waiting runs whose wait ended; return how long to sleep
         (0: go again, None: nothing due now)."""
-        woken, next_wake = await self.store.wake_due(self.clock.now())
-        if woken:
-            log.debug("woke %d waiting runs", woken)
+        next_wake = await self._wake_waiting()
         until = await self.seconds_until_due()
         if until is not None and until <= 0:
             runs = await self.tick()
@@ -114,6 +116,20 @@ class Scheduler:
             wake_in = max((next_wake - self.clock.now()).total_seconds(), 0.001)
             until = wake_in if until is None else min(until, wake_in)
         return until
+
+    async def _wake_waiting(self) -> datetime | None:
+        """Wake waiting runs whose wait ended (`Store.wake_due`); when the next must be woken.
+        At most every `WAKE_GAP_S` while the loop fires back to back, unless one is due."""
+        at = asyncio.get_running_loop().time()
+        due = self._next_wake is not None and self._next_wake <= self.clock.now()
+        if at - self._wake_looked < WAKE_GAP_S and not due:  # look again in a moment
+            soon = self.clock.now() + timedelta(seconds=WAKE_GAP_S)
+            return soon if self._next_wake is None else min(self._next_wake, soon)
+        self._wake_looked = at
+        woken, self._next_wake = await self.store.wake_due(self.clock.now())
+        if woken:
+            log.debug("woke %d waiting runs", woken)
+        return self._next_wake
 
 
 _NONE: Mapping[str, RunDefaults] = MappingProxyType({})

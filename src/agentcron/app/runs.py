@@ -63,7 +63,7 @@ class RunVerbs(ScheduleVerbs):
             planner = RunPlanner(self.registry, now, {s.task: d})
             return await self.store.fan_out_now(s, run, planner)
         (created,) = await self.store.enqueue([run], now)
-        return created
+        return _unstarted(created)
 
     async def backfill(
         self, key: str, start: datetime, end: datetime, *, namespace: str | None = None
@@ -106,7 +106,7 @@ class RunVerbs(ScheduleVerbs):
             subject, namespace,
         )  # fmt: skip
         (run,) = await self.store.enqueue([new], self.clock.now())
-        return run
+        return _unstarted(run)
 
     async def enqueue_many(self, items: Iterable[Mapping[str, Any]]) -> list[Run]:
         """Queue many runs in one transaction; each item takes `enqueue`'s arguments as keys."""
@@ -237,6 +237,11 @@ class RunVerbs(ScheduleVerbs):
 
 _ENQUEUE_KEYS = ("args", "delay", "at", "dedup_key", "queue", "priority", "retries", "timeout",
                  "subject")  # fmt: skip
+
+
+def _unstarted(run: Run) -> Run:
+    """A run never started has no steps: answered as such, like `App.get_run` would."""
+    return dataclasses.replace(run, steps=()) if run.attempts == 0 else run
 
 
 def _merged(current: Any, given: Any) -> Any:

@@ -10,13 +10,13 @@ their rows (see `agentcron.durable`).
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agentcron.errors import InvalidRunState, RunNotFound
 from agentcron.models import Run, RunStatus, Step, iso
+from agentcron.rules.durable import event_cursor, matching_event, timed_out_wait
 from agentcron.store import _codec
 from agentcron.store._codec import RUN_COLUMNS
 from agentcron.store._event_rules import Emitted, Pending, lifecycle, run_event
@@ -327,44 +327,31 @@ def _queued(row: Row) -> Pending:
 
 
 def _ended_wait(run_id: int, waiting: dict[str, Any], now_s: float) -> tuple[Any, ...]:
-    """The step row of a wait whose time came: a sleep succeeded, any other wait timed out."""
-    if waiting.get("kind") == "sleep":
-        return (run_id, waiting["step"], "succeeded", now_s, now_s, None, None)
-    what = (
-        f"signal {waiting.get('name')!r}"
-        if waiting.get("kind") == "signal"
-        else (f"event {waiting.get('pattern')!r}")
-    )
-    error = {"type": "WaitTimeout", "message": f"no {what} came before the wait's timeout"}
-    return (run_id, waiting["step"], "failed", now_s, now_s, None, _codec.dumps(error))
+    """The step row of a wait whose time came (`timed_out_wait`)."""
+    end = timed_out_wait(waiting)
+    err = _codec.dumps(end.error) if end.error is not None else None
+    return (run_id, waiting["step"], end.status, now_s, now_s, None, err)
 
 
 async def _match_event(tx: Tx, row: Row, now_s: float) -> bool:
     """Whether an event the run waits for (``waiting_for``: pattern, subject, after) was
-    published; then it is the wait's result and the run is queued. Otherwise the run's cursor
-    moves past the events read that are surely all committed."""
+    published (`matching_event`); then it is the wait's result and the run is queued.
+    Otherwise the run's cursor moves past the events read that are surely all committed."""
     run_id, waiting, namespace = row[0], _codec.loads(row[1]), row[2]
     after = int(waiting.get("after") or 0)
-    events = await tx.all(_EVENTS_AFTER, (after, namespace, EVENT_SCAN))
-    for id_, type_, subject, data, created_at in events:
-        if not fnmatch.fnmatchcase(type_, waiting["pattern"]):
-            continue
-        if waiting.get("subject") is not None and subject != waiting["subject"]:
-            continue
+    events: list[Any] = await tx.all(_EVENTS_AFTER, (after, namespace, EVENT_SCAN))
+    found = matching_event(waiting, events)
+    if found is not None:
+        id_, type_, subject, data, created_at = found
         event = {"id": id_, "type": type_, "namespace": namespace, "subject": subject,
                  "data": _codec.loads(data), "created_at": iso(_codec.dt(created_at))}  # fmt: skip
-        result = _codec.dumps(event)
-        await tx.execute(SAVE_STEP, (run_id, waiting["step"], "succeeded", now_s, now_s, result,
-                                      None))  # fmt: skip
+        step = (run_id, waiting["step"], "succeeded", now_s, now_s, _codec.dumps(event), None)
+        await tx.execute(SAVE_STEP, step)
         await tx.execute(_WAKE, (now_s, run_id))
         return True
-    settled = after
-    for event_row in events:  # the cursor moves over a prefix of committed events only
-        if event_row[4] >= now_s - SETTLED_S:
-            break
-        settled = event_row[0]
-    if settled > after:
-        await tx.execute(_SET_WAITING_FOR, (_codec.dumps({**waiting, "after": settled}), run_id))
+    cursor = event_cursor(after, events, now_s, SETTLED_S)
+    if cursor > after:
+        await tx.execute(_SET_WAITING_FOR, (_codec.dumps({**waiting, "after": cursor}), run_id))
     return False
 
 
