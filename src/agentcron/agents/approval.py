@@ -16,7 +16,7 @@ from typing import Any
 from agentcron.context import RunContext
 from agentcron.durable import Suspend
 
-__all__ = ["APPROVE_SIGNAL", "Approval", "read_approval", "wait_for_approval"]
+__all__ = ["APPROVE_SIGNAL", "Approval", "read_approval", "wait_for_approval", "wait_showing"]
 
 APPROVE_SIGNAL = "approve"
 MAX_NOTE_CHARS = 2000
@@ -71,9 +71,15 @@ def read_approval(data: Any, proposed: Mapping[str, Any]) -> Approval:
 async def wait_for_approval(ctx: RunContext, tool: str, args: Mapping[str, Any]) -> Approval:
     """Wait durably for signal ``approve`` about the call ``tool(**args)``; the run's
     ``waiting_for`` gains ``call: {"tool", "args"}`` meanwhile."""
-    try:
-        data = await ctx.wait_for_signal(APPROVE_SIGNAL)
-    except Suspend as wait:
-        wait.waiting_for["call"] = {"tool": tool, "args": dict(args)}
-        raise
+    data = await wait_showing(ctx, APPROVE_SIGNAL, call={"tool": tool, "args": dict(args)})
     return read_approval(data, args)
+
+
+async def wait_showing(ctx: RunContext, signal: str, **shown: Any) -> Any:
+    """``ctx.wait_for_signal(signal)``, with ``shown`` added to the run's ``waiting_for``
+    while it waits (what a person is asked about)."""
+    try:
+        return await ctx.wait_for_signal(signal)
+    except Suspend as wait:
+        wait.waiting_for.update(shown)
+        raise

@@ -154,6 +154,10 @@ class WaitingForOut(TypedDict, total=False):
         ProposedCallOut,
         Doc("An agent run waiting for signal `approve`: the tool call it proposes."),
     ]
+    interrupts: Annotated[
+        list[dict[str, Any]],
+        Doc("A graph run waiting for signal `resume`: its `interrupt()`s, `[{id, value}]`."),
+    ]
 
 
 @shape
