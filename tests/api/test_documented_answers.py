@@ -137,9 +137,8 @@ async def _work_done(app: App) -> None:
     waiting = await app.enqueue("propose")
     await app.run(burst=True, scheduler=False, announce=False)
     call = (await app.get_run(waiting.id)).to_dict()["waiting_for"]
-    assert call is not None and call.get("call") == {
-        "tool": "send_message", "args": {"to": "user:1", "text": "hi"},
-    }, call  # fmt: skip
+    assert call is not None
+    assert call.get("call") == {"tool": "send_message", "args": {"to": "user:1", "text": "hi"}}
     now = app.clock.now()
     await app.store.register_worker(
         WorkerInfo(id="docs:1", host="docs", pid=1, queues=["default"], concurrency=4,

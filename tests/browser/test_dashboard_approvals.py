@@ -48,7 +48,8 @@ def _fake_llm() -> ModuleType:
         return sys.modules["fake_llm"]
     path = Path(__file__).resolve().parents[1] / "integration" / "fake_llm.py"
     spec = importlib.util.spec_from_file_location("fake_llm", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["fake_llm"] = module
     spec.loader.exec_module(module)

@@ -107,6 +107,22 @@ def _effects(log: Path, kind: str = "effect") -> Counter[tuple[str, str]]:
     )  # fmt: skip
 
 
+def _cli(root: Path, db_url: str, *args: str) -> str:
+    cmd = [sys.executable, "-m", "agentcron", *args, "--config", str(root / "agentcron.toml"),
+           "--db", db_url]  # fmt: skip
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _approve_all(root: Path, db_url: str) -> None:
+    """Each run shows the call it proposes; approve it with the CLI."""
+    for run_id, shown in query(db_url, "SELECT id, waiting_for FROM runs ORDER BY id"):
+        call = json.loads(shown)["call"]
+        assert call["tool"] == "crash_send", call
+        _cli(root, db_url, "runs", "signal", str(run_id), "approve", "--data", '{"approved": true}')
+
+
 def test_agent_runs_survive_sigkill_anywhere(tmp_path: Path, db_url: str) -> None:
     log = tmp_path / "effects.txt"
     subjects = [f"user:{i}" for i in range(RUNS)]
@@ -116,19 +132,12 @@ def test_agent_runs_survive_sigkill_anywhere(tmp_path: Path, db_url: str) -> Non
         (tmp_path / "agentcron.toml").write_text(CONFIG.format(url=llm.base_url))
         cluster = Cluster(root=tmp_path, db=db_url)
 
-        def cli(*args: str) -> str:
-            cmd = [sys.executable, "-m", "agentcron", *args, "--config",
-                   str(tmp_path / "agentcron.toml"), "--db", db_url]  # fmt: skip
-            done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
-            assert done.returncode == 0, done.stdout + done.stderr
-            return done.stdout
-
         try:
             # 1. after the third tool call, while the fourth model call is under way
             first = cluster.start("worker")
             cluster.wait_started(first)  # it registered the config's tasks in the database
             for subject in subjects:
-                cli("runs", "enqueue", "crasher", "--subject", subject)
+                _cli(tmp_path, db_url, "runs", "enqueue", "crasher", "--subject", subject)
             wait_for(lambda: all(model.asked[(s, 4)] for s in subjects), 60, "4th model calls")
             cluster.kill(first)
             assert set(_effects(log)) == {(s, str(n)) for s in subjects for n in (1, 2, 3)}
@@ -138,11 +147,7 @@ def test_agent_runs_survive_sigkill_anywhere(tmp_path: Path, db_url: str) -> Non
             second = cluster.start("worker")
             wait_for(lambda: status_counts(db_url)["waiting"] == RUNS, 60, "runs waiting")
             cluster.kill(second)
-            waiting = query(db_url, "SELECT id, waiting_for FROM runs ORDER BY id")
-            for run_id, shown in waiting:
-                call = json.loads(shown)["call"]
-                assert call["tool"] == "crash_send", call
-                cli("runs", "signal", str(run_id), "approve", "--data", '{"approved": true}')
+            _approve_all(tmp_path, db_url)
 
             # 3. inside the approved tool
             third = cluster.start("worker")

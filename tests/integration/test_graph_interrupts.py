@@ -127,7 +127,8 @@ async def test_an_interrupted_graph_resumes_with_the_signal_after_a_restart(
     assert (shown["kind"], shown.get("name")) == ("signal", "resume")
     [interrupt] = shown["interrupts"]
     assert interrupt["value"] == {"question": "send this?", "draft": "Hello from the graph"}
-    assert graphs.DRAFTED == ["write to user:7"] and graphs.SENT == []
+    assert graphs.DRAFTED == ["write to user:7"]
+    assert graphs.SENT == []
 
     # another App on the same database (the first one, and its memory, are gone)
     second = configured(tmp_path, any_db, graphs.__name__)
@@ -145,9 +146,7 @@ async def test_an_interrupted_graph_resumes_with_the_signal_after_a_restart(
     ]  # fmt: skip
 
 
-async def test_a_graph_can_be_resumed_with_a_refusal(
-    tmp_path: Path, graphs: Any
-) -> None:
+async def test_a_graph_can_be_resumed_with_a_refusal(tmp_path: Path, graphs: Any) -> None:
     app = configured(tmp_path, f"sqlite:///{tmp_path / 'g.db'}", graphs.__name__)
     async with running(app):
         run = await app.enqueue("reviewed", subject="user:8")

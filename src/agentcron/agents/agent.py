@@ -22,9 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentcron.agents.errors import AgentStepLimit
 from agentcron.agents.approval import wait_for_approval
-from agentcron.agents.llm import DEFAULT_REQUEST_TIMEOUT_S, ChatClient, ChatReply, Endpoint, ToolCall
+from agentcron.agents.errors import AgentStepLimit
+from agentcron.agents.llm import (
+    DEFAULT_REQUEST_TIMEOUT_S,
+    ChatClient,
+    ChatReply,
+    Endpoint,
+    ToolCall,
+)
 from agentcron.agents.prompt import default_prompt, render
 from agentcron.agents.result import ToolCallRecord, add_usage, fit
 from agentcron.agents.tools import Tool

@@ -50,8 +50,9 @@ def restore(saver: Any, thread: str, kept: Sequence[dict[str, Any]]) -> None:
         configurable = {"thread_id": thread, "checkpoint_ns": item["ns"]}
         if item["parent"]:
             configurable["checkpoint_id"] = item["parent"]
-        config = saver.put({"configurable": configurable}, checkpoint,
-                           _load(saver, item["metadata"]), checkpoint["channel_versions"])  # fmt: skip
+        metadata = _load(saver, item["metadata"])
+        versions = checkpoint["channel_versions"]
+        config = saver.put({"configurable": configurable}, checkpoint, metadata, versions)
         by_task: dict[str, list[tuple[str, Any]]] = {}
         for task, channel, value in item["writes"]:
             by_task.setdefault(task, []).append((channel, _load(saver, value)))

@@ -36,8 +36,16 @@ COMMON_FIELDS = frozenset(
 )  # fmt: skip
 KINDS: dict[str, frozenset[str]] = {
     "agent": COMMON_FIELDS
-    | {"model", "system", "tools", "max_steps", "temperature", "base_url", "api_key_env",
-       "approve"},
+    | {
+        "model",
+        "system",
+        "tools",
+        "max_steps",
+        "temperature",
+        "base_url",
+        "api_key_env",
+        "approve",
+    },
     "graph": COMMON_FIELDS | {"graph"},
 }
 TASK_FIELDS = frozenset().union(*KINDS.values())
