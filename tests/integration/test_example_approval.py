@@ -83,6 +83,9 @@ def test_the_approval_example_survives_a_kill_while_it_waits(example: Path, llm:
         assert shown["waiting_for"]["call"] == {
             "tool": "send_message", "args": {"subject": "user:2", "text": "Hi Bo!"},
         }  # fmt: skip
+        table = cli("runs", "show", str(run["id"]))
+        assert "proposed call" in table
+        assert 'send_message {"subject": "user:2", "text": "Hi Bo!"}' in table
         cli("runs", "signal", str(run["id"]), "approve", "--data", '{"approved": true}')
         second = worker(2)
         wait_for(lambda: status_counts(db)["succeeded"] == 1, 30, "the run to finish")
