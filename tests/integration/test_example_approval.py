@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,57 +49,70 @@ def llm() -> Iterator[FakeLLM]:
         yield fake
 
 
-def test_the_approval_example_survives_a_kill_while_it_waits(example: Path, llm: FakeLLM) -> None:
-    config, db = example / "approval.toml", f"sqlite:///{example / 'approval.db'}"
-    env = {**os.environ, "AGENTCRON_LLM_BASE_URL": llm.base_url, "PYTHONUNBUFFERED": "1"}
-    env.pop("AGENTCRON_DB", None)
+@dataclass
+class Example:
+    """The examples folder, its config, and the worker processes started on it."""
 
-    def cli(*args: str) -> str:
-        cmd = [sys.executable, "-m", "agentcron", *args, "--config", str(config)]
-        done = subprocess.run(cmd, cwd=example, env=env, capture_output=True, text=True,
+    root: Path
+    env: dict[str, str]
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def db(self) -> str:
+        return f"sqlite:///{self.root / 'approval.db'}"
+
+    def cli(self, *args: str) -> str:
+        cmd = [sys.executable, "-m", "agentcron", *args, "--config", "approval.toml"]
+        done = subprocess.run(cmd, cwd=self.root, env=self.env, capture_output=True, text=True,
                               timeout=60)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
-    started: list[subprocess.Popen[bytes]] = []
+    def worker(self) -> subprocess.Popen[bytes]:
+        log = (self.root / f"worker-{len(self.started)}.log").open("wb")
+        cmd = [sys.executable, "-m", "agentcron", "worker", "--config", "approval.toml"]
+        self.started.append(subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log,
+                                             stderr=subprocess.STDOUT))  # fmt: skip
+        return self.started[-1]
 
-    def worker(n: int) -> subprocess.Popen[bytes]:
-        log = (example / f"worker-{n}.log").open("wb")
-        cmd = [sys.executable, "-m", "agentcron", "worker", "--config", str(config)]
-        started.append(subprocess.Popen(cmd, cwd=example, env=env, stdout=log,
-                                        stderr=subprocess.STDOUT))  # fmt: skip
-        return started[-1]
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.root.glob("*.log"))
 
-    def logs() -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in example.glob("*.log"))
+    def kill_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.kill()
 
-    first = worker(1)
+
+def test_the_approval_example_survives_a_kill_while_it_waits(example: Path, llm: FakeLLM) -> None:
+    env = {**os.environ, "AGENTCRON_LLM_BASE_URL": llm.base_url, "PYTHONUNBUFFERED": "1"}
+    env.pop("AGENTCRON_DB", None)
+    ex = Example(example, env)
+    first = ex.worker()
     try:
-        wait_for(lambda: " started" in (example / "worker-1.log").read_text(), 30, "worker")
-        run = json.loads(cli("runs", "enqueue", "check-in", "--subject", "user:2", "--json"))
-        wait_for(lambda: status_counts(db)["waiting"] == 1, 30, "the run to wait")
+        wait_for(lambda: " started" in (example / "worker-0.log").read_text(), 30, "worker")
+        run = json.loads(ex.cli("runs", "enqueue", "check-in", "--subject", "user:2", "--json"))
+        wait_for(lambda: status_counts(ex.db)["waiting"] == 1, 30, "the run to wait")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        shown = json.loads(cli("runs", "show", str(run["id"]), "--json"))
+        shown = json.loads(ex.cli("runs", "show", str(run["id"]), "--json"))
         assert shown["waiting_for"]["call"] == {
             "tool": "send_message", "args": {"subject": "user:2", "text": "Hi Bo!"},
         }  # fmt: skip
-        table = cli("runs", "show", str(run["id"]))
+        table = ex.cli("runs", "show", str(run["id"]))
         assert "proposed call" in table
         assert 'send_message {"subject": "user:2", "text": "Hi Bo!"}' in table
-        cli("runs", "signal", str(run["id"]), "approve", "--data", '{"approved": true}')
-        second = worker(2)
-        wait_for(lambda: status_counts(db)["succeeded"] == 1, 30, "the run to finish")
+        ex.cli("runs", "signal", str(run["id"]), "approve", "--data", '{"approved": true}')
+        second = ex.worker()
+        wait_for(lambda: status_counts(ex.db)["succeeded"] == 1, 30, "the run to finish")
         second.send_signal(signal.SIGTERM)
         second.wait(30)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{logs()}") from None
+        raise AssertionError(f"{exc}\n{ex.logs()}") from None
     finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.kill()
+        ex.kill_all()
     sent = (example / "out" / "sent.jsonl").read_text().splitlines()
     assert [json.loads(line)["text"] for line in sent] == ["Hi Bo!"]
     assert len(llm.requests) == 3  # nothing asked twice, though a worker died in between
-    done = json.loads(cli("runs", "show", str(run["id"]), "--json"))
+    done = json.loads(ex.cli("runs", "show", str(run["id"]), "--json"))
     assert done["result"]["answer"] == "Sent Bo a message."
