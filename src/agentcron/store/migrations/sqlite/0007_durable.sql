@@ -24,7 +24,7 @@ CREATE TABLE run_steps (
 ) WITHOUT ROWID;
 
 CREATE TABLE run_signals (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       INTEGER PRIMARY KEY,           -- (no AUTOINCREMENT: ids only order signals)
     run_id   INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     name     TEXT NOT NULL,
     data     TEXT,                          -- JSON
