@@ -21,7 +21,8 @@ import httpx
 import jsonschema
 import pytest
 
-from agentcron import App
+from agentcron import App, RunContext
+from agentcron.agents.approval import wait_for_approval
 from agentcron.api import ApiServer, create_api
 from agentcron.clock import ManualClock
 from agentcron.models import WorkerInfo
@@ -124,10 +125,20 @@ async def test_every_route_answers_as_documented(
 
 
 async def _work_done(app: App) -> None:
-    """A succeeded run with a result, a dead one with an error, a registered worker."""
+    """A succeeded run with a result, a dead one with an error, one waiting for a person's
+    approval of a proposed tool call, a registered worker."""
+
+    @app.task()
+    async def propose(*, ctx: RunContext) -> None:
+        await wait_for_approval(ctx, "send_message", {"to": "user:1", "text": "hi"})
+
     await app.enqueue("hello", {"name": "docs"})
     await app.enqueue("boom")
+    waiting = await app.enqueue("propose")
     await app.run(burst=True, scheduler=False, announce=False)
+    call = (await app.get_run(waiting.id)).to_dict()["waiting_for"]
+    assert call is not None
+    assert call.get("call") == {"tool": "send_message", "args": {"to": "user:1", "text": "hi"}}
     now = app.clock.now()
     await app.store.register_worker(
         WorkerInfo(id="docs:1", host="docs", pid=1, queues=["default"], concurrency=4,

@@ -40,6 +40,8 @@ class Served:
     token: str | None = None
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    tasks: str = TASKS  # the task module's text
+    config: str = ""  # more of the config file, after [agentcron]
 
     @property
     def url(self) -> str:
@@ -63,9 +65,9 @@ class Served:
         return self.token
 
     def start(self) -> None:
-        (self.root / "dash_tasks.py").write_text(TASKS)
+        (self.root / "dash_tasks.py").write_text(self.tasks)
         config = self.root / "agentcron.toml"
-        config.write_text('[agentcron]\ntasks = ["dash_tasks"]\n')
+        config.write_text('[agentcron]\ntasks = ["dash_tasks"]\n' + self.config)
         log = (self.root / "serve.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agentcron", "serve", "--config", str(config), "--db",

@@ -30,13 +30,17 @@ from typing import Any
 
 from agentcron._imports import import_object
 from agentcron.agents.agent import user_prompt
+from agentcron.agents.approval import wait_showing
 from agentcron.agents.errors import GraphError
+from agentcron.agents.graph_state import restore, run_saver, snapshot
 from agentcron.agents.result import fit
 from agentcron.context import RunContext
 from agentcron.errors import ValidationError
 from agentcron.models import iso
 
-__all__ = ["GraphSpec", "graph_input", "import_graph", "run_graph"]
+__all__ = ["RESUME_SIGNAL", "GraphSpec", "graph_input", "import_graph", "run_graph"]
+
+RESUME_SIGNAL = "resume"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +86,54 @@ def graph_input(prompt: str, ctx: RunContext) -> tuple[dict[str, Any], dict[str,
 
 
 async def run_graph(spec: GraphSpec, args: Mapping[str, Any], ctx: RunContext) -> dict[str, Any]:
-    """Invoke the graph for one run; the answer and the message count, under the size cap."""
+    """Invoke the graph for one run; the answer and the message count, under the size cap.
+
+    Each invocation is a durable step (``graph:1``, ``graph:2``...). A graph that stops at
+    ``interrupt()`` makes the run wait for signal ``resume``, whose data resumes it
+    (``Command(resume=data)``), in a later step."""
     state_in, config = graph_input(user_prompt(spec.prompt, args, ctx), ctx)
-    if hasattr(spec.graph, "ainvoke"):
-        call = spec.graph.ainvoke
-        state = await (call(state_in, config) if _takes_config(call) else call(state_in))
-    else:
-        call = spec.graph.invoke
-        given = (state_in, config) if _takes_config(call) else (state_in,)
-        state = await asyncio.to_thread(call, *given)
+    outcome = await ctx.step("graph:1", _turn, spec, state_in, config, None)
+    turn = 1
+    while "interrupts" in outcome:
+        data = await wait_showing(ctx, RESUME_SIGNAL, interrupts=outcome["interrupts"])
+        turn += 1
+        outcome = await ctx.step(f"graph:{turn}", _turn, spec, _resume(data), config,
+                                 outcome.get("checkpoints"))  # fmt: skip
+    result: dict[str, Any] = outcome["result"]
+    return result
+
+
+async def _turn(spec: GraphSpec, given: Any, config: dict[str, Any],
+                kept: list[dict[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
+    """One invocation: ``{"result": ...}``, or ``{"interrupts": [{id, value}]}`` and, when
+    the graph runs on the run's own checkpointer, its ``checkpoints``."""
+    graph, saver = spec.graph, None
+    thread = config["configurable"]["thread_id"]
+    if _without_checkpointer(graph):
+        saver = run_saver()
+        if kept:
+            restore(saver, thread, kept)
+        graph = graph.copy(update={"checkpointer": saver})
+    state = await _invoke(graph, given, config)
+    stopped = state.get("__interrupt__") if isinstance(state, Mapping) else None
+    if not stopped:
+        return {"result": _result(spec, state)}
+    interrupts = [{"id": getattr(i, "id", None), "value": _jsonable(getattr(i, "value", i))}
+                  for i in stopped]  # fmt: skip
+    if saver is None:
+        return {"interrupts": interrupts}
+    return {"interrupts": interrupts, "checkpoints": snapshot(saver, thread)}
+
+
+async def _invoke(graph: Any, given: Any, config: dict[str, Any]) -> Any:
+    if hasattr(graph, "ainvoke"):
+        call = graph.ainvoke
+        return await (call(given, config) if _takes_config(call) else call(given))
+    call = graph.invoke
+    return await asyncio.to_thread(call, *((given, config) if _takes_config(call) else (given,)))
+
+
+def _result(spec: GraphSpec, state: Any) -> dict[str, Any]:
     messages = state.get("messages") if isinstance(state, Mapping) else None
     if not isinstance(messages, list) or not messages:
         raise GraphError(
@@ -98,6 +141,25 @@ async def run_graph(spec: GraphSpec, args: Mapping[str, Any], ctx: RunContext) -
             "it must return a state with a 'messages' list"
         )
     return fit({"answer": _content(messages[-1]), "messages": len(messages), "graph": spec.path})
+
+
+def _without_checkpointer(graph: Any) -> bool:
+    """A LangGraph graph compiled without a checkpointer (it gets the run's own)."""
+    try:
+        from langgraph.pregel import Pregel
+    except ImportError:
+        return False
+    return isinstance(graph, Pregel) and graph.checkpointer is None
+
+
+def _resume(data: Any) -> Any:
+    from langgraph.types import Command
+
+    return Command(resume=data)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _takes_config(method: Any) -> bool:

@@ -83,6 +83,22 @@ class ChatReply:
     model: str | None
     finish_reason: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The reply as JSON (what a durable ``llm:N`` step stores); `from_dict` reads it."""
+        return {
+            "message": self.message, "content": self.content,
+            "tool_calls": [[c.id, c.name, c.arguments] for c in self.tool_calls],
+            "usage": self.usage, "model": self.model, "finish_reason": self.finish_reason,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChatReply:
+        calls = [ToolCall(str(i), str(name), str(args)) for i, name, args in data["tool_calls"]]
+        return cls(
+            message=dict(data["message"]), content=str(data["content"]), tool_calls=calls,
+            usage=dict(data["usage"]), model=data["model"], finish_reason=data["finish_reason"],
+        )  # fmt: skip
+
 
 class ChatClient:
     """``async with ChatClient(endpoint) as client: reply = await client.complete(...)``."""

@@ -20,6 +20,7 @@ class ToolCallRecord:
     arguments: Any  # the parsed arguments, or the text the model wrote when it was not JSON
     ok: bool
     output: str  # the result as JSON text, or the error message
+    approval: dict[str, Any] | None = None  # a person's answer, for a tool under ``approve``
 
     @property
     def content(self) -> str:
@@ -31,7 +32,10 @@ class ToolCallRecord:
         if len(_dumps(args)) > EXCERPT_CHARS:
             args = excerpt(_dumps(args))
         key = "result" if self.ok else "error"
-        return {"name": self.name, "arguments": args, "ok": self.ok, key: excerpt(self.output)}
+        shown = {"name": self.name, "arguments": args, "ok": self.ok, key: excerpt(self.output)}
+        if self.approval is not None:
+            shown["approval"] = self.approval
+        return shown
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -36,7 +36,16 @@ COMMON_FIELDS = frozenset(
 )  # fmt: skip
 KINDS: dict[str, frozenset[str]] = {
     "agent": COMMON_FIELDS
-    | {"model", "system", "tools", "max_steps", "temperature", "base_url", "api_key_env"},
+    | {
+        "model",
+        "system",
+        "tools",
+        "max_steps",
+        "temperature",
+        "base_url",
+        "api_key_env",
+        "approve",
+    },
     "graph": COMMON_FIELDS | {"graph"},
 }
 TASK_FIELDS = frozenset().union(*KINDS.values())
@@ -130,6 +139,10 @@ def _agent(entry: Mapping[str, Any], values: dict[str, Any], endpoint: Endpoint,
     if model is None and "model" not in entry:
         errors.append(("model", "model: required (or set a default model in [agentcron.llm])"))
     found = _tools(values.get("tools", ()), *lookup, errors)
+    approve = values.get("approve", ())
+    strays = [name for name in approve if name not in values.get("tools", ())]
+    if strays:
+        errors.append(("approve", f"approve: {', '.join(map(repr, strays))} is not in tools"))
     if errors or model is None or "name" not in values:
         return None
     timeout = values.get("timeout")
@@ -142,6 +155,7 @@ def _agent(entry: Mapping[str, Any], values: dict[str, Any], endpoint: Endpoint,
         tools=found,
         max_steps=values.get("max_steps", DEFAULT_MAX_STEPS),
         temperature=values.get("temperature"),
+        approve=tuple(n for n in approve if n in {t.name for t in found}),  # unchecked: found
         request_timeout_s=timeout.total_seconds() if timeout else DEFAULT_REQUEST_TIMEOUT_S,
     )
 
@@ -237,6 +251,7 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "model": _text,
     "system": _text,
     "tools": _names,
+    "approve": _names,
     "max_steps": _whole(1, MAX_STEPS_LIMIT),
     "temperature": _temperature,
     "graph": _text,

@@ -168,6 +168,12 @@ def _details(item: Run, names: dict[str, str]) -> Table:
     ]  # fmt: skip
     if item.waiting_for:
         rows.append(("waiting for", _waiting(item)))
+        if "call" in item.waiting_for:  # an agent's tool call, for a person to approve
+            call = item.waiting_for["call"]
+            rows.append(("proposed call", f"{call['tool']} {json.dumps(call['args'])}"))
+        if "interrupts" in item.waiting_for:  # a graph's interrupt() values
+            values = [i.get("value") for i in item.waiting_for["interrupts"]]
+            rows.append(("interrupts", json.dumps(values)))
     if item.result is not None:
         rows.append(("result", json.dumps(item.result)))
     if item.error:

@@ -53,6 +53,11 @@ class Panels:
     workers: list[WorkerRow]
     waiting: list[Run]  # durably suspended runs (a sleep, a signal, an event), newest first
 
+    @property
+    def approvals(self) -> list[Run]:
+        """The waiting runs whose agent proposes a tool call for a person to approve."""
+        return [r for r in self.waiting if r.waiting_for and "call" in r.waiting_for]
+
 
 async def gather(app: App, who: Principal, policy: HealthPolicy) -> Panels:
     """Everything one page shows: schedules, recent runs, failed and dead runs, workers,

@@ -81,7 +81,7 @@ def waiting_for_out(waiting: dict[str, Any] | None) -> WaitingForOut | None:
     return shaped
 
 
-_WAITING_KEYS = ("kind", "name", "pattern", "subject", "until", "step")
+_WAITING_KEYS = ("kind", "name", "pattern", "subject", "until", "step", "call", "interrupts")
 
 
 @dataclass(frozen=True, slots=True)

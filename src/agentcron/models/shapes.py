@@ -22,6 +22,7 @@ __all__ = [
     "Doc",
     "EventOut",
     "ForEachSubjectOut",
+    "ProposedCallOut",
     "RunOut",
     "ScheduleOut",
     "StepOut",
@@ -132,6 +133,14 @@ class StepOut(TypedDict):
 
 
 @shape
+class ProposedCallOut(TypedDict):
+    """A tool call an agent proposes, waiting for a person's approval."""
+
+    tool: Annotated[str, Doc("The tool the model asked for.")]
+    args: Annotated[dict[str, Any], Doc("Its arguments, as the model wrote them.")]
+
+
+@shape
 class WaitingForOut(TypedDict, total=False):
     """What a waiting run waits for."""
 
@@ -141,6 +150,14 @@ class WaitingForOut(TypedDict, total=False):
     subject: Annotated[str | None, Doc("The event's subject (null: any).")]
     until: Annotated[Time | None, Doc("When the sleep ends, or the wait times out.")]
     step: Annotated[str, Doc("The step the wait completes.")]
+    call: Annotated[
+        ProposedCallOut,
+        Doc("An agent run waiting for signal `approve`: the tool call it proposes."),
+    ]
+    interrupts: Annotated[
+        list[dict[str, Any]],
+        Doc("A graph run waiting for signal `resume`: its `interrupt()`s, `[{id, value}]`."),
+    ]
 
 
 @shape

@@ -101,15 +101,25 @@
     }
   }
 
-  function swap(html) {  // replace only the sections whose server HTML changed
+  function swap(html) {  // replace only the sections whose server HTML changed, in order
     const fresh = document.createElement("template");
     fresh.innerHTML = html;
+    const panels = $("panels"), ids = new Set();
+    let previous = null;
     for (const section of Array.from(fresh.content.children)) {
+      ids.add(section.id);
       const text = section.outerHTML;
-      if (state.seen.get(section.id) === text) continue;
-      state.seen.set(section.id, text);
-      const old = $(section.id);
-      if (old) old.replaceWith(section); else $("panels").append(section);
+      let old = $(section.id);
+      if (state.seen.get(section.id) !== text || !old) {
+        state.seen.set(section.id, text);
+        if (old) old.replaceWith(section); else if (previous) previous.after(section);
+        else panels.prepend(section);
+        old = section;
+      }
+      previous = old;
+    }
+    for (const gone of Array.from(panels.children)) {  // a panel shown only when it has rows
+      if (!ids.has(gone.id)) { state.seen.delete(gone.id); gone.remove(); }
     }
     tick();
   }
@@ -132,20 +142,51 @@
   }
 
 
-  document.addEventListener("click", async (event) => {
-    const button = event.target.closest("button[data-post]");
-    if (!button) return;
+  async function send(button, path, data, done) {  // POST (JSON data, if any); flash; refresh
     button.disabled = true;
     try {
-      const r = await fetch(base + button.dataset.post, { method: "POST", headers: headers() });
+      const init = { method: "POST", headers: headers() };
+      if (data !== undefined) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(data);
+      }
+      const r = await fetch(base + path, init);
       if (r.status === 401) return lock("The token was refused: enter it again.");
-      flash(r.ok ? button.dataset.done + await queued(r) : await problem(r), !r.ok);
+      flash(r.ok ? done + await queued(r) : await problem(r), !r.ok);
       await refresh();
     } catch (error) {
       flash("request failed: " + error.message, true);
     } finally {
       button.disabled = false;
     }
+  }
+
+  function answer(button) {  // an agent's proposed tool call: signal "approve" to its run
+    const row = button.closest("tr"), id = row.dataset.run;
+    const path = "/v1/runs/" + id + "/signals/approve";
+    if (button.dataset.reject !== undefined) {
+      const note = window.prompt("Reject the call of run #" + id + "? A note for the model (optional):", "");
+      if (note === null) return null;
+      const data = { approved: false };
+      if (note.trim()) data.note = note.trim();
+      return send(button, path, data, "rejected the call of run " + id);
+    }
+    const box = row.querySelector("textarea.args");
+    let args = null;
+    try { args = JSON.parse(box.value); } catch (_) { /* reported below */ }
+    if (args === null || typeof args !== "object" || Array.isArray(args)) {
+      return flash("The arguments must be a JSON object.", true);
+    }
+    const data = { approved: true };
+    if (box.value !== box.defaultValue) data.args = args;  // edited by the person
+    return send(button, path, data, "approved the call of run " + id);
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-post], button[data-approve], button[data-reject]");
+    if (!button) return;
+    if (button.dataset.post) send(button, button.dataset.post, undefined, button.dataset.done);
+    else answer(button);
   });
 
   // -- live updates --------------------------------------------------------------------------
