@@ -221,24 +221,7 @@ def _run_for(
         serial = None  # nothing to wait for: skip the serial check in claims
     jitter = schedule.jitter or trigger.jitter
     available = slot + jitter * rand() if jitter else slot
-    return NewRun(
-        task=schedule.task,
-        args=schedule.args,
-        namespace=schedule.namespace,
-        queue=schedule.queue or defaults.queue,
-        priority=schedule.priority if schedule.priority is not None else defaults.priority,
-        available_at=available,
-        dedup_key=dedup_key(schedule.id, slot),
-        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
-        timeout=schedule.timeout or defaults.timeout,
-        max_recoveries=defaults.max_recoveries,
-        schedule_id=schedule.id,
-        scheduled_for=slot,
-        trigger_info=info,
-        serial_key=serial,
-        status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
-        error={"type": "Skipped", "message": reason} if reason else None,
-    )
+    return _slot_run(schedule, slot, defaults, info, reason, available=available, serial=serial)
 
 
 def skipped_run(
@@ -254,13 +237,28 @@ def skipped_run(
     info = schedule_info(schedule)
     if kind is not None:
         info["kind"] = kind
+    return _slot_run(schedule, slot, defaults, info, reason)
+
+
+def _slot_run(
+    schedule: Schedule,
+    slot: datetime,
+    defaults: RunDefaults,
+    info: dict[str, Any],
+    reason: str | None,
+    *,
+    available: datetime | None = None,
+    serial: str | None = None,
+) -> NewRun:
+    """The run of ``schedule``'s ``slot`` (deduplicated per slot): ``skipped`` with the
+    ``reason`` when there is one, else queued, available at ``available`` (the slot)."""
     return NewRun(
         task=schedule.task,
         args=schedule.args,
         namespace=schedule.namespace,
         queue=schedule.queue or defaults.queue,
         priority=schedule.priority if schedule.priority is not None else defaults.priority,
-        available_at=slot,
+        available_at=available or slot,
         dedup_key=dedup_key(schedule.id, slot),
         max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
         timeout=schedule.timeout or defaults.timeout,
@@ -268,8 +266,9 @@ def skipped_run(
         schedule_id=schedule.id,
         scheduled_for=slot,
         trigger_info=info,
-        status=RunStatus.SKIPPED,
-        error={"type": "Skipped", "message": reason},
+        serial_key=serial,
+        status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
+        error={"type": "Skipped", "message": reason} if reason else None,
     )
 
 
