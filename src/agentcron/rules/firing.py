@@ -253,23 +253,31 @@ def _slot_run(
     """The run of ``schedule``'s ``slot`` (deduplicated per slot): ``skipped`` with the
     ``reason`` when there is one, else queued, available at ``available`` (the slot)."""
     return NewRun(
-        task=schedule.task,
-        args=schedule.args,
-        namespace=schedule.namespace,
-        queue=schedule.queue or defaults.queue,
-        priority=schedule.priority if schedule.priority is not None else defaults.priority,
+        **_run_fields(schedule, slot, defaults),
         available_at=available or slot,
         dedup_key=dedup_key(schedule.id, slot),
-        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
-        timeout=schedule.timeout or defaults.timeout,
-        max_recoveries=defaults.max_recoveries,
-        schedule_id=schedule.id,
-        scheduled_for=slot,
         trigger_info=info,
         serial_key=serial,
         status=RunStatus.SKIPPED if reason else RunStatus.QUEUED,
         error={"type": "Skipped", "message": reason} if reason else None,
     )
+
+
+def _run_fields(schedule: Schedule, slot: datetime, defaults: RunDefaults) -> dict[str, Any]:
+    """What every run a schedule makes takes from it (and from its task's defaults)."""
+    return {
+        "task": schedule.task,
+        "args": schedule.args,
+        "namespace": schedule.namespace,
+        "queue": schedule.queue or defaults.queue,
+        "priority": schedule.priority if schedule.priority is not None else defaults.priority,
+        "max_attempts": (schedule.retries if schedule.retries is not None else defaults.retries)
+        + 1,
+        "timeout": schedule.timeout or defaults.timeout,
+        "max_recoveries": defaults.max_recoveries,
+        "schedule_id": schedule.id,
+        "scheduled_for": slot,
+    }
 
 
 def subject_run(
@@ -284,21 +292,12 @@ def subject_run(
     """The run of a per-subject or event fire: the schedule's task and args, the subject,
     ``info`` in its trigger info, deduplicated per (schedule, ``key`` or slot, subject)."""
     return NewRun(
-        task=schedule.task,
-        args=schedule.args,
-        namespace=schedule.namespace,
-        queue=schedule.queue or defaults.queue,
-        priority=schedule.priority if schedule.priority is not None else defaults.priority,
+        **_run_fields(schedule, slot, defaults),
         available_at=slot,
         dedup_key=f"{schedule.id}@{key}/{subject or ''}"
         if key
         else dedup_key(schedule.id, slot, subject),
-        max_attempts=(schedule.retries if schedule.retries is not None else defaults.retries) + 1,
-        timeout=schedule.timeout or defaults.timeout,
-        max_recoveries=defaults.max_recoveries,
         subject=subject,
-        schedule_id=schedule.id,
-        scheduled_for=slot,
         trigger_info={**schedule_info(schedule), **info},
     )
 
